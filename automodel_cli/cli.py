@@ -1,0 +1,57 @@
+"""The `amx` command line: wiring of the commands, `--version`, and the entry point."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .commands.heads import heads
+
+app = typer.Typer(
+    name="amx",
+    help=(
+        "Inspect Hugging Face models and pick the right AutoModel head, from config.json and "
+        "safetensors headers alone: no weight downloads, no repository code run.\n\n"
+        "Example: amx heads bert-base-uncased"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("heads")(heads)
+
+
+def _versions() -> str:
+    import importlib.metadata
+
+    lines = []
+    for package in ("automodel_cli", "transformers", "torch", "huggingface_hub"):
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        lines.append(f"{'amx' if package == 'automodel_cli' else package} {version}")
+    return "\n".join(lines)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(_versions())
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print the versions of amx, transformers, torch and huggingface_hub."),
+    ] = False,
+) -> None:
+    """amx: which AutoModel class fits a checkpoint, what is inside it, and what its forward takes."""
+
+
+def main() -> None:
+    app()

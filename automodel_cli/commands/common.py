@@ -1,0 +1,63 @@
+"""Option types shared by the commands, and the one place where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from ..errors import AmxError, ExitCode
+from ..render import Output
+
+ModelArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="MODEL",
+        help="Hub id ('gpt2', 'org/name', 'org/name@rev'), a local directory with config.json, or a config.json file.",
+        show_default=False,
+    ),
+]
+RevisionOpt = Annotated[
+    str | None, typer.Option("--revision", "-r", help="Branch, tag or commit of a Hub model.", show_default=False)
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option("--token", help="Hugging Face token for private or gated models (default: HF_TOKEN).",
+                 show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schema in the README).")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """Turn AmxError (and anything unexpected) into one line on stderr and the right exit code.
+
+    Set AMX_DEBUG=1 to see the traceback of unexpected errors.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AmxError as error:
+            Output().error(error.message, error.hint)
+            raise typer.Exit(int(error.exit_code)) from None
+        except KeyboardInterrupt:
+            Output().error("interrupted")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+            if os.environ.get("AMX_DEBUG"):
+                raise
+            Output().error(
+                f"unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                hint="this is a bug in amx; rerun with AMX_DEBUG=1 for the traceback and report it",
+            )
+            raise typer.Exit(int(ExitCode.FAILURE)) from None
+
+    return wrapper  # type: ignore[return-value]

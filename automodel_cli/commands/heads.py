@@ -1,0 +1,37 @@
+"""`amx heads MODEL`: every Auto head that fits the model, the native one, and what would be new."""
+
+from __future__ import annotations
+
+from ..head_index import load_index
+from ..heads import heads_for_config
+from ..reference import resolve_config
+from ..render import Output
+from ..render.heads import render_heads
+from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
+
+
+@reports_errors
+def heads(model: ModelArg, revision: RevisionOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+    """List the AutoModel classes that can load MODEL, from its config.json alone.
+
+    The native head (★) is the one the checkpoint was trained with, as on the Hub's
+    "Use this model" button. "new weights: yes" means that head starts from random
+    weights and needs fine-tuning. Nothing is downloaded but config.json, and no
+    repository code is run.
+
+    Examples:
+
+      amx heads bert-base-uncased
+
+      amx heads ./examples/gpt2 --json | jq '.heads[] | select(.native)'
+
+      amx heads facebook/bart-large-cnn --revision main
+    """
+    out = Output(json_mode=json)
+    resolved = resolve_config(model, revision, token)
+    if resolved.from_cache:
+        out.message(f"the Hub could not be asked; using the cached config.json of {resolved.ref.display()}")
+    index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
+    report = heads_for_config(resolved.config, index, resolved.ref.display())
+    report.from_cache = resolved.from_cache
+    out.emit("heads", report, render_heads)

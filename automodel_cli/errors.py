@@ -1,0 +1,54 @@
+"""One exception hierarchy for amx; the CLI turns each into a one-line message and an exit code."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit statuses, documented in the README."""
+
+    OK = 0
+    FAILURE = 1  # the command ran but the answer is "no" or something outside the user's input failed
+    BAD_INPUT = 2  # bad arguments, malformed references or files
+    INTERRUPTED = 130
+
+
+class AmxError(Exception):
+    """Base of every error amx reports to the user without a traceback.
+
+    `message` is one line naming the problem; `hint` optionally says what to do about it.
+    """
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class BadInputError(AmxError):
+    """The user's input (arguments, reference, files they pointed at) is malformed."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class InvalidReferenceError(BadInputError):
+    """A model reference that is neither a local model nor a well-formed Hub id."""
+
+
+class ConfigError(BadInputError):
+    """A config.json that cannot be read or does not describe a model."""
+
+
+class ModelNotFoundError(AmxError):
+    """The repository, revision or file does not exist (or is not accessible)."""
+
+
+class HubUnreachableError(AmxError):
+    """The Hub endpoint could not be reached and nothing usable is cached."""
+
+
+class UnsupportedModelError(AmxError):
+    """The installed transformers does not know this model type, or the head does not fit it."""

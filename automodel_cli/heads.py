@@ -1,0 +1,140 @@
+"""Which Auto heads fit a config, which one is native, and which would start from fresh weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config_reader import ModelConfig
+from .errors import ConfigError, UnsupportedModelError
+from .head_index import HeadIndex
+from .tasks import native_priority, task_info
+
+BASE_MODEL_AUTO = "AutoModel"
+
+
+@dataclass
+class Head:
+    auto_class: str
+    model_class: str  # for remote code: the auto_map reference, e.g. "modeling_mpt.MPTForCausalLM"
+    task: str
+    pipeline: str | None
+    native: bool
+    remote_code: bool
+    # True: loading the checkpoint with this head initialises the head's weights from scratch;
+    # False: every weight of this head is in the checkpoint; None: cannot tell from the config.
+    new_weights: bool | None
+    note: str = ""
+
+
+@dataclass
+class HeadsReport:
+    model: str
+    model_type: str | None
+    config_class: str | None
+    architectures: list[str]
+    transformers_version: str
+    native_head: str | None
+    heads: list[Head]
+    notes: list[str] = field(default_factory=list)
+    from_cache: bool = False
+
+
+def choose_model_class(candidates: list[str], architectures: list[str]) -> str:
+    """What `_get_model_class` picks: the first architecture among the candidates, else the first candidate."""
+    for architecture in architectures:
+        if architecture in candidates:
+            return architecture
+    return candidates[0]
+
+
+def _remote_heads(config: ModelConfig) -> list[Head]:
+    heads = []
+    for auto_class, reference in config.auto_map.items():
+        if not (auto_class.startswith("AutoModel") or auto_class == "AutoBackbone"):
+            continue
+        info = task_info(auto_class)
+        heads.append(
+            Head(auto_class, reference, info.task, info.pipeline, native=False, remote_code=True,
+                 new_weights=None, note="repository code: needs --trust-remote-code to load")
+        )
+    return heads
+
+
+def _new_weights(model_class: str, native_class: str | None, base_class: str | None) -> tuple[bool | None, str]:
+    """Class-level prediction; `amx inspect` refines it from the checkpoint's tensor names."""
+    if native_class is None:
+        return None, "checkpoint's head unknown (no architectures)"
+    if model_class == native_class:
+        return False, ""
+    if model_class == base_class:
+        return False, f"drops the {native_class} head's weights"
+    return True, f"head not in a {native_class} checkpoint"
+
+
+def heads_for_config(config: ModelConfig, index: HeadIndex, model: str) -> HeadsReport:
+    """The full heads report for one config; never imports transformers."""
+    notes: list[str] = []
+    remote = _remote_heads(config)
+    config_class = index.config_class_for(config.model_type) if config.model_type else None
+
+    if config_class is None and not remote:
+        if config.model_type is None:
+            raise ConfigError(
+                f"{config.path}: no model_type, so transformers cannot tell which model this is",
+                hint="add \"model_type\" to config.json",
+            )
+        raise UnsupportedModelError(
+            f"model_type {config.model_type!r} is not known to the installed transformers {index.transformers_version}",
+            hint="upgrade transformers (pip install -U transformers) or check the model's documentation",
+        )
+    if config_class is None:
+        notes.append(
+            f"model_type {config.model_type!r} is not in transformers {index.transformers_version}: "
+            "only the repository's own code (auto_map) can load it"
+        )
+
+    mapped = index.heads_for(config_class) if config_class else {}
+    architectures = config.architectures
+    native_class = config.native_architecture
+    base_candidates = mapped.get(BASE_MODEL_AUTO)
+    base_class = choose_model_class(base_candidates, architectures) if base_candidates else None
+
+    heads = []
+    for auto_class, candidates in mapped.items():
+        model_class = choose_model_class(candidates, architectures)
+        info = task_info(auto_class)
+        new_weights, note = _new_weights(model_class, native_class, base_class)
+        heads.append(Head(auto_class, model_class, info.task, info.pipeline, False, False, new_weights, note))
+
+    native = _pick_native([h for h in heads if h.model_class == native_class])
+    if native is None:
+        native = _pick_native([h for h in remote if h.model_class.rpartition(".")[2] == native_class])
+    if native is not None:
+        native.native = True
+        native.new_weights, native.note = False, native.note if native.remote_code else ""
+    elif native_class and mapped:
+        notes.append(
+            f"architectures[0] {native_class!r} is not a class any Auto head of transformers "
+            f"{index.transformers_version} builds for {config.model_type!r}"
+        )
+    elif not native_class:
+        notes.append("config.json lists no architectures: the checkpoint's own head is unknown")
+    if remote and config_class is not None:
+        notes.append("auto_map present: with --trust-remote-code transformers may use the repository's code instead")
+
+    return HeadsReport(
+        model=model,
+        model_type=config.model_type,
+        config_class=config_class,
+        architectures=architectures,
+        transformers_version=index.transformers_version,
+        native_head=native.auto_class if native else None,
+        heads=heads + remote,
+        notes=notes,
+    )
+
+
+def _pick_native(candidates: list[Head]) -> Head | None:
+    if not candidates:
+        return None
+    return min(candidates, key=lambda head: native_priority(head.auto_class))

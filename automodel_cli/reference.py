@@ -1,0 +1,139 @@
+"""Model references: what the user typed, validated, and the files it points at.
+
+A reference is a local directory holding config.json (or a config.json file itself), or a Hub id
+(`gpt2`, `org/name`, optionally `org/name@revision`). Hub ids are resolved through `hub.py`, which
+also covers models that are only in the Hugging Face cache.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config_reader import ModelConfig, read_config
+from .errors import InvalidReferenceError, ModelNotFoundError
+
+MAX_REFERENCE_LENGTH = 1024
+# huggingface_hub's own rule: word characters, '-', '_' and '.', at most 96 per part, no '--' or '..'.
+_HUB_PART = r"[\w\-.]{1,96}"
+_HUB_ID = re.compile(rf"(?:{_HUB_PART}/)?{_HUB_PART}", re.ASCII)
+_REVISION = re.compile(r"[\w\-./]{1,255}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A validated reference: exactly one of `local_dir` or `repo_id` is set."""
+
+    text: str
+    local_dir: Path | None = None
+    repo_id: str | None = None
+    revision: str | None = None
+    config_file: str = "config.json"
+
+    @property
+    def is_local(self) -> bool:
+        return self.local_dir is not None
+
+    def display(self) -> str:
+        if self.is_local:
+            return str(self.local_dir)
+        return f"{self.repo_id}@{self.revision}" if self.revision else str(self.repo_id)
+
+
+def _reject(text: str, why: str) -> InvalidReferenceError:
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    return InvalidReferenceError(
+        f"invalid model reference {shown!r}: {why}",
+        hint="use a Hub id such as 'gpt2' or 'org/name', or a local directory that holds config.json",
+    )
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.startswith(("/", "./", "../", "~")) or text in (".", "..") or os.sep in text and os.path.exists(text)
+
+
+def parse_reference(text: str, revision: str | None = None) -> ModelRef:
+    """Validate `text` and decide whether it names a local model or a Hub repository.
+
+    An existing local path always wins, as in transformers' `from_pretrained`.
+    """
+    if not text or not text.strip():
+        raise _reject(text, "it is empty")
+    if len(text) > MAX_REFERENCE_LENGTH:
+        raise _reject(text, f"it is {len(text)} characters long (at most {MAX_REFERENCE_LENGTH})")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise _reject(text, "it contains control characters")
+
+    path = Path(text).expanduser()
+    if _looks_like_path(text) or path.exists():
+        return _local_reference(text, path, revision)
+
+    repo_id, at_revision = text, None
+    if "@" in text:
+        repo_id, _, at_revision = text.partition("@")
+        if revision and at_revision and revision != at_revision:
+            raise _reject(text, f"it names revision {at_revision!r} but --revision says {revision!r}")
+    revision = revision or at_revision or None
+    if ".." in repo_id or "--" in repo_id:
+        raise _reject(text, "'..' and '--' are not allowed in a Hub id (and no such local directory exists)")
+    if not _HUB_ID.fullmatch(repo_id) or repo_id[0] in "-." or repo_id[-1] in "-.":
+        raise _reject(text, "not an existing local path, and not a Hub id of the form 'name' or 'org/name'")
+    if revision is not None and (not _REVISION.fullmatch(revision) or ".." in revision):
+        raise _reject(text, f"malformed revision {revision!r}")
+    return ModelRef(text=text, repo_id=repo_id, revision=revision)
+
+
+def _local_reference(text: str, path: Path, revision: str | None) -> ModelRef:
+    if revision:
+        raise _reject(text, "--revision applies to Hub ids, not to local paths")
+    if path.is_file():
+        return ModelRef(text=text, local_dir=path.parent.resolve(), config_file=path.name)
+    if not path.is_dir():
+        raise ModelNotFoundError(f"no such local directory: {text}")
+    if not (path / "config.json").is_file():
+        raise ModelNotFoundError(
+            f"{text} is a directory without config.json",
+            hint="point amx at the folder that holds the model's config.json",
+        )
+    return ModelRef(text=text, local_dir=path.resolve())
+
+
+def local_file(ref: ModelRef, filename: str) -> Path:
+    """The path of `filename` inside a local model, refusing names that escape its directory."""
+    assert ref.local_dir is not None
+    candidate = (ref.local_dir / filename).resolve()
+    if ref.local_dir not in candidate.parents and candidate != ref.local_dir:
+        raise InvalidReferenceError(f"{filename!r} points outside the model directory {ref.local_dir}")
+    return candidate
+
+
+def locate_file(ref: ModelRef, filename: str, token: str | None = None) -> tuple[Path, bool]:
+    """Return (local path, came_from_cache_because_offline) of one file of the model.
+
+    Local models are read in place; Hub models go through `hub.fetch_file`, the only network code.
+    """
+    if ref.is_local:
+        path = local_file(ref, filename)
+        if not path.is_file():
+            raise ModelNotFoundError(f"{filename} not found in {ref.local_dir}")
+        return path, False
+    from . import hub
+
+    fetched = hub.fetch_file(ref.repo_id, filename, revision=ref.revision, token=token)
+    return fetched.path, fetched.from_cache
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    ref: ModelRef
+    config: ModelConfig
+    from_cache: bool  # the Hub was offline or unreachable and the cached copy was used
+
+
+def resolve_config(text: str, revision: str | None = None, token: str | None = None) -> ResolvedConfig:
+    """Parse a reference and read its config.json, fetching only that file from the Hub."""
+    ref = parse_reference(text, revision)
+    path, from_cache = locate_file(ref, ref.config_file, token=token)
+    return ResolvedConfig(ref=ref, config=read_config(path), from_cache=from_cache)

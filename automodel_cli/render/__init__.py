@@ -1,0 +1,86 @@
+"""Turning core results (dataclasses) into terminal tables or JSON; the format is chosen once per call.
+
+Data goes to stdout; messages, warnings and progress go to stderr, so `amx ... --json | jq` always works.
+Every string that came from a model's files is wrapped in `Text`, so rich markup or escape
+sequences in it are shown literally, never interpreted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from rich.console import Console, RenderableType
+from rich.text import Text
+
+JSON_SCHEMA_VERSION = 1
+
+
+def safe_text(value: object, style: str = "") -> Text:
+    """Literal text: no markup, control characters made visible."""
+    text = str(value)
+    if any(ord(c) < 32 and c not in "\t" or 0x7F <= ord(c) < 0xA0 for c in text):
+        text = text.encode("unicode_escape").decode("ascii")
+    return Text(text, style=style)
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _stdout_console() -> Console:
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        # Piped output is read by tools and people alike: never truncate class names to 80 columns.
+        console = Console(highlight=False, width=240)
+    return console
+
+
+class Output:
+    """One per invocation: knows whether to print JSON or rich renderables, and where."""
+
+    def __init__(self, json_mode: bool = False, stdout: Console | None = None, stderr: Console | None = None):
+        self.json_mode = json_mode
+        self.stdout = stdout or _stdout_console()
+        self.stderr = stderr or Console(stderr=True, highlight=False)
+
+    def emit(self, kind: str, data: Any, human: Callable[[Any], Iterator[RenderableType]]) -> None:
+        """Print `data` as JSON (with its schema name) or through the human renderer."""
+        if self.json_mode:
+            payload = {"schema": f"amx.{kind}/{JSON_SCHEMA_VERSION}", **to_jsonable(data)}
+            sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+            sys.stdout.flush()
+            return
+        for renderable in human(data):
+            self.stdout.print(renderable)
+
+    def message(self, text: str, style: str = "yellow", prefix: str = "note") -> None:
+        line = Text(f"{prefix}: ", style=f"bold {style}")
+        line.append_text(safe_text(text))
+        self.stderr.print(line)
+
+    def error(self, text: str, hint: str | None = None) -> None:
+        self.message(text, style="red", prefix="error")
+        if hint:
+            self.message(hint, style="cyan", prefix="hint")
+
+    @contextlib.contextmanager
+    def status(self, text: str) -> Iterator[None]:
+        """A spinner on stderr while slow work runs; silent when stderr is not a terminal."""
+        if not self.stderr.is_terminal:
+            yield
+            return
+        with self.stderr.status(safe_text(text)):
+            yield
