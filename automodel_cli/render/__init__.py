@@ -69,7 +69,7 @@ class Output:
     def message(self, text: str, style: str = "yellow", prefix: str = "note") -> None:
         line = Text(f"{prefix}: ", style=f"bold {style}")
         line.append_text(safe_text(text))
-        self.stderr.print(line)
+        self.stderr.print(line, soft_wrap=True)
 
     def error(self, text: str, hint: str | None = None) -> None:
         self.message(text, style="red", prefix="error")
