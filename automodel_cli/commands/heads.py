@@ -21,11 +21,9 @@ def heads(model: ModelArg, revision: RevisionOpt = None, token: TokenOpt = None,
 
     Examples:
 
-      amx heads bert-base-uncased
-
-      amx heads ./examples/gpt2 --json | jq '.heads[] | select(.native)'
-
-      amx heads facebook/bart-large-cnn --revision main
+        amx heads bert-base-uncased
+        amx heads ./examples/gpt2 --json | jq '.heads[] | select(.native)'
+        amx heads facebook/bart-large-cnn --revision main
     """
     out = Output(json_mode=json)
     resolved = resolve_config(model, revision, token)
