@@ -1,8 +1,10 @@
-"""An index of transformers' Auto model mappings, built once per installed transformers and cached.
+"""An index of transformers' Auto mappings, built once per installed transformers and cached.
 
 Importing transformers (and with it torch) takes seconds; reading this JSON index takes
 milliseconds. The index mirrors exactly what `AutoXxx.from_config` consults: for each config class,
 which Auto classes accept it (`_LazyAutoMapping.__contains__`) and which model class(es) each maps it to.
+It also holds the same lookup for the preprocessing Auto classes (AutoTokenizer, AutoImageProcessor,
+...), the preprocessing class names transformers exports, and which Auto classes each pipeline task uses.
 """
 
 from __future__ import annotations
@@ -12,14 +14,29 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import amx_cache_dir
 
-INDEX_FORMAT = 1
-_FINGERPRINT_FILES = ("configuration_auto.py", "modeling_auto.py", "auto_mappings.py", "auto_factory.py")
+INDEX_FORMAT = 2
+_FINGERPRINT_FILES = (
+    "models/auto/configuration_auto.py", "models/auto/modeling_auto.py", "models/auto/auto_mappings.py",
+    "models/auto/auto_factory.py", "models/auto/tokenization_auto.py", "models/auto/image_processing_auto.py",
+    "models/auto/feature_extraction_auto.py", "models/auto/processing_auto.py",
+    "models/auto/video_processing_auto.py", "pipelines/__init__.py",
+)
+# Preprocessing Auto class -> (module of transformers.models.auto, its _LazyAutoMapping).
+PREPROCESSOR_MAPPINGS = {
+    "AutoTokenizer": ("tokenization_auto", "TOKENIZER_MAPPING"),
+    "AutoImageProcessor": ("image_processing_auto", "IMAGE_PROCESSOR_MAPPING"),
+    "AutoVideoProcessor": ("video_processing_auto", "VIDEO_PROCESSOR_MAPPING"),
+    "AutoFeatureExtractor": ("feature_extraction_auto", "FEATURE_EXTRACTOR_MAPPING"),
+    "AutoProcessor": ("processing_auto", "PROCESSOR_MAPPING"),
+}
+_PREPROCESSOR_NAME = re.compile(r"(Tokenizer|TokenizerFast|Backend|ImageProcessor|ImageProcessorPil|FeatureExtractor|Processor)$")
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,10 @@ class HeadIndex:
     auto_classes: list[str]  # every Auto model class, in modeling_auto's order
     config_classes: dict[str, str]  # model_type -> config class name
     heads: dict[str, dict[str, list[str]]]  # config class -> {auto class -> candidate model classes}
+    # config class -> {preprocessing Auto class -> class names, preferred backend first}
+    preprocessors: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    preprocessor_classes: list[str] = field(default_factory=list)  # names `transformers` exports
+    pipelines: dict[str, list[str]] = field(default_factory=dict)  # pipeline task -> Auto classes it loads
 
     def config_class_for(self, model_type: str) -> str | None:
         return self.config_classes.get(model_type)
@@ -36,6 +57,9 @@ class HeadIndex:
         """Auto classes accepting `config_class`, in the index's Auto-class order."""
         mapped = self.heads.get(config_class, {})
         return {auto: mapped[auto] for auto in self.auto_classes if auto in mapped}
+
+    def preprocessors_for(self, config_class: str) -> dict[str, list[str]]:
+        return self.preprocessors.get(config_class, {})
 
     def to_json(self) -> dict:
         return {"format": INDEX_FORMAT, **self.__dict__}
@@ -55,7 +79,7 @@ def _fingerprint(version: str, package_dir: Path) -> str:
     digest = hashlib.sha256(f"{INDEX_FORMAT}|{version}|{package_dir}".encode())
     for name in _FINGERPRINT_FILES:
         try:
-            info = (package_dir / "models" / "auto" / name).stat()
+            info = (package_dir / name).stat()
             digest.update(f"|{name}:{info.st_size}:{info.st_mtime_ns}".encode())
         except OSError:
             digest.update(f"|{name}:missing".encode())
@@ -67,10 +91,34 @@ def index_path() -> Path:
     return amx_cache_dir() / "head-index" / f"transformers-{version}-{_fingerprint(version, package_dir)}.json"
 
 
+def _class_names(value) -> list[str]:
+    """A mapping value as class names: a name, a (slow, fast) tuple, or {backend: name} (torchvision first)."""
+    if isinstance(value, dict):
+        value = [value.get("torchvision"), *(v for k, v in value.items() if k != "torchvision")]
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return [v if isinstance(v, str) else v.__name__ for v in values if v is not None]
+
+
+def _mapping_entries(lazy) -> dict[str, list[str]]:
+    """config class name -> class names, the lookup `_LazyAutoMapping.__contains__`/`__getitem__` does."""
+    entries = {}
+    for config_name, model_type in lazy._reverse_config_mapping.items():
+        names = _class_names(lazy._model_mapping.get(model_type))
+        if names:
+            entries[config_name] = names
+    for config_class, value in lazy._extra_content.items():
+        entries[config_class.__name__] = _class_names(value)
+    return entries
+
+
 def build_index() -> HeadIndex:
     """Read the mappings out of the installed transformers (slow: imports transformers)."""
+    import importlib
+
+    import transformers
     from transformers.models.auto import configuration_auto, modeling_auto
     from transformers.models.auto.auto_factory import _BaseAutoModelClass
+    from transformers.pipelines import SUPPORTED_TASKS
 
     auto_classes = [
         (name, value)
@@ -80,26 +128,24 @@ def build_index() -> HeadIndex:
         and issubclass(value, _BaseAutoModelClass)
         and getattr(value, "_model_mapping", None) is not None
     ]
-    config_classes = dict(configuration_auto.CONFIG_MAPPING_NAMES)
     heads: dict[str, dict[str, list[str]]] = {}
     for auto_name, auto_class in auto_classes:
-        lazy = auto_class._model_mapping
-        # Same lookup as _LazyAutoMapping.__contains__/__getitem__: config class -> model_type -> model class.
-        for config_name, model_type in lazy._reverse_config_mapping.items():
-            model_names = lazy._model_mapping.get(model_type)
-            if model_names is None:
-                continue
-            names = list(model_names) if isinstance(model_names, (list, tuple)) else [model_names]
+        for config_name, names in _mapping_entries(auto_class._model_mapping).items():
             heads.setdefault(config_name, {})[auto_name] = names
-        for config_class, model_class in lazy._extra_content.items():
-            classes = model_class if isinstance(model_class, (list, tuple)) else [model_class]
-            heads.setdefault(config_class.__name__, {})[auto_name] = [c.__name__ for c in classes]
+    preprocessors: dict[str, dict[str, list[str]]] = {}
+    for auto_name, (module_name, mapping_name) in PREPROCESSOR_MAPPINGS.items():
+        module = importlib.import_module(f"transformers.models.auto.{module_name}")
+        for config_name, names in _mapping_entries(getattr(module, mapping_name)).items():
+            preprocessors.setdefault(config_name, {})[auto_name] = names
     version, _ = installed_transformers()
     return HeadIndex(
         transformers_version=version,
         auto_classes=[name for name, _ in auto_classes],
-        config_classes=config_classes,
+        config_classes=dict(configuration_auto.CONFIG_MAPPING_NAMES),
         heads=heads,
+        preprocessors=preprocessors,
+        preprocessor_classes=sorted(name for name in dir(transformers) if _PREPROCESSOR_NAME.search(name)),
+        pipelines={task: [c.__name__ for c in spec.get("pt", ())] for task, spec in SUPPORTED_TASKS.items()},
     )
 
 

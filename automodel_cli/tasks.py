@@ -111,7 +111,130 @@ AUTO_CLASS_TASKS: dict[str, TaskInfo] = {
         "speech recognition (token-and-duration transducer)", "automatic-speech-recognition", "audio", TASK
     ),
     "AutoModelForTimeSeriesPrediction": TaskInfo("time series prediction", "time-series-forecasting", "time series", TASK),
-    "AutoModelForDecision": TaskInfo("decision transformer (offline RL)", None, "reinforcement learning", TASK),
+    "AutoModelForDecision": TaskInfo("decision (a probability for each option of typed questions)", "decision", "text", TASK),
+}
+
+
+@dataclass(frozen=True)
+class HeadIO:
+    """What a head typically takes and what it mainly returns."""
+
+    inputs: str
+    output: str
+
+
+HEAD_IO: dict[str, HeadIO] = {
+    "AutoModel": HeadIO("input_ids, pixel_values or input_values", "last_hidden_state (batch, seq, hidden)"),
+    "AutoBackbone": HeadIO("pixel_values", "feature_maps, one per stage"),
+    "AutoModelForPreTraining": HeadIO("input_ids (+ pre-training labels)", "the pre-training objectives' logits"),
+    "AutoModelForMaskedLM": HeadIO("input_ids with mask tokens", "logits (batch, seq, vocab)"),
+    "AutoModelForNextSentencePrediction": HeadIO("input_ids of a sentence pair", "logits (batch, 2)"),
+    "AutoModelForTextEncoding": HeadIO("input_ids", "last_hidden_state of the encoder"),
+    "AutoModelForMaskedImageModeling": HeadIO("pixel_values, bool_masked_pos", "reconstruction (batch, channels, h, w)"),
+    "AutoModelForAudioTokenization": HeadIO("input_values (waveform)", "audio_codes (discrete tokens)"),
+    "AutoModelForCausalLM": HeadIO("input_ids (prompt)", "logits (batch, seq, vocab); generate() -> token ids"),
+    "AutoModelForSeq2SeqLM": HeadIO("input_ids (source text)", "generate() -> target token ids"),
+    "AutoModelForImageTextToText": HeadIO("pixel_values + input_ids (prompt)", "generate() -> text token ids"),
+    "AutoModelForMultimodalLM": HeadIO("input_ids + images, audio or video", "generate() -> token ids"),
+    "AutoModelForSpeechSeq2Seq": HeadIO("input_features (log-mel spectrogram)", "generate() -> transcript token ids"),
+    "AutoModelForTextToSpectrogram": HeadIO("input_ids (text)", "spectrogram (a vocoder makes the waveform)"),
+    "AutoModelForTextToWaveform": HeadIO("input_ids (text)", "waveform"),
+    "AutoModelForSequenceClassification": HeadIO("input_ids (a text or a text pair)", "logits (batch, num_labels)"),
+    "AutoModelForTokenClassification": HeadIO("input_ids", "logits (batch, seq, num_labels): a label per token"),
+    "AutoModelForQuestionAnswering": HeadIO("input_ids (question + context)", "start_logits, end_logits (batch, seq)"),
+    "AutoModelForTableQuestionAnswering": HeadIO("input_ids (question + flattened table)", "cell logits, aggregation logits"),
+    "AutoModelForMultipleChoice": HeadIO("input_ids (batch, num_choices, seq)", "logits (batch, num_choices)"),
+    "AutoModelForVisualQuestionAnswering": HeadIO("pixel_values + input_ids (question)", "answer logits or generated answer"),
+    "AutoModelForDocumentQuestionAnswering": HeadIO("document image, words and boxes + question", "start_logits, end_logits"),
+    "AutoModelForImageClassification": HeadIO("pixel_values", "logits (batch, num_labels)"),
+    "AutoModelForZeroShotImageClassification": HeadIO("pixel_values + input_ids (candidate labels)", "logits_per_image (batch, labels)"),
+    "AutoModelForImageSegmentation": HeadIO("pixel_values", "per-pixel mask logits"),
+    "AutoModelForSemanticSegmentation": HeadIO("pixel_values", "logits (batch, num_labels, h, w)"),
+    "AutoModelForInstanceSegmentation": HeadIO("pixel_values", "class and mask logits per query"),
+    "AutoModelForUniversalSegmentation": HeadIO("pixel_values", "class and mask logits per query"),
+    "AutoModelForObjectDetection": HeadIO("pixel_values", "logits + pred_boxes (batch, queries, 4)"),
+    "AutoModelForZeroShotObjectDetection": HeadIO("pixel_values + input_ids (text queries)", "logits + pred_boxes per query"),
+    "AutoModelForDepthEstimation": HeadIO("pixel_values", "predicted_depth (batch, h, w)"),
+    "AutoModelForNormalEstimation": HeadIO("pixel_values", "a surface normal per pixel"),
+    "AutoModelForPointmapEstimation": HeadIO("pixel_values", "a 3-D point per pixel"),
+    "AutoModelForPoseEstimation": HeadIO("pixel_values (+ person boxes)", "keypoint heatmaps"),
+    "AutoModelForKeypointDetection": HeadIO("pixel_values", "keypoints, scores, descriptors"),
+    "AutoModelForKeypointMatching": HeadIO("pixel_values of an image pair", "matches, matching_scores"),
+    "AutoModelForMaskGeneration": HeadIO("pixel_values + points or boxes (prompts)", "pred_masks, iou_scores"),
+    "AutoModelForImageToImage": HeadIO("pixel_values", "reconstruction (the restored or upscaled image)"),
+    "AutoModelForImageMatting": HeadIO("pixel_values (+ trimap)", "alphas (alpha matte)"),
+    "AutoModelForTextRecognition": HeadIO("pixel_values (a text crop)", "character logits -> text"),
+    "AutoModelForTableRecognition": HeadIO("pixel_values (a table image)", "table structure tokens and cell boxes"),
+    "AutoModelForVideoClassification": HeadIO("pixel_values (batch, frames, channels, h, w)", "logits (batch, num_labels)"),
+    "AutoModelForAudioClassification": HeadIO("input_values (waveform)", "logits (batch, num_labels)"),
+    "AutoModelForAudioFrameClassification": HeadIO("input_values (waveform)", "logits (batch, frames, num_labels)"),
+    "AutoModelForAudioXVector": HeadIO("input_values (waveform)", "embeddings (batch, xvector_dim)"),
+    "AutoModelForCTC": HeadIO("input_values (waveform)", "logits (batch, frames, vocab) -> CTC decoding"),
+    "AutoModelForRNNT": HeadIO("input_features (spectrogram)", "transcript token ids (transducer decoding)"),
+    "AutoModelForTDT": HeadIO("input_features (spectrogram)", "transcript token ids and durations"),
+    "AutoModelForTimeSeriesPrediction": HeadIO("past_values (+ time features)", "forecast of future values"),
+    "AutoModelForDecision": HeadIO("input_ids (state + questions)", "a probability per option"),
+}
+
+# What people call a task besides the Auto class, its task text and pipeline names (matched by amx tasks).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "AutoModel": ("base", "base model", "embeddings", "sentence embeddings", "sentence similarity", "hidden states"),
+    "AutoBackbone": ("backbone", "feature maps"),
+    "AutoModelForPreTraining": ("pretraining",),
+    "AutoModelForMaskedLM": ("mlm", "masked lm", "fill mask", "cloze"),
+    "AutoModelForNextSentencePrediction": ("nsp",),
+    "AutoModelForTextEncoding": ("text encoder",),
+    "AutoModelForMaskedImageModeling": ("mim", "simmim"),
+    "AutoModelForAudioTokenization": ("audio codec", "codec", "neural codec"),
+    "AutoModelForCausalLM": ("clm", "causal lm", "lm", "llm", "language model", "chat", "chatbot", "text generation",
+                             "code generation", "completion", "decoder only", "gpt"),
+    "AutoModelForSeq2SeqLM": ("seq2seq", "summarization", "summarisation", "summary", "translation", "translate",
+                              "machine translation", "text2text", "encoder decoder", "paraphrase"),
+    "AutoModelForImageTextToText": ("vlm", "vision language model", "image captioning", "captioning", "image to text",
+                                    "vision2seq", "visual chat", "multimodal chat"),
+    "AutoModelForMultimodalLM": ("any to any", "omni", "multimodal llm"),
+    "AutoModelForSpeechSeq2Seq": ("asr", "speech recognition", "speech to text", "stt", "transcription", "transcribe",
+                                  "speech translation", "whisper"),
+    "AutoModelForTextToSpectrogram": ("tts", "text to speech", "speech synthesis"),
+    "AutoModelForTextToWaveform": ("tts", "text to speech", "speech synthesis", "music generation"),
+    "AutoModelForSequenceClassification": ("sentiment", "sentiment analysis", "text classification", "classifier", "nli",
+                                           "natural language inference", "zero shot classification", "intent detection",
+                                           "regression", "reranker", "cross encoder"),
+    "AutoModelForTokenClassification": ("ner", "named entity recognition", "entity extraction", "pos",
+                                        "pos tagging", "part of speech tagging", "chunking", "sequence labeling"),
+    "AutoModelForQuestionAnswering": ("qa", "extractive qa", "squad", "reading comprehension", "span extraction"),
+    "AutoModelForTableQuestionAnswering": ("table qa", "tableqa", "tapas"),
+    "AutoModelForMultipleChoice": ("mcq", "swag"),
+    "AutoModelForVisualQuestionAnswering": ("vqa", "visual qa"),
+    "AutoModelForDocumentQuestionAnswering": ("docvqa", "document qa"),
+    "AutoModelForImageClassification": ("image classifier", "image recognition"),
+    "AutoModelForZeroShotImageClassification": ("clip",),
+    "AutoModelForImageSegmentation": ("segmentation", "panoptic segmentation"),
+    "AutoModelForSemanticSegmentation": ("segmentation", "scene parsing"),
+    "AutoModelForInstanceSegmentation": ("segmentation",),
+    "AutoModelForUniversalSegmentation": ("segmentation", "panoptic segmentation"),
+    "AutoModelForObjectDetection": ("detection", "object detector", "bounding boxes"),
+    "AutoModelForZeroShotObjectDetection": ("open vocabulary detection", "grounding"),
+    "AutoModelForDepthEstimation": ("depth", "monocular depth"),
+    "AutoModelForNormalEstimation": ("normals",),
+    "AutoModelForPointmapEstimation": ("point map", "3d reconstruction"),
+    "AutoModelForPoseEstimation": ("pose", "human pose"),
+    "AutoModelForKeypointDetection": ("keypoints", "interest points"),
+    "AutoModelForKeypointMatching": ("feature matching", "image matching"),
+    "AutoModelForMaskGeneration": ("sam", "segment anything", "promptable segmentation"),
+    "AutoModelForImageToImage": ("super resolution", "upscaling", "image restoration"),
+    "AutoModelForImageMatting": ("matting", "background removal", "alpha matte"),
+    "AutoModelForTextRecognition": ("ocr",),
+    "AutoModelForTableRecognition": ("table structure",),
+    "AutoModelForVideoClassification": ("action recognition", "video classifier"),
+    "AutoModelForAudioClassification": ("audio classifier", "sound classification", "keyword spotting",
+                                        "speech emotion recognition", "language identification"),
+    "AutoModelForAudioFrameClassification": ("diarization", "speaker diarization", "voice activity detection", "vad"),
+    "AutoModelForAudioXVector": ("speaker verification", "speaker embeddings", "xvector"),
+    "AutoModelForCTC": ("asr", "speech recognition", "speech to text", "ctc"),
+    "AutoModelForRNNT": ("asr", "speech recognition", "transducer"),
+    "AutoModelForTDT": ("asr", "speech recognition"),
+    "AutoModelForTimeSeriesPrediction": ("forecasting", "time series", "timeseries"),
 }
 
 
@@ -123,6 +246,10 @@ def task_info(auto_class: str) -> TaskInfo:
     words = auto_class.removeprefix("AutoModelFor").removeprefix("Auto")
     spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in words).strip()
     return TaskInfo(spaced or auto_class, None, "any", TASK)
+
+
+def head_io(auto_class: str) -> HeadIO:
+    return HEAD_IO.get(auto_class, HeadIO("", ""))
 
 
 def native_priority(auto_class: str) -> tuple[int, int]:

@@ -22,7 +22,8 @@ os.environ.pop("HF_HUB_CACHE", None)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = PROJECT_ROOT / "examples"
-CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "configs"
+# AMX_CORPUS_DIR points elsewhere, e.g. from a git worktree that does not sit beside ../shared.
+CORPUS = Path(os.environ.get("AMX_CORPUS_DIR") or PROJECT_ROOT.parent / "shared" / "corpus" / "configs")
 
 
 def corpus_slugs() -> list[str]:
