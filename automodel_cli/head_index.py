@@ -100,12 +100,14 @@ def _class_names(value) -> list[str]:
 
 
 def _mapping_entries(lazy) -> dict[str, list[str]]:
-    """config class name -> class names, the lookup `_LazyAutoMapping.__contains__`/`__getitem__` does."""
+    """config class name -> class names, the lookup `_LazyAutoMapping.__contains__`/`__getitem__` does.
+
+    An empty list: mapped, but every class needs a backend that is not installed (torchvision, tokenizers).
+    """
     entries = {}
     for config_name, model_type in lazy._reverse_config_mapping.items():
-        names = _class_names(lazy._model_mapping.get(model_type))
-        if names:
-            entries[config_name] = names
+        if model_type in lazy._model_mapping:
+            entries[config_name] = _class_names(lazy._model_mapping[model_type])
     for config_class, value in lazy._extra_content.items():
         entries[config_class.__name__] = _class_names(value)
     return entries

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from itertools import chain
+from typing import Annotated
+
+import typer
+
 from ..head_index import load_index
 from ..heads import heads_for_config
+from ..processors import find_processors
 from ..reference import resolve_config
-from ..render import Output
+from ..render import Output, to_jsonable
 from ..render.heads import render_heads
+from ..render.processors import render_processors
 from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
 
 
 @reports_errors
-def heads(model: ModelArg, revision: RevisionOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+def heads(
+    model: ModelArg,
+    revision: RevisionOpt = None,
+    token: TokenOpt = None,
+    processors: Annotated[bool, typer.Option(
+        "--processors", help="Also show the preprocessing Auto classes (AutoTokenizer, AutoProcessor...) that apply.")
+    ] = False,
+    json: JsonOpt = False,
+) -> None:
     """List the AutoModel classes that can load MODEL, from its config.json alone.
 
     The native head (★) is the one the checkpoint was trained with, as on the Hub's
@@ -24,6 +39,7 @@ def heads(model: ModelArg, revision: RevisionOpt = None, token: TokenOpt = None,
         amx heads bert-base-uncased
         amx heads ./examples/gpt2 --json | jq '.heads[] | select(.native)'
         amx heads facebook/bart-large-cnn --revision main
+        amx heads openai/whisper-tiny --processors
     """
     out = Output(json_mode=json)
     resolved = resolve_config(model, revision, token)
@@ -32,4 +48,10 @@ def heads(model: ModelArg, revision: RevisionOpt = None, token: TokenOpt = None,
     index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
     report = heads_for_config(resolved.config, index, resolved.ref.display())
     report.from_cache = resolved.from_cache
+    if processors:
+        found = find_processors(resolved.ref, resolved.config, index, token)
+        preprocessing = {key: value for key, value in to_jsonable(found).items() if key in ("files", "processors", "notes")}
+        out.emit("heads", {**to_jsonable(report), "preprocessing": preprocessing},
+                 lambda _: chain(render_heads(report), render_processors(found)))
+        return
     out.emit("heads", report, render_heads)
