@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .commands.doctor import doctor
 from .commands.heads import heads
 from .commands.tasks import tasks
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.command("heads")(heads)
 app.command("tasks")(tasks)
+app.command("doctor")(doctor)
 
 
 def _versions() -> str:

@@ -1,0 +1,82 @@
+"""`amx doctor MODEL` / `amx doctor --error TEXT`: why from_pretrained fails or warns, and the fix."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ..doctor import diagnose_model
+from ..errors import BadInputError
+from ..head_index import load_index
+from ..load_errors import MAX_TEXT, diagnose_text
+from ..render import Output
+from ..render.doctor import render_doctor
+from .common import JsonOpt, RevisionOpt, TokenOpt, reports_errors
+
+
+def _stdin_text() -> str | None:
+    """Error text piped on stdin; None when stdin is a terminal (nothing was piped)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        return None
+    return sys.stdin.read(MAX_TEXT)
+
+
+@reports_errors
+def doctor(
+    model: Annotated[
+        str | None,
+        typer.Argument(metavar="[MODEL]", show_default=False,
+                       help="Hub id, local directory or config.json (as for 'amx heads'). Omit it to read --error "
+                            "or piped text."),
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", metavar="AUTOCLASS", show_default=False,
+                     help="The Auto class you load with (default: the native head). Task names work too: ner, qa."),
+    ] = None,
+    error: Annotated[
+        str | None,
+        typer.Option("--error", metavar="TEXT", show_default=False,
+                     help="A transformers error or warning to explain, instead of a MODEL."),
+    ] = None,
+    revision: RevisionOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Predict what `AutoXxx.from_pretrained(MODEL)` would do, or explain a loading error, with the fix.
+
+    With MODEL: checks, before anything is downloaded, that the head fits the model type, which
+    weights would be newly initialised or unused, whether the installed transformers knows the
+    model (and is as new as the one that wrote it), whether repository code (auto_map) or pickle-only
+    weights are involved, and whether the repository and its config.json can be reached.
+
+    With --error TEXT, or text piped on stdin: recognises transformers' loading errors and warnings
+    (unrecognized configuration class, newly initialized or unused weights, size mismatch, unknown
+    model type, trust_remote_code, missing or gated repository...) and explains them the same way.
+
+    Exit status: 0 when the load would succeed cleanly, 1 when it would fail or warn, 2 on bad input.
+
+    Examples:
+
+        amx doctor ./my-model
+        amx doctor gpt2 --head AutoModelForImageClassification
+        amx doctor bert-base-uncased --head ner --json
+        amx doctor --error "Unrecognized configuration class <class '...GPT2Config'> for this kind of AutoModel: AutoModelForImageClassification."
+        python train.py 2>&1 | amx doctor
+    """
+    out = Output(json_mode=json)
+    if model is not None and error is not None:
+        raise BadInputError("give either MODEL or --error, not both")
+    text = error if model is None and error is not None else _stdin_text() if model is None else None
+    if model is None and not (text or "").strip():
+        raise BadInputError("nothing to diagnose: give a MODEL, --error TEXT, or pipe the error text in",
+                            hint="amx doctor --help shows examples")
+    if text is not None and head is not None:
+        raise BadInputError("--head applies to a MODEL, not to --error text")
+    index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
+    report = diagnose_text(text, index) if model is None else diagnose_model(model, index, head, revision, token)
+    out.emit("doctor", report, render_doctor)
+    if report.verdict != "ok":
+        raise typer.Exit(1)

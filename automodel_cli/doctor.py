@@ -1,0 +1,185 @@
+"""`amx doctor MODEL`: what `AutoXxx.from_pretrained(MODEL)` would do, predicted before any download.
+
+From config.json, the heads report and the list of weight files: whether the head fits the model
+type, which weights would be new or unused, whether the installed transformers knows the model,
+whether repository code or pickle files are involved, and why the repository itself may be out of
+reach. Nothing is imported from the repository and no weights are read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from . import findings as f
+from .config_reader import ModelConfig
+from .errors import BadInputError, ConfigError, ModelNotFoundError, UnsupportedModelError
+from .findings import Finding, verdict
+from .head_index import HeadIndex
+from .heads import HeadsReport, heads_for_config
+from .reference import ModelRef, resolve_config
+from .task_search import match_auto_classes, pipelines_by_auto_class
+
+SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
+PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+_OTHER_FORMATS = {
+    re.compile(r"tf_model\.h5"): "TensorFlow weights (tf_model.h5)",
+    re.compile(r"flax_model\.msgpack"): "Flax weights (flax_model.msgpack)",
+    re.compile(r"consolidated(\..*)?\.safetensors"): "Mistral-format weights (consolidated.safetensors)",
+    re.compile(r".*\.gguf"): "GGUF files",
+    re.compile(r"model\.\w+\.safetensors"): "a variant (model.<variant>.safetensors)",
+}
+# ModelNotFoundError messages of reference.py and hub.py -> the finding that explains them.
+_NOT_FOUND = [
+    (re.compile(r"(?P<repo>\S+) is gated"), lambda m, ref: f.gated_repo(m["repo"])),
+    (re.compile(r"repository (?P<repo>\S+) not found"), lambda m, ref: f.repo_not_found(m["repo"])),
+    (re.compile(r"revision (?P<rev>'[^']*'|\S+) not found in (?P<repo>\S+)"),
+     lambda m, ref: f.revision_not_found(m["rev"].strip("'"), m["repo"])),
+    (re.compile(r"config\.json not found|without config\.json"), lambda m, ref: f.no_config(ref)),
+]
+
+
+@dataclass
+class DoctorReport:
+    subject: str  # the model reference, or "error text"
+    head: str | None  # the Auto class examined
+    model_class: str | None  # the class that Auto class would build
+    model_type: str | None
+    transformers_version: str  # installed
+    verdict: str  # ok | warn | fail
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)
+
+
+def make_report(subject: str, findings: list[Finding], index: HeadIndex, **details) -> DoctorReport:
+    """A report with one finding per code (the first), errors first."""
+    unique = list({finding.code: finding for finding in reversed(findings)}.values())[::-1]
+    unique.sort(key=lambda finding: (f.ERROR, f.WARNING, f.INFO).index(finding.severity))
+    details.setdefault("head", None)
+    details.setdefault("model_class", None)
+    details.setdefault("model_type", None)
+    return DoctorReport(subject=subject, transformers_version=index.transformers_version, verdict=verdict(unique),
+                        findings=unique, **details)
+
+
+def _not_found_finding(error: ModelNotFoundError, model: str) -> Finding:
+    for pattern, build in _NOT_FOUND:
+        match = pattern.search(error.message)
+        if match:
+            return build(match, model)
+    return f.not_found(error.message)
+
+
+def _version_findings(config: ModelConfig, index: HeadIndex) -> list[Finding]:
+    from packaging.version import InvalidVersion, Version
+
+    if not config.transformers_version:
+        return []
+    try:
+        newer = Version(config.transformers_version).release > Version(index.transformers_version).release
+    except InvalidVersion:
+        return []
+    return [f.newer_transformers(config.transformers_version, index.transformers_version)] if newer else []
+
+
+def _model_type_findings(config: ModelConfig, index: HeadIndex, where: str) -> list[Finding]:
+    remote_config = config.auto_map.get("AutoConfig")
+    if config.model_type is None:
+        return [f.remote_code_required("the configuration class", remote_config) if remote_config
+                else f.no_model_type(where)]
+    if index.config_class_for(config.model_type) is not None:
+        return _version_findings(config, index)
+    if remote_config:
+        return [f.remote_code_required(f"model_type {config.model_type!r}", remote_config)]
+    return [f.unknown_model_type(config.model_type, index.transformers_version, config.transformers_version)]
+
+
+def choose_head(requested: str | None, report: HeadsReport, index: HeadIndex) -> tuple[str, str | None]:
+    """The Auto class to examine and, when a friendly name was given, how it was read.
+
+    Default: the native head, else AutoModel. Besides exact Auto class names (any case), task names
+    work as in `amx tasks` (`ner`, `causal-lm`); when several match, the one this model supports wins.
+    """
+    supported = [head.auto_class for head in report.heads]
+    if requested is None:
+        return report.native_head or ("AutoModel" if "AutoModel" in supported or not supported else supported[0]), None
+    exact = {name.lower(): name for name in [*index.auto_classes, *supported]}
+    if requested.lower() in exact:
+        return exact[requested.lower()], None
+    candidates = [auto for auto, _ in match_auto_classes(requested, index.auto_classes, pipelines_by_auto_class(index))]
+    fitting = [auto for auto in candidates if auto in supported]
+    chosen = fitting[0] if len(fitting) == 1 else candidates[0] if len(candidates) == 1 else None
+    if chosen is None:
+        shown = ", ".join(fitting or candidates)
+        raise BadInputError(
+            f"--head {requested!r} is not an Auto class" + (f"; it could be {shown}" if shown else ""),
+            hint="give an Auto class name such as AutoModelForCausalLM ('amx heads MODEL' lists the ones that fit)",
+        )
+    return chosen, f"--head {requested!r} read as {chosen}"
+
+
+def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: HeadIndex) -> list[Finding]:
+    local = next((h for h in report.heads if h.auto_class == head and not h.remote_code), None)
+    remote = next((h for h in report.heads if h.auto_class == head and h.remote_code), None)
+    native = report.native_head if report.native_head != head else None
+    if local is None and remote is not None:
+        return [f.remote_code_required(f"{head} for this model", remote.model_class)]
+    if local is None:
+        supported = list(dict.fromkeys(h.auto_class for h in report.heads))
+        return [f.unsupported_head(head, report.config_class or "its configuration class", config.model_type,
+                                   index.transformers_version, supported, report.native_head)]
+    found = [f.remote_code_available(head, remote.model_class, local.model_class)] if remote else []
+    if local.new_weights:
+        found.append(f.new_weights(local.model_class, None, native))
+    elif local.note.startswith("drops"):
+        found.append(f.unused_weights(local.model_class, None, native))
+    elif local.new_weights is None:
+        found.append(Finding("unknown-checkpoint-head", f.INFO,
+                             "config.json lists no architectures: which head the checkpoint holds is unknown, "
+                             "so new or unused weights cannot be predicted from the config"))
+    return found
+
+
+def _weight_findings(ref: ModelRef, notes: list[str]) -> list[Finding]:
+    """From the weight files present: never opened, only listed."""
+    if not ref.is_local:
+        notes.append("weights not checked: amx cannot list a Hub repository's files yet")
+        return []
+    try:
+        names = set(os.listdir(ref.local_dir))
+    except OSError as error:
+        notes.append(f"weights not checked: cannot list {ref.local_dir} ({error.strerror or error})")
+        return []
+    if names & set(SAFETENSORS_FILES):
+        return []
+    pickles = [name for name in PICKLE_FILES if name in names]
+    if pickles:
+        return [f.pickle_weights(pickles)]
+    others = sorted({label for pattern, label in _OTHER_FORMATS.items() for name in names if pattern.fullmatch(name)})
+    return [f.no_weights(ref.display(), others)]
+
+
+def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revision: str | None = None,
+                   token: str | None = None) -> DoctorReport:
+    """Predict `AutoXxx.from_pretrained(model)`; BadInputError for malformed references and files."""
+    try:
+        resolved = resolve_config(model, revision, token)
+    except ModelNotFoundError as error:
+        return make_report(model, [_not_found_finding(error, model)], index)
+    ref, config = resolved.ref, resolved.config
+    notes = [f"the Hub could not be asked; used the cached config.json of {ref.display()}"] if resolved.from_cache else []
+    found = _model_type_findings(config, index, ref.display())
+    chosen, model_class = head, None
+    try:
+        report = heads_for_config(config, index, ref.display())
+    except (UnsupportedModelError, ConfigError):  # no heads at all: the model_type finding says why
+        report = None
+    if report is not None:
+        chosen, reading = choose_head(head, report, index)
+        notes += [reading] if reading else []
+        model_class = next((h.model_class for h in report.heads if h.auto_class == chosen), None)
+        found += _head_findings(chosen, report, config, index)
+    found += _weight_findings(ref, notes)
+    return make_report(ref.display(), found, index, head=chosen, model_class=model_class,
+                       model_type=config.model_type, notes=notes)

@@ -1,0 +1,253 @@
+"""What can go wrong when transformers loads a model, each as one Finding with a plain-words fix.
+
+`amx doctor MODEL` predicts these from a model's files; `amx doctor --error TEXT` recognises them in
+transformers' own messages. Both build them here, so a problem reads the same either way.
+Codes are stable (documented in the README); messages may improve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR, WARNING, INFO = "error", "warning", "info"  # the load fails / loads but not cleanly / nothing to fix
+SHOWN_KEYS = 5
+UPGRADE = "pip install -U transformers"
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: str
+    message: str
+    fix: str = ""
+
+
+def verdict(findings: list[Finding]) -> str:
+    """'fail' when the load would fail, 'warn' when it would work with warnings or random weights, else 'ok'."""
+    severities = {finding.severity for finding in findings}
+    return "fail" if ERROR in severities else "warn" if WARNING in severities else "ok"
+
+
+def _keys(keys: list[str]) -> str:
+    shown = ", ".join(keys[:SHOWN_KEYS])
+    return shown + (f" (+{len(keys) - SHOWN_KEYS} more)" if len(keys) > SHOWN_KEYS else "")
+
+
+def _heads_list(supported: list[str], native: str | None) -> str:
+    return ", ".join(f"{head} (native)" if head == native else head for head in supported)
+
+
+def unsupported_head(head: str, config_class: str, model_type: str | None, version: str, supported: list[str],
+                     native: str | None) -> Finding:
+    what = f"{config_class} (model_type {model_type!r})" if model_type else config_class
+    return Finding(
+        "unsupported-head", ERROR,
+        f"{head} has no model class for {what} in transformers {version}: from_pretrained raises "
+        f"'Unrecognized configuration class ... for this kind of AutoModel: {head}'",
+        f"use a head this model supports: {_heads_list(supported, native)}" if supported
+        else "no Auto model class of this transformers supports it",
+    )
+
+
+def new_weights(model_class: str, keys: list[str] | None, native: str | None, severity: str = WARNING) -> Finding:
+    which = f": {_keys(keys)}" if keys else " (its head)"
+    wrong = f"; to use the checkpoint as it was trained, load it with {native}" if native else ""
+    return Finding(
+        "new-weights", severity,
+        f"{model_class} would start with newly initialised (random) weights{which}",
+        f"fine-tune before use: outputs are meaningless until trained{wrong}",
+    )
+
+
+def unused_weights(model_class: str, keys: list[str] | None, native: str | None, severity: str = WARNING) -> Finding:
+    which = f": {_keys(keys)}" if keys else " (the checkpoint's own head)"
+    return Finding(
+        "unused-weights", severity,
+        f"checkpoint weights that {model_class} has no place for would be dropped{which}",
+        "expected when you want only part of the model (e.g. the base model for embeddings)"
+        + (f"; to keep them, load it with {native}" if native else ""),
+    )
+
+
+def size_mismatch(mismatches: list[tuple[str, str, str]], ignored: bool = False) -> Finding:
+    shown = "; ".join(f"{key}: checkpoint {ckpt} vs model {model}" for key, ckpt, model in mismatches[:SHOWN_KEYS])
+    more = f" (+{len(mismatches) - SHOWN_KEYS} more)" if len(mismatches) > SHOWN_KEYS else ""
+    return Finding(
+        "size-mismatch", WARNING if ignored else ERROR,
+        (f"shapes differ between checkpoint and model, {'re-initialised' if ignored else 'so the load is refused'}: "
+         f"{shown or 'see the load report'}{more}"),
+        "usually num_labels or vocab_size differ from the checkpoint's: pass the checkpoint's value, or "
+        "ignore_mismatched_sizes=True to re-initialise those weights (then fine-tune)",
+    )
+
+
+def unknown_model_type(model_type: str, installed: str, needed: str | None = None,
+                       known_here: bool = False) -> Finding:
+    if known_here:
+        return Finding(
+            "unknown-model-type", ERROR,
+            f"model_type {model_type!r} was unknown to the transformers that failed; the installed "
+            f"transformers {installed} knows it",
+            f"upgrade transformers where it failed: pip install -U 'transformers>={installed}'",
+        )
+    return Finding(
+        "unknown-model-type", ERROR,
+        f"model_type {model_type!r} is not known to the installed transformers {installed}",
+        f"pip install -U 'transformers>={needed}' (the version that wrote config.json)" if needed
+        else f"{UPGRADE}; a model newer than any release needs transformers from source "
+             "(pip install git+https://github.com/huggingface/transformers), or the repository's own code",
+    )
+
+
+def no_model_type(where: str) -> Finding:
+    return Finding(
+        "no-model-type", ERROR,
+        f"{where}: config.json has no model_type, so AutoConfig cannot tell which model this is",
+        'add "model_type" to config.json (e.g. "bert"), or load the concrete class (BertModel) directly',
+    )
+
+
+def newer_transformers(written_by: str, installed: str) -> Finding:
+    return Finding(
+        "newer-transformers", WARNING,
+        f"config.json was written by transformers {written_by}, newer than the installed {installed}: "
+        "settings it relies on may be ignored or unknown here",
+        f"pip install -U 'transformers>={written_by}'",
+    )
+
+
+def remote_code_required(what: str, reference: str | None = None) -> Finding:
+    code = f" ({reference})" if reference else ""
+    return Finding(
+        "remote-code", ERROR,
+        f"{what} exists only as the repository's own code{code}: from_pretrained refuses it without "
+        "trust_remote_code=True",
+        "read the repository's Python files, then pass trust_remote_code=True (amx never runs them)",
+    )
+
+
+def remote_code_available(head: str, reference: str, local_class: str) -> Finding:
+    return Finding(
+        "remote-code-available", INFO,
+        f"the repository also ships its own {head} code ({reference}); without trust_remote_code=True "
+        f"transformers uses its built-in {local_class}",
+    )
+
+
+def pickle_weights(files: list[str]) -> Finding:
+    return Finding(
+        "pickle-weights", WARNING,
+        f"the weights are pickle files only ({', '.join(files)}): from_pretrained unpickles them with "
+        "torch.load(weights_only=True), which needs torch >= 2.6; amx never opens them",
+        "prefer a safetensors copy (model.safetensors): ask the authors, use the Hub's conversion PR, or "
+        "save_pretrained() once from a trusted, sandboxed load",
+    )
+
+
+def torch_too_old() -> Finding:
+    return Finding(
+        "pickle-weights", ERROR,
+        "transformers refuses to unpickle .bin weights with a torch older than 2.6 (CVE-2025-32434)",
+        "upgrade torch (>= 2.6), or load a safetensors copy of the weights",
+    )
+
+
+def no_weights(where: str, other_formats: list[str] | None = None) -> Finding:
+    if other_formats:
+        return Finding(
+            "no-weights", ERROR,
+            f"{where} has only {', '.join(other_formats)}, which transformers 5 does not load",
+            "use a repository or revision with model.safetensors (or pytorch_model.bin); gguf files need gguf_file=",
+        )
+    return Finding(
+        "no-weights", ERROR,
+        f"{where} has no model weights (model.safetensors, pytorch_model.bin or their .index.json)",
+        "point at the folder or repository that holds the weights; a variant (model.fp16.safetensors) needs "
+        "variant='fp16'; from_config() builds the model with random weights instead",
+    )
+
+
+def repo_not_found(repo: str) -> Finding:
+    return Finding(
+        "repo-not-found", ERROR,
+        f"{repo} is neither a local folder nor a repository on the Hub (or it is private)",
+        "check the spelling (org/name); for a private repository log in (hf auth login) or pass token=/--token",
+    )
+
+
+def gated_repo(repo: str) -> Finding:
+    return Finding(
+        "gated-repo", ERROR,
+        f"{repo} is gated: its files are served only to accounts that accepted its terms",
+        "accept the terms on the model's Hub page, then log in (hf auth login) or pass token=/--token",
+    )
+
+
+def revision_not_found(revision: str, repo: str) -> Finding:
+    return Finding(
+        "revision-not-found", ERROR,
+        f"revision {revision!r} does not exist in {repo}",
+        "use an existing branch, tag or commit id (see the repository's 'Files and versions' page)",
+    )
+
+
+def no_config(where: str) -> Finding:
+    return Finding(
+        "no-config", ERROR,
+        f"{where} has no config.json, so AutoConfig cannot tell which model it is",
+        "point at the folder that holds config.json (often a subfolder such as text_encoder/), "
+        "or save the model with save_pretrained()",
+    )
+
+
+def missing_file(where: str, filename: str) -> Finding:
+    return Finding("missing-file", ERROR, f"{where} has no file named {filename}",
+                   "check the repository's file list; a file in a subfolder needs subfolder=")
+
+
+def not_found(message: str) -> Finding:
+    return Finding("not-found", ERROR, message, "check the path or the Hub id")
+
+
+def hub_unreachable(endpoint: str) -> Finding:
+    return Finding(
+        "hub-unreachable", ERROR,
+        f"the Hub ({endpoint}) could not be reached and the files are not in the local cache",
+        "check the network, set HF_ENDPOINT to a mirror, or HF_HUB_OFFLINE=1 with the files already cached",
+    )
+
+
+def model_type_mismatch(checkpoint_type: str, class_type: str) -> Finding:
+    return Finding(
+        "model-type-mismatch", WARNING,
+        f"a {checkpoint_type!r} checkpoint is being loaded into a {class_type!r} model class: most weights "
+        "will not fit unless the two architectures share them",
+        f"use the Auto class (it picks the {checkpoint_type} class), or the class made for {checkpoint_type!r}",
+    )
+
+
+def missing_dependency(what: str, library: str, pip_name: str | None = None) -> Finding:
+    return Finding("missing-dependency", ERROR, f"{what} needs the {library} library, which is not installed",
+                   f"pip install {' '.join((pip_name or library).split())}")
+
+
+def no_preprocessor(kind: str, where: str) -> Finding:
+    return Finding(
+        "no-preprocessor", ERROR, f"transformers found no {kind} for {where}",
+        "check the repository has the processor files (tokenizer_config.json, preprocessor_config.json); "
+        "'amx heads MODEL --processors' lists which ones apply",
+    )
+
+
+def unknown_tokenizer(name: str) -> Finding:
+    return Finding(
+        "unknown-tokenizer", ERROR, f"tokenizer class {name} is not in the installed transformers",
+        f"{UPGRADE}, or it is the repository's own class (trust_remote_code=True)",
+    )
+
+
+def unknown_error(first_line: str) -> Finding:
+    return Finding(
+        "unrecognised-error", ERROR, f"an error amx does not recognise: {first_line[:200]}",
+        "run 'amx doctor MODEL' to check the model itself, or search the message in transformers' issues",
+    )
