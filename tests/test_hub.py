@@ -101,12 +101,6 @@ def test_revisions(hub, args, model, native):
     assert report["native_head"] == native
 
 
-def test_revision_given_twice_differently_is_bad_input(hub):
-    result = run_amx("heads", f"{REVISIONS_REPO}@qa", "--revision", "main", env=hub.env())
-    assert result.returncode == 2
-    assert "--revision" in error_lines(result)[0]
-
-
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
