@@ -5,17 +5,22 @@ olah serves them at `http://127.0.0.1:<port>`, and amx reaches them through `HF_
 it reaches huggingface.co. Repositories can be added while the server runs (olah opens the git
 repository on every request). Use it through the fixtures in conftest.py:
 
-    def test_something(local_hub, tiny_bert_repo):
-        local_hub.add_repo("org/name", {"config.json": {...}}, tags=["v1"], branches={"dev": {...}})
-        run_amx("heads", "org/name", env=local_hub.env())
+    def test_something(local_hub, tiny_bert_dir, tiny_bert_repo):
+        # tiny_bert_repo: "amx-test/tiny-bert-cls", config.json + model.safetensors on main
+        local_hub.add_repo("org/name", {"config.json": {"model_type": "gpt2"},
+                                        "model.safetensors": tiny_bert_dir / "model.safetensors"},
+                           tags=["v1"], branches={"dev": {"config.json": {"model_type": "bert"}}})
+        run_amx("heads", "org/name@dev", env=local_hub.env())   # a fresh, empty HF cache
+        run_amx("heads", "org/name", env=local_hub.env(tmp_path))  # the cache in tmp_path/hub
 
 What works (checked with olah 0.5.4 and huggingface_hub 2.4):
 - `GET|HEAD /<org>/<name>/resolve/<rev>/<file>` and the legacy `/<name>/resolve/...` (ids like `gpt2`),
   where <rev> is a branch, a tag or a commit sha; HEAD carries `x-repo-commit`, `etag` and
   `content-length`, so `hf_hub_download`, `get_hf_file_metadata` and transformers' `from_pretrained`
   work, and the HF cache records the ref (`try_to_load_from_cache(..., revision="v1")`).
-- `GET /api/models/<org>/<name>/revision/<rev>` (model info with `siblings`, the file list, and `sha`),
-  `/api/models/<org>/<name>/refs`, `/tree/<rev>`, `/paths-info/<rev>`.
+- `GET /api/models/<org>/<name>/revision/<rev>` (model info: `sha` and `siblings`, the file list,
+  but no sizes even with `files_metadata=True`), `/refs`, `/tree/<rev>` and `/paths-info/<rev>`
+  (with sizes): `HfApi().list_repo_files`, `get_paths_info`, `list_repo_refs`, `file_exists` work.
 - Binary files committed plainly to git (no git-lfs needed), e.g. model.safetensors.
 - Revisions containing '/' (e.g. `refs/pr/1`) do NOT work: olah routes on the decoded path.
 
@@ -40,7 +45,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shutil
 import socket
@@ -51,10 +55,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Union
 
-FileContent = Union[dict, list, str, bytes, Path]
-Files = Union[Path, dict[str, FileContent]]
+FileContent = dict | list | str | bytes | Path
+Files = Path | dict[str, FileContent]
 
 STARTUP_TIMEOUT_SECONDS = 30
 _GIT_IDENTITY = ["-c", "user.name=amx tests", "-c", "user.email=tests@amx.invalid", "-c", "commit.gpgsign=false"]
