@@ -366,3 +366,37 @@ def test_doctor_does_not_import_torch_or_transformers(bert_mlm):
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "[]"
+
+
+# --- Hub models, through the real local Hub server -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hub(local_hub, tiny_bert_repo):
+    local_hub.add_repo("amx-test/doctor-no-config", {"README.md": "no config.json here\n"})
+    return local_hub
+
+
+def test_hub_model_is_diagnosed_from_its_config(hub, tiny_bert_repo):
+    result = run_amx("doctor", tiny_bert_repo, "--json", env=hub.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert (data["verdict"], data["head"], data["model_class"]) == (
+        "ok", "AutoModelForSequenceClassification", "BertForSequenceClassification")
+    unsupported = run_amx("doctor", tiny_bert_repo, "--head", "AutoModelForImageClassification", env=hub.env())
+    assert unsupported.returncode == 1 and "unsupported-head" in unsupported.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("amx-test/does-not-exist",), "repo-not-found"),
+        (("amx-test/doctor-no-config",), "no-config"),
+        (("amx-test/tiny-bert-cls", "--revision", "no-such-branch"), "revision-not-found"),
+    ],
+    ids=["repository", "config", "revision"],
+)
+def test_unreachable_hub_repositories_are_findings(hub, args, code):
+    result = run_amx("doctor", *args, "--json", env=hub.env())
+    assert result.returncode == 1, result.stderr
+    assert [finding["code"] for finding in json.loads(result.stdout)["findings"]] == [code]

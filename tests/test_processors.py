@@ -165,3 +165,18 @@ def test_cli_human_output_has_a_preprocessing_section(wav2vec2_dir):
     assert "★ native head: AutoModelForCTC" in result.output
     assert "preprocessing" in result.output and "Wav2Vec2Processor" in result.output
     assert "processor_config.json found" in result.output
+
+
+def test_hub_model_files_are_fetched_and_absent_ones_are_normal(local_hub, tiny_bert_dir, tmp_path):
+    from conftest import run_amx
+
+    files = {"config.json": tiny_bert_dir / "config.json",
+             "tokenizer_config.json": {"tokenizer_class": "BertTokenizer", "do_lower_case": True}}
+    local_hub.add_repo("amx-test/processors", files)
+    result = run_amx("heads", "amx-test/processors", "--processors", "--json", env=local_hub.env())
+    assert result.returncode == 0, result.stderr
+    preprocessing = json.loads(result.stdout)["preprocessing"]
+    assert preprocessing["files"] == {"tokenizer_config.json": FOUND, "preprocessor_config.json": ABSENT,
+                                      "processor_config.json": ABSENT, "video_preprocessor_config.json": ABSENT}
+    assert [(p["auto_class"], p["class_name"], p["source"]) for p in preprocessing["processors"]] == [
+        ("AutoTokenizer", "BertTokenizer", "tokenizer_config.json")]
