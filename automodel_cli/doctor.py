@@ -42,6 +42,7 @@ _NOT_FOUND = [
 
 @dataclass
 class DoctorReport:
+    mode: str  # "model": predicted from a model's files; "text": recognised in an error text
     subject: str  # the model reference, or "error text"
     head: str | None  # the Auto class examined
     model_class: str | None  # the class that Auto class would build
@@ -52,14 +53,14 @@ class DoctorReport:
     notes: list[str] = field(default_factory=list)
 
 
-def make_report(subject: str, findings: list[Finding], index: HeadIndex, **details) -> DoctorReport:
+def make_report(mode: str, subject: str, findings: list[Finding], index: HeadIndex, **details) -> DoctorReport:
     """A report with one finding per code (the first), errors first."""
     unique = list({finding.code: finding for finding in reversed(findings)}.values())[::-1]
     unique.sort(key=lambda finding: (f.ERROR, f.WARNING, f.INFO).index(finding.severity))
     details.setdefault("head", None)
     details.setdefault("model_class", None)
     details.setdefault("model_type", None)
-    return DoctorReport(subject=subject, transformers_version=index.transformers_version, verdict=verdict(unique),
+    return DoctorReport(mode=mode, subject=subject, transformers_version=index.transformers_version, verdict=verdict(unique),
                         findings=unique, **details)
 
 
@@ -166,7 +167,7 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
     try:
         resolved = resolve_config(model, revision, token)
     except ModelNotFoundError as error:
-        return make_report(model, [_not_found_finding(error, model)], index)
+        return make_report("model", model, [_not_found_finding(error, model)], index)
     ref, config = resolved.ref, resolved.config
     notes = [f"the Hub could not be asked; used the cached config.json of {ref.display()}"] if resolved.from_cache else []
     found = _model_type_findings(config, index, ref.display())
@@ -181,5 +182,5 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
         model_class = next((h.model_class for h in report.heads if h.auto_class == chosen), None)
         found += _head_findings(chosen, report, config, index)
     found += _weight_findings(ref, notes)
-    return make_report(ref.display(), found, index, head=chosen, model_class=model_class,
+    return make_report("model", ref.display(), found, index, head=chosen, model_class=model_class,
                        model_type=config.model_type, notes=notes)

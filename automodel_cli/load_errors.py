@@ -217,4 +217,4 @@ def diagnose_text(text: str, index: HeadIndex) -> DoctorReport:
     if not found and _LOOKS_LIKE_ERROR.search(text):
         last = [line for line in text.strip().splitlines() if line.strip()]
         found.append(f.unknown_error(last[-1].strip() if last else text.strip()))
-    return make_report("error text", found, index)
+    return make_report("text", "error text", found, index)

@@ -12,10 +12,12 @@ from ..findings import ERROR, INFO, WARNING
 from . import safe_text
 
 _MARKS = {ERROR: ("✗", "bold red"), WARNING: ("!", "bold yellow"), INFO: ("i", "cyan")}
+_STYLES = {"ok": "bold green", "warn": "bold yellow", "fail": "bold red"}
 _VERDICTS = {
-    "ok": ("✓ the load would succeed cleanly", "bold green"),
-    "warn": ("! the load would work, with the warnings above", "bold yellow"),
-    "fail": ("✗ the load would fail", "bold red"),
+    "model": {"ok": "✓ the load would succeed cleanly", "warn": "! the load would work, with the warnings above",
+              "fail": "✗ the load would fail"},
+    "text": {"ok": "✓ no transformers loading error or warning recognised", "fail": "✗ the load failed",
+             "warn": "! the load worked, with the warnings above"},
 }
 
 
@@ -45,7 +47,7 @@ def render_doctor(report: DoctorReport) -> Iterator[RenderableType]:
         line = Text("note: ", style="yellow")
         line.append_text(safe_text(note))
         yield line
-    text, style = _VERDICTS[report.verdict]
+    text, style = _VERDICTS[report.mode][report.verdict], _STYLES[report.verdict]
     errors = sum(finding.severity == ERROR for finding in report.findings)
     warnings = sum(finding.severity == WARNING for finding in report.findings)
     summary = Text(text, style=style)
