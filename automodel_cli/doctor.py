@@ -60,8 +60,8 @@ def make_report(mode: str, subject: str, findings: list[Finding], index: HeadInd
     details.setdefault("head", None)
     details.setdefault("model_class", None)
     details.setdefault("model_type", None)
-    return DoctorReport(mode=mode, subject=subject, transformers_version=index.transformers_version, verdict=verdict(unique),
-                        findings=unique, **details)
+    return DoctorReport(mode=mode, subject=subject, transformers_version=index.transformers_version,
+                        verdict=verdict(unique), findings=unique, **details)
 
 
 def _not_found_finding(error: ModelNotFoundError, model: str) -> Finding:
@@ -113,8 +113,9 @@ def choose_head(requested: str | None, report: HeadsReport, index: HeadIndex) ->
     chosen = fitting[0] if len(fitting) == 1 else candidates[0] if len(candidates) == 1 else None
     if chosen is None:
         shown = ", ".join(fitting or candidates)
+        named = requested if len(requested) <= 80 else requested[:77] + "..."
         raise BadInputError(
-            f"--head {requested!r} is not an Auto class" + (f"; it could be {shown}" if shown else ""),
+            f"--head {named!r} is not an Auto class" + (f"; it could be {shown}" if shown else ""),
             hint="give an Auto class name such as AutoModelForCausalLM ('amx heads MODEL' lists the ones that fit)",
         )
     return chosen, f"--head {requested!r} read as {chosen}"
@@ -131,14 +132,12 @@ def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: H
         return [f.unsupported_head(head, report.config_class or "its configuration class", config.model_type,
                                    index.transformers_version, supported, report.native_head)]
     found = [f.remote_code_available(head, remote.model_class, local.model_class)] if remote else []
-    if local.new_weights:
+    if local.new_weights is None:
+        found.append(f.unknown_checkpoint_head())
+    elif local.new_weights:
         found.append(f.new_weights(local.model_class, None, native))
-    elif local.note.startswith("drops"):
+    elif local.model_class != config.native_architecture:  # the base model of a checkpoint with a head
         found.append(f.unused_weights(local.model_class, None, native))
-    elif local.new_weights is None:
-        found.append(Finding("unknown-checkpoint-head", f.INFO,
-                             "config.json lists no architectures: which head the checkpoint holds is unknown, "
-                             "so new or unused weights cannot be predicted from the config"))
     return found
 
 

@@ -69,6 +69,14 @@ def unused_weights(model_class: str, keys: list[str] | None, native: str | None,
     )
 
 
+def unknown_checkpoint_head() -> Finding:
+    return Finding(
+        "unknown-checkpoint-head", INFO,
+        "config.json lists no architectures: which head the checkpoint holds is unknown, so new or unused "
+        "weights cannot be predicted from the config",
+    )
+
+
 def size_mismatch(mismatches: list[tuple[str, str, str]], ignored: bool = False) -> Finding:
     shown = "; ".join(f"{key}: checkpoint {ckpt} vs model {model}" for key, ckpt, model in mismatches[:SHOWN_KEYS])
     more = f" (+{len(mismatches) - SHOWN_KEYS} more)" if len(mismatches) > SHOWN_KEYS else ""

@@ -36,7 +36,7 @@ PREPROCESSOR_MAPPINGS = {
     "AutoFeatureExtractor": ("feature_extraction_auto", "FEATURE_EXTRACTOR_MAPPING"),
     "AutoProcessor": ("processing_auto", "PROCESSOR_MAPPING"),
 }
-_PREPROCESSOR_NAME = re.compile(r"(Tokenizer|TokenizerFast|Backend|ImageProcessor|ImageProcessorPil|FeatureExtractor|Processor)$")
+_PREPROCESSOR_NAME = re.compile(r"(Tokenizer|TokenizerFast|Backend|ImageProcessorPil|FeatureExtractor|Processor)$")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ PROCESSOR_CONFIG = "processor_config.json"
 VIDEO_PREPROCESSOR_CONFIG = "video_preprocessor_config.json"
 FILES = (TOKENIZER_CONFIG, PREPROCESSOR_CONFIG, PROCESSOR_CONFIG, VIDEO_PREPROCESSOR_CONFIG)
 FOUND, ABSENT, UNKNOWN, INVALID = "found", "absent", "unknown", "invalid"
+MAPPING = "model_type mapping"
 
 # Auto class -> where its class name is declared, in transformers' lookup order:
 # (file, key nesting the settings inside that file or None, key naming the class).
@@ -58,8 +59,6 @@ class Preprocessor:
 
 @dataclass
 class ProcessorsReport:
-    model: str
-    model_type: str | None
     files: dict[str, str]  # file -> found, absent, unknown (Hub not reachable, not cached) or invalid
     processors: list[Preprocessor]
     notes: list[str] = field(default_factory=list)
@@ -111,7 +110,9 @@ class _Lookup:
             document = document.get(nested)
         return document if isinstance(document, dict) else None
 
-    def known(self, name: str) -> bool:
+    def known(self, auto_class: str, name: str) -> bool:
+        if auto_class == "AutoImageProcessor":  # transformers reads XFeatureExtractor as XImageProcessor
+            name = name.replace("FeatureExtractor", "ImageProcessor")
         return name in self.exported or name.removesuffix("Fast") in self.exported
 
     def declaration(self, auto_class: str) -> tuple[str | None, str | None, str | None]:
@@ -123,9 +124,8 @@ class _Lookup:
                 continue
             remote = remote or _remote_reference(section.get("auto_map"), auto_class)
             declared = _string(section.get(key))
-            if declared and auto_class == "AutoImageProcessor" and key == "feature_extractor_type":
-                # transformers reads an old feature extractor name as the image processor of that name.
-                if not self.known(declared.replace("FeatureExtractor", "ImageProcessor")):
+            if declared and key == "feature_extractor_type" and auto_class == "AutoImageProcessor":
+                if not self.known(auto_class, declared):  # an audio feature extractor: no image processor
                     continue
             if declared:
                 return declared, file, remote
@@ -134,27 +134,25 @@ class _Lookup:
     def preprocessor(self, auto_class: str) -> Preprocessor | None:
         declared, file, remote = self.declaration(auto_class)
         candidates = self.mapped.get(auto_class)
-        mapped = (candidates or [None])[0]
-        if declared is None and candidates is None and remote is None:
-            return None
-        if declared is None and remote is None and mapped is None:
-            return Preprocessor(auto_class, None, "model_type mapping", None, None, None,
-                                "mapped, but its class needs a backend that is not installed (torchvision, tokenizers)")
-        known = self.known(declared.replace("FeatureExtractor", "ImageProcessor")
-                           if auto_class == "AutoImageProcessor" else declared) if declared else None
+        if declared is None and remote is None:
+            if candidates is None:
+                return None
+            if not candidates:
+                return Preprocessor(auto_class, None, MAPPING, None, None, None,
+                                    "mapped, but its class needs a backend that is not installed (torchvision...)")
+            return Preprocessor(auto_class, candidates[0], MAPPING, None, None, None)
+        mapped = candidates[0] if candidates else None
+        known = self.known(auto_class, declared) if declared else None
+        local = declared if known else mapped
         if remote:
-            local = declared if known else mapped
             note = (f"repository code; without trust_remote_code=True transformers uses {local}" if local
                     else "repository code: needs trust_remote_code=True")
             return Preprocessor(auto_class, local, "auto_map", declared, known, remote, note)
-        if declared and known:
+        if known:
             return Preprocessor(auto_class, declared, file or "", declared, True, None)
-        note = f"{declared} is not in the installed transformers" if declared else ""
-        if mapped:
-            return Preprocessor(auto_class, mapped, "model_type mapping", declared, known, None,
-                                note + (f"; transformers uses {mapped} instead" if note else ""))
-        return Preprocessor(auto_class, None, file or "", declared, known, None,
-                            note + ": upgrade transformers or check the model's documentation")
+        fallback = f"; transformers uses {mapped} instead" if mapped else ": upgrade transformers or check the model"
+        return Preprocessor(auto_class, mapped, MAPPING if mapped else file or "", declared, False, None,
+                            f"{declared} is not in the installed transformers{fallback}")
 
 
 def find_processors(ref: ModelRef, config: ModelConfig, index: HeadIndex, token: str | None = None) -> ProcessorsReport:
@@ -173,4 +171,4 @@ def find_processors(ref: ModelRef, config: ModelConfig, index: HeadIndex, token:
                      "AutoTokenizer, AutoImageProcessor, AutoVideoProcessor, AutoFeatureExtractor that loads")
     if UNKNOWN in files.values():
         notes.append("some files could not be fetched (Hub unreachable and not cached): the answer may be incomplete")
-    return ProcessorsReport(ref.display(), config.model_type, files, processors, notes)
+    return ProcessorsReport(files, processors, notes)

@@ -10,7 +10,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from .errors import AmxError
+from .errors import AmxError, BadInputError
 from .head_index import HeadIndex
 from .task_examples import code_example
 from .tasks import SYNONYMS, head_io, task_info
@@ -21,6 +21,7 @@ MODALITY_ORDER = ("text", "vision", "audio", "multimodal")
 EXACT, WORDS, CLOSE_WORDS, CLOSE = 3, 2, 1, 0
 _WORD_CUTOFF = 0.8
 _NAME_CUTOFF = 0.75
+MAX_QUERY = 200  # fuzzy matching is quadratic in the query's length
 
 
 @dataclass
@@ -131,7 +132,7 @@ def match_auto_classes(query: str, auto_classes: list[str], pipelines: dict[str,
     not also the table/visual/document variants, while `segmentation` gives every segmentation head.
     """
     wanted = normalize(query)
-    if not wanted:
+    if not wanted or len(wanted) > MAX_QUERY:
         return []
     scored = []
     for auto_class in auto_classes:
@@ -157,6 +158,8 @@ def suggestions(query: str, index: HeadIndex, limit: int = 5) -> list[str]:
 
 def find_tasks(query: str, index: HeadIndex, with_model_types: bool = False) -> TasksReport:
     """The Auto classes matching `query`, each with a code example (and its model types if asked)."""
+    if len(query) > MAX_QUERY:
+        raise BadInputError(f"a task query is at most {MAX_QUERY} characters (this one has {len(query)})")
     pipelines = pipelines_by_auto_class(index)
     matches = match_auto_classes(query, index.auto_classes, pipelines)
     if not matches:

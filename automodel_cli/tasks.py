@@ -111,7 +111,9 @@ AUTO_CLASS_TASKS: dict[str, TaskInfo] = {
         "speech recognition (token-and-duration transducer)", "automatic-speech-recognition", "audio", TASK
     ),
     "AutoModelForTimeSeriesPrediction": TaskInfo("time series prediction", "time-series-forecasting", "time series", TASK),
-    "AutoModelForDecision": TaskInfo("decision (a probability for each option of typed questions)", "decision", "text", TASK),
+    "AutoModelForDecision": TaskInfo(
+        "decision (a probability for each option of typed questions)", "decision", "text", TASK
+    ),
 }
 
 
@@ -142,18 +144,18 @@ HEAD_IO: dict[str, HeadIO] = {
     "AutoModelForSequenceClassification": HeadIO("input_ids (a text or a text pair)", "logits (batch, num_labels)"),
     "AutoModelForTokenClassification": HeadIO("input_ids", "logits (batch, seq, num_labels): a label per token"),
     "AutoModelForQuestionAnswering": HeadIO("input_ids (question + context)", "start_logits, end_logits (batch, seq)"),
-    "AutoModelForTableQuestionAnswering": HeadIO("input_ids (question + flattened table)", "cell logits, aggregation logits"),
+    "AutoModelForTableQuestionAnswering": HeadIO("input_ids (question + table)", "cell logits, aggregation logits"),
     "AutoModelForMultipleChoice": HeadIO("input_ids (batch, num_choices, seq)", "logits (batch, num_choices)"),
-    "AutoModelForVisualQuestionAnswering": HeadIO("pixel_values + input_ids (question)", "answer logits or generated answer"),
-    "AutoModelForDocumentQuestionAnswering": HeadIO("document image, words and boxes + question", "start_logits, end_logits"),
+    "AutoModelForVisualQuestionAnswering": HeadIO("pixel_values + input_ids (question)", "answer logits or text"),
+    "AutoModelForDocumentQuestionAnswering": HeadIO("page image, words, boxes + question", "start_logits, end_logits"),
     "AutoModelForImageClassification": HeadIO("pixel_values", "logits (batch, num_labels)"),
-    "AutoModelForZeroShotImageClassification": HeadIO("pixel_values + input_ids (candidate labels)", "logits_per_image (batch, labels)"),
+    "AutoModelForZeroShotImageClassification": HeadIO("pixel_values + input_ids (labels)", "logits_per_image"),
     "AutoModelForImageSegmentation": HeadIO("pixel_values", "per-pixel mask logits"),
     "AutoModelForSemanticSegmentation": HeadIO("pixel_values", "logits (batch, num_labels, h, w)"),
     "AutoModelForInstanceSegmentation": HeadIO("pixel_values", "class and mask logits per query"),
     "AutoModelForUniversalSegmentation": HeadIO("pixel_values", "class and mask logits per query"),
     "AutoModelForObjectDetection": HeadIO("pixel_values", "logits + pred_boxes (batch, queries, 4)"),
-    "AutoModelForZeroShotObjectDetection": HeadIO("pixel_values + input_ids (text queries)", "logits + pred_boxes per query"),
+    "AutoModelForZeroShotObjectDetection": HeadIO("pixel_values + input_ids (queries)", "logits + pred_boxes per query"),
     "AutoModelForDepthEstimation": HeadIO("pixel_values", "predicted_depth (batch, h, w)"),
     "AutoModelForNormalEstimation": HeadIO("pixel_values", "a surface normal per pixel"),
     "AutoModelForPointmapEstimation": HeadIO("pixel_values", "a 3-D point per pixel"),

@@ -400,3 +400,9 @@ def test_unreachable_hub_repositories_are_findings(hub, args, code):
     result = run_amx("doctor", *args, "--json", env=hub.env())
     assert result.returncode == 1, result.stderr
     assert [finding["code"] for finding in json.loads(result.stdout)["findings"]] == [code]
+
+
+def test_a_head_mapped_to_the_checkpoint_class_is_clean(index):
+    """bart's MaskedLM head builds BartForConditionalGeneration, the very class of the checkpoint."""
+    report = diagnose_model(str(EXAMPLES / "bart-large-cnn"), index, head="AutoModelForMaskedLM")
+    assert report.model_class == "BartForConditionalGeneration" and codes(report) == ["no-weights"]

@@ -63,7 +63,7 @@ def doctor(
         amx doctor ./my-model
         amx doctor gpt2 --head AutoModelForImageClassification
         amx doctor bert-base-uncased --head ner --json
-        amx doctor --error "Unrecognized configuration class <class '...GPT2Config'> for this kind of AutoModel: AutoModelForImageClassification."
+        amx doctor --error "$(cat error.log)"
         python train.py 2>&1 | amx doctor
     """
     out = Output(json_mode=json)

@@ -50,8 +50,7 @@ def heads(
     report.from_cache = resolved.from_cache
     if processors:
         found = find_processors(resolved.ref, resolved.config, index, token)
-        preprocessing = {key: value for key, value in to_jsonable(found).items() if key in ("files", "processors", "notes")}
-        out.emit("heads", {**to_jsonable(report), "preprocessing": preprocessing},
+        out.emit("heads", {**to_jsonable(report), "preprocessing": to_jsonable(found)},
                  lambda _: chain(render_heads(report), render_processors(found)))
         return
     out.emit("heads", report, render_heads)
