@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -91,26 +92,44 @@ def header_length(prefix: bytes, file_size: int | None, where: str) -> int:
     return n
 
 
+class _Refused(ValueError):
+    """JSON that Python would read but a strict reader (serde_json, safetensors' own) would not."""
+
+
 def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     result = dict(pairs)
     if len(result) != len(pairs):
         seen: set[str] = set()
         duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise ValueError(f"duplicate key {_shown(duplicate)}")
+        raise _Refused(f"has a duplicate key {_shown(duplicate)}")
     return result
 
 
+def _reject_constant(name: str) -> object:
+    raise _Refused(f"is not valid JSON: {name} is not a JSON number")
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def _json_object(raw: bytes, where: str, what: str) -> dict:
+    """A JSON object as safetensors (serde_json) reads it: strict UTF-8, no lone surrogates, no duplicates."""
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        if _SURROGATE_ESCAPE.search(raw):  # rare: only then look for a \ud800 that pairs with nothing
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeDecodeError as error:
         raise BadInputError(f"{where}: {what} is not UTF-8 (byte {error.start})") from None
+    except UnicodeEncodeError:
+        raise BadInputError(f"{where}: {what} holds a string with an unpaired surrogate (not Unicode)") from None
     except json.JSONDecodeError as error:
         raise BadInputError(f"{where}: {what} is not valid JSON: {error.msg} at column {error.colno}") from None
     except RecursionError:
         raise BadInputError(f"{where}: {what} is JSON nested too deeply") from None
-    except ValueError as error:  # duplicate keys, integers with thousands of digits
-        raise BadInputError(f"{where}: {what} is not valid: {str(error).splitlines()[0][:120]}") from None
+    except _Refused as error:
+        raise BadInputError(f"{where}: {what} {error}") from None
+    except ValueError:  # Python refuses integer literals of more than 4,300 digits
+        raise BadInputError(f"{where}: {what} holds an integer with thousands of digits") from None
     if not isinstance(data, dict):
         raise BadInputError(f"{where}: {what} must be a JSON object, found {type(data).__name__}")
     return data
@@ -161,7 +180,8 @@ def parse_header(
     of the file and nothing after the last tensor (when `file_size` is known).
     """
     data = _json_object(header, where, "header")
-    metadata = data.pop("__metadata__", None) or {}
+    metadata = data.pop("__metadata__", None)
+    metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise BadInputError(f"{where}: __metadata__ must map strings to strings")
     entries = sorted((_tensor(name, entry, file, where) for name, entry in data.items()), key=lambda t: t[:2])
