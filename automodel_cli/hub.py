@@ -148,7 +148,7 @@ def _cached_or_unreachable(repo_id: str, filename: str, revision: str | None, er
 
 # --- Listing a repository and reading byte ranges (safetensors headers without the tensor data) ---
 
-READ_TIMEOUT_SECONDS = 15.0
+READ_TIMEOUT_SECONDS = 15.0  # for range reads, once the listing has shown that the Hub answers
 
 
 @dataclass(frozen=True)
@@ -163,10 +163,10 @@ class RangeRead:
     file_size: int | None  # from Content-Range (or Content-Length when the server ignored the range)
 
 
-def _timeout():
+def _timeout(read: float = READ_TIMEOUT_SECONDS):
     import httpx2
 
-    return httpx2.Timeout(READ_TIMEOUT_SECONDS, connect=PROBE_TIMEOUT_SECONDS)
+    return httpx2.Timeout(read, connect=PROBE_TIMEOUT_SECONDS)
 
 
 def _unreachable(error: BaseException, what: str) -> HubUnreachableError:
@@ -202,7 +202,7 @@ def list_repo_files(repo_id: str, *, revision: str | None = None, token: str | N
     try:
         info = HfApi().model_info(
             repo_id, revision=revision or constants.DEFAULT_REVISION, files_metadata=True, token=token,
-            timeout=_timeout(),
+            timeout=_timeout(read=PROBE_TIMEOUT_SECONDS),
         )
     except _remote_errors() as error:
         raise _remote_error(error, repo_id, "the file list", revision, f"the file list of {repo_id}") from None
