@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from automodel_cli.checkpoint_files import UNKNOWN_HEADER_GUESS
 from automodel_cli.errors import AmxError, BadInputError
 from automodel_cli.reference import parse_reference
-from automodel_cli.checkpoint_files import UNKNOWN_HEADER_GUESS
 from automodel_cli.safetensors_header import DTYPE_BITS, read_headers, read_shard
 from conftest import PROJECT_ROOT
 from localhub import free_port
@@ -580,6 +580,8 @@ def test_cached_checkpoint_is_read_when_the_hub_is_not(hub_repos, tmp_path):
         cached = read_remote({**env, **change}, repo)[repo]
         for key in ("format", "files", "tensors", "total_bytes", "metadata"):
             assert cached[key] == online[key], (change, key)
+    cache_folder = tmp_path / "hf-home" / "hub" / f"models--{repo.replace('/', '--')}"
+    assert as_local(headers_of(cache_folder))["tensors"] == online["tensors"]  # snapshots are symlinks to blobs
     nothing_cached = read_remote({**hub_repos.env(), "HF_HUB_OFFLINE": "1"}, repo)[repo]
     assert nothing_cached["error"] == "HubUnreachableError" and "HF_HUB_OFFLINE" in nothing_cached["message"]
 
