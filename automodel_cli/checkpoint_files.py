@@ -50,7 +50,10 @@ class LocalFiles:
         return info if stat.S_ISREG(info.st_mode) else None
 
     def root_files(self) -> list[str]:
-        return [entry.name for entry in os.scandir(self.root) if self._stat(entry.name)]
+        try:
+            return [entry.name for entry in os.scandir(self.root) if self._stat(entry.name)]
+        except OSError as error:
+            raise BadInputError(f"{self.root}: cannot list the model's files: {error.strerror or error}") from None
 
     def has(self, name: str) -> bool:
         return self._stat(name) is not None
