@@ -8,21 +8,22 @@ reach. Nothing is imported from the repository and no weights are read.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 
 from . import findings as f
+from .checkpoint_files import PICKLE_INDEX, PICKLE_SINGLE, SAFETENSORS_INDEX, SAFETENSORS_SINGLE, open_checkpoint
 from .config_reader import ModelConfig
-from .errors import BadInputError, ConfigError, ModelNotFoundError, UnsupportedModelError
+from .errors import AmxError, BadInputError, ConfigError, ModelNotFoundError, UnsupportedModelError
 from .findings import Finding, verdict
 from .head_index import HeadIndex
 from .heads import HeadsReport, heads_for_config
 from .reference import ModelRef, resolve_config
 from .task_search import match_auto_classes, pipelines_by_auto_class
 
-SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
-PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+# Exactly the names from_pretrained looks for (other *.safetensors need variant= or are not transformers').
+SAFETENSORS_FILES = (SAFETENSORS_SINGLE, SAFETENSORS_INDEX)
+PICKLE_FILES = (PICKLE_SINGLE, PICKLE_INDEX)
 _OTHER_FORMATS = {
     re.compile(r"tf_model\.h5"): "TensorFlow weights (tf_model.h5)",
     re.compile(r"flax_model\.msgpack"): "Flax weights (flax_model.msgpack)",
@@ -141,15 +142,12 @@ def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: H
     return found
 
 
-def _weight_findings(ref: ModelRef, notes: list[str]) -> list[Finding]:
-    """From the weight files present: never opened, only listed."""
-    if not ref.is_local:
-        notes.append("weights not checked: amx cannot list a Hub repository's files yet")
-        return []
+def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> list[Finding]:
+    """From the names of the weight files, as from_pretrained looks for them: listed, never opened."""
     try:
-        names = set(os.listdir(ref.local_dir))
-    except OSError as error:
-        notes.append(f"weights not checked: cannot list {ref.local_dir} ({error.strerror or error})")
+        names = set(open_checkpoint(ref, token).root_files())
+    except AmxError as error:
+        notes.append(f"weights not checked: {error.message}")
         return []
     if names & set(SAFETENSORS_FILES):
         return []
@@ -180,6 +178,6 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
         notes += [reading] if reading else []
         model_class = next((h.model_class for h in report.heads if h.auto_class == chosen), None)
         found += _head_findings(chosen, report, config, index)
-    found += _weight_findings(ref, notes)
+    found += _weight_findings(ref, token, notes)
     return make_report("model", ref.display(), found, index, head=chosen, model_class=model_class,
                        model_type=config.model_type, notes=notes)

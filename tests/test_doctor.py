@@ -372,8 +372,11 @@ def test_doctor_does_not_import_torch_or_transformers(bert_mlm):
 
 
 @pytest.fixture(scope="module")
-def hub(local_hub, tiny_bert_repo):
+def hub(local_hub, tiny_bert_repo, tiny_bert_dir):
     local_hub.add_repo("amx-test/doctor-no-config", {"README.md": "no config.json here\n"})
+    config = tiny_bert_dir / "config.json"
+    local_hub.add_repo("amx-test/doctor-pickle", {"config.json": config, "pytorch_model.bin": b"not opened"})
+    local_hub.add_repo("amx-test/doctor-config-only", {"config.json": config, "tf_model.h5": b"not opened"})
     return local_hub
 
 
@@ -406,3 +409,13 @@ def test_a_head_mapped_to_the_checkpoint_class_is_clean(index):
     """bart's MaskedLM head builds BartForConditionalGeneration, the very class of the checkpoint."""
     report = diagnose_model(str(EXAMPLES / "bart-large-cnn"), index, head="AutoModelForMaskedLM")
     assert report.model_class == "BartForConditionalGeneration" and codes(report) == ["no-weights"]
+
+
+@pytest.mark.parametrize(("repo", "code"), [("amx-test/doctor-pickle", "pickle-weights"),
+                                            ("amx-test/doctor-config-only", "no-weights")])
+def test_hub_weight_files_are_listed(hub, repo, code):
+    result = run_amx("doctor", repo, "--json", env=hub.env())
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [finding["code"] for finding in findings] == [code]
+    assert code != "no-weights" or "TensorFlow" in findings[0]["message"]
