@@ -1,0 +1,80 @@
+"""Benchmark: `amx doctor` and `amx tasks` against the plain transformers way.
+
+doctor: the plain way to learn what `from_pretrained` does is to run it (output_loading_info=True)
+and read what it logs and raises. Both sides run in a fresh process per case, as a user would, on a
+tiny BERT checkpoint with its native head, another head, and a head that does not fit.
+tasks: the plain way to learn which Auto classes a pipeline task loads is to import transformers'
+pipelines and read SUPPORTED_TASKS.
+
+Run: python bench/doctor.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADS = ["AutoModelForMaskedLM", "AutoModelForSequenceClassification", "AutoModelForImageClassification"]
+
+PLAIN_LOAD = """
+import sys
+import transformers
+try:
+    getattr(transformers, sys.argv[2]).from_pretrained(sys.argv[1], output_loading_info=True)
+except ValueError as error:
+    print(error)
+"""
+PLAIN_TASK = """
+from transformers.pipelines import SUPPORTED_TASKS
+print([c.__name__ for c in SUPPORTED_TASKS["token-classification"]["pt"]])
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, capture_output=True)
+    return time.perf_counter() - start
+
+
+def tiny_checkpoint(directory: Path) -> Path:
+    from transformers import BertConfig, BertForMaskedLM
+
+    BertForMaskedLM(BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+                               vocab_size=99)).save_pretrained(directory)
+    return directory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case and side (median is kept)")
+    args = parser.parse_args()
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+           "AMX_CACHE_DIR": tempfile.mkdtemp(prefix="amx-bench-")}
+    model = tiny_checkpoint(Path(tempfile.mkdtemp(prefix="amx-bench-model-")))
+    amx = [sys.executable, "-m", "automodel_cli"]
+    print(f"first run (builds the index once per transformers version): {timed([*amx, 'tasks'], env):.2f} s")
+
+    print(f"{"case":52} {'amx s':>8} {'plain s':>8} {'ratio':>6}")
+    ratios = []
+    cases = [(f"doctor --head {head}", [*amx, "doctor", str(model), "--head", head],
+              [sys.executable, "-c", PLAIN_LOAD, str(model), head]) for head in HEADS]
+    cases.append(("tasks token-classification", [*amx, "tasks", "token-classification"],
+                  [sys.executable, "-c", PLAIN_TASK]))
+    for name, amx_cmd, plain_cmd in cases:
+        a = statistics.median(timed(amx_cmd, env) for _ in range(args.repeat))
+        p = statistics.median(timed(plain_cmd, env) for _ in range(args.repeat))
+        ratios.append(a / p)
+        print(f"{name:52} {a:8.3f} {p:8.3f} {a / p:6.2f}")
+    print(f"\nmean ratio amx / plain transformers: {statistics.mean(ratios):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
