@@ -62,7 +62,7 @@ def main() -> None:
     amx = [sys.executable, "-m", "automodel_cli"]
     print(f"first run (builds the index once per transformers version): {timed([*amx, 'tasks'], env):.2f} s")
 
-    print(f"{"case":52} {'amx s':>8} {'plain s':>8} {'ratio':>6}")
+    print(f"{'case':52} {'amx s':>8} {'plain s':>8} {'ratio':>6}")
     ratios = []
     cases = [(f"doctor --head {head}", [*amx, "doctor", str(model), "--head", head],
               [sys.executable, "-c", PLAIN_LOAD, str(model), head]) for head in HEADS]
