@@ -175,12 +175,6 @@ def _inputs(function: Any) -> list[InputParam]:
     return inputs
 
 
-def _model_output_base() -> type:
-    from transformers.utils import ModelOutput
-
-    return ModelOutput
-
-
 def _output_types(annotation: Any, namespace: dict[str, Any]) -> list[Any]:
     """Classes named by a return annotation, whether evaluated or a string (`from __future__ import annotations`)."""
     if isinstance(annotation, str):
@@ -201,9 +195,11 @@ def _output_types(annotation: Any, namespace: dict[str, Any]) -> list[Any]:
 
 def output_class(function: Any) -> type | None:
     """The ModelOutput subclass `forward` returns: return annotation, then docstring, then `return X(`."""
-    base = _model_output_base()
+    from transformers import modeling_outputs
+    from transformers.utils import ModelOutput as base
+
     target = inspect.unwrap(function)
-    namespace = {**vars(sys.modules["transformers.modeling_outputs"]), **target.__globals__}
+    namespace = {**vars(modeling_outputs), **target.__globals__}
 
     def first_output(candidates: list[Any]) -> type | None:
         return next((c for c in candidates if isinstance(c, type) and issubclass(c, base) and c is not base), None)
@@ -223,9 +219,9 @@ def output_class(function: Any) -> type | None:
 
 
 def output_fields(output: type) -> list[OutputField]:
-    shapes = documented_shapes(output.__doc__)
     if not dataclasses.is_dataclass(output):
         return []
+    shapes = documented_shapes(output.__doc__)
     return [OutputField(f.name, annotation_text(f.type), shapes.get(f.name)) for f in dataclasses.fields(output)]
 
 

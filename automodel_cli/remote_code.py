@@ -30,7 +30,6 @@ _REFERENCE = re.compile(r"(?:(?P<repo>[\w\-.]+/[\w\-.]+)--)?(?P<module>[\w\-]+)\
 class RemoteClass:
     """`modeling_mpt.MPTForCausalLM`, or `org/repo--modeling_mpt.MPTForCausalLM` for code in another repository."""
 
-    reference: str
     module: str
     class_name: str
     code_repo: str | None
@@ -46,7 +45,7 @@ def parse_remote_class(reference: str) -> RemoteClass:
         raise ConfigError(
             f"auto_map entry {reference!r} is not of the form 'module.Class' or 'org/repo--module.Class'"
         )
-    return RemoteClass(reference, match["module"], match["cls"], match["repo"])
+    return RemoteClass(match["module"], match["cls"], match["repo"])
 
 
 def code_location(model: ModelRef, remote: RemoteClass) -> ModelRef:
@@ -62,7 +61,7 @@ def read_code(path: Path) -> tuple[str, ast.Module]:
         with tokenize.open(path) as handle:  # honours a PEP 263 encoding line, as inspect does
             text = handle.read()
         return text, ast.parse(text, filename=path.name)
-    except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError) as error:
+    except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError) as error:
         raise AmxError(f"{path.name}: not valid Python ({type(error).__name__}: {error})") from None
     except OSError as error:
         raise AmxError(f"{path.name}: cannot read: {error.strerror or error}") from None

@@ -343,12 +343,10 @@ pathlib.Path({marker!r}).write_text("imported")
 from dataclasses import dataclass
 
 import torch
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
-
-class TinyConfig(PretrainedConfig):
-    model_type = "tiny-remote"
+from .configuration_tiny import TinyConfig
 
 
 class TinyPreTrainedModel(PreTrainedModel):
@@ -376,16 +374,34 @@ class TinyForCausalLM(TinyPreTrainedModel):
 '''
 
 
+REMOTE_CONFIG_MODULE = """\
+from transformers import PretrainedConfig
+
+
+class TinyConfig(PretrainedConfig):
+    model_type = "tiny-remote"
+"""
+
+
+def remote_files(marker: Path, code_repo: str = "") -> dict[str, str]:
+    """config.json + the repository's code, whose import writes `marker`; `code_repo`: code kept elsewhere."""
+    prefix = f"{code_repo}--" if code_repo else ""
+    config = {
+        "model_type": "tiny-remote", "architectures": ["TinyForCausalLM"], "vocab_size": 99, "hidden_size": 32,
+        "auto_map": {"AutoConfig": f"{prefix}configuration_tiny.TinyConfig",
+                     "AutoModelForCausalLM": f"{prefix}modeling_tiny.TinyForCausalLM"},
+    }
+    return {"config.json": json.dumps(config), "modeling_tiny.py": REMOTE_MODULE.format(marker=str(marker)),
+            "configuration_tiny.py": REMOTE_CONFIG_MODULE}
+
+
 @pytest.fixture
 def remote_model(tmp_path) -> tuple[Path, Path]:
     """A model directory whose modeling file writes a marker file when (and only when) it is imported."""
     model, marker = tmp_path / "tiny-remote", tmp_path / "MARKER"
     model.mkdir()
-    (model / "config.json").write_text(json.dumps({
-        "model_type": "tiny-remote", "architectures": ["TinyForCausalLM"], "vocab_size": 99, "hidden_size": 32,
-        "auto_map": {"AutoConfig": "modeling_tiny.TinyConfig", "AutoModelForCausalLM": "modeling_tiny.TinyForCausalLM"},
-    }))
-    (model / "modeling_tiny.py").write_text(REMOTE_MODULE.format(marker=str(marker)))
+    for name, text in remote_files(marker).items():
+        (model / name).write_text(text)
     return model, marker
 
 
@@ -437,3 +453,30 @@ def test_remote_code_in_another_repository_is_fetched_not_guessed(corpus):
     result = run_amx("source", "causal-lm", str(corpus / "mpt-7b-instruct-remote"))
     assert result.returncode == 1
     assert "mosaicml/mpt-7b-instruct/modeling_mpt.py is not in the Hugging Face cache" in result.stderr
+
+
+def test_remote_code_on_the_hub(request, tmp_path):
+    """Static reading and trusted import of a Hub repository's code, the files fetched through hub.py."""
+    try:
+        local_hub = request.getfixturevalue("local_hub")
+    except pytest.FixtureLookupError:
+        pytest.skip("the local Hub fixture (tests/localhub.py) is not in this checkout")
+    marker = tmp_path / "MARKER"
+    files = remote_files(marker)
+    local_hub.add_repo("amx-test/tiny-remote", files)
+    # the weights' repository points at code kept in another repository, as mosaicml/mpt-7b-instruct does
+    local_hub.add_repo("amx-test/tiny-remote-weights", {"config.json": remote_files(marker, "amx-test/tiny-remote")[
+        "config.json"]})
+    env = local_hub.env()
+
+    parsed = run_amx("source", "causal-lm", "amx-test/tiny-remote-weights", "--json", env=env)
+    assert parsed.returncode == 0, parsed.stderr
+    data = json.loads(parsed.stdout)
+    assert data["file"] == "amx-test/tiny-remote/modeling_tiny.py" and data["imported"] is False
+    assert [m["name"] for m in data["methods"]] == ["__init__", "forward"]
+    assert not marker.exists()
+
+    trusted = run_amx("source", "causal-lm", "amx-test/tiny-remote", "--json", "--trust-remote-code", env=env)
+    assert trusted.returncode == 0, trusted.stderr
+    assert json.loads(trusted.stdout)["imported"] is True
+    assert marker.read_text() == "imported"  # configuration_tiny.py, imported relatively, was fetched too

@@ -13,7 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
-from ..forward_contract import Contract
+from ..forward_contract import Contract, InputParam
 from ..live_source import MethodSource
 from ..model_source import SourceReport
 from . import safe_text
@@ -65,8 +65,12 @@ def _block_header(block: MethodSource) -> Text:
     return _comment(title, inherited, where)
 
 
+def _param_name(param: InputParam) -> str:
+    return {"**kwargs": "**", "*args": "*"}.get(param.kind, "") + param.name
+
+
 def _signature_line(contract: Contract) -> str:
-    names = [("**" if p.kind == "**kwargs" else "*" if p.kind == "*args" else "") + p.name for p in contract.inputs]
+    names = [_param_name(p) for p in contract.inputs]
     required = [p.name for p in contract.inputs if p.required]
     return f"inputs: {', '.join(names) or '-'}  (required: {', '.join(required) or 'none'})"
 
@@ -104,8 +108,7 @@ def _contract(contract: Contract, report: SourceReport, full: bool) -> Iterator[
     else:
         yield _comment("inputs:")
         rows = [["name", "required", "default", "type", "shape (documented)"]]
-        rows += [[("**" if p.kind == "**kwargs" else "*" if p.kind == "*args" else "") + p.name,
-                  "yes" if p.required else "no", p.default or "-", p.annotation or "-", p.shape or "-"]
+        rows += [[_param_name(p), "yes" if p.required else "no", p.default or "-", p.annotation or "-", p.shape or "-"]
                  for p in contract.inputs]
         for line in _columns(rows):
             yield _comment(line)
