@@ -146,6 +146,8 @@ def annotation_text(annotation: Any) -> str | None:
     elif isinstance(annotation, type) and not typing.get_args(annotation):
         module = annotation.__module__
         text = annotation.__qualname__ if module == "builtins" else f"{module}.{annotation.__qualname__}"
+    elif typing.get_origin(annotation) is getattr(typing, "Unpack", None):  # **kwargs: Unpack[TransformersKwargs]
+        text = f"Unpack[{annotation_text(typing.get_args(annotation)[0])}]"
     else:
         text = str(annotation)
     return re.sub(r"\btransformers(?:\.\w+)*\.(?=\w+)", "", text.replace("typing.", ""))

@@ -29,6 +29,8 @@ DEFAULT_METHODS = ("__init__", "forward")
 @dataclass
 class SourceReport:
     model: str
+    model_type: str | None
+    architectures: list[str]
     auto_class: str
     model_class: str
     module: str
@@ -64,7 +66,8 @@ def source_report(
             f"transformers' own {native.model_class} also accepts this config; from_pretrained uses it "
             "unless trust_remote_code=True"
         )
-    common = dict(model=report.model, auto_class=head.auto_class, transformers_version=index.transformers_version,
+    common = dict(model=report.model, model_type=report.model_type, architectures=report.architectures,
+                  auto_class=head.auto_class, transformers_version=index.transformers_version,
                   from_cache=resolved.from_cache)
     if head.remote_code and not trust_remote_code:
         result = _static_report(resolved, head, methods, whole_class, token, common)

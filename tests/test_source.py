@@ -196,6 +196,7 @@ def test_contract_inputs_follow_the_family(corpus, index):
     assert "pixel_values" in inputs("vit-base-patch16-224", "AutoModelForImageClassification")
     assert "input_features" in inputs("whisper-medium-finetuned", "AutoModelForSpeechSeq2Seq")
     assert bert["kwargs"].kind == "**kwargs" and not bert["kwargs"].required
+    assert bert["kwargs"].annotation == "Unpack[TransformersKwargs]"
 
 
 @pytest.mark.parametrize("slug, auto_class, output_class, expected", [
@@ -455,12 +456,8 @@ def test_remote_code_in_another_repository_is_fetched_not_guessed(corpus):
     assert "mosaicml/mpt-7b-instruct/modeling_mpt.py is not in the Hugging Face cache" in result.stderr
 
 
-def test_remote_code_on_the_hub(request, tmp_path):
+def test_remote_code_on_the_hub(local_hub, tmp_path):
     """Static reading and trusted import of a Hub repository's code, the files fetched through hub.py."""
-    try:
-        local_hub = request.getfixturevalue("local_hub")
-    except pytest.FixtureLookupError:
-        pytest.skip("the local Hub fixture (tests/localhub.py) is not in this checkout")
     marker = tmp_path / "MARKER"
     files = remote_files(marker)
     local_hub.add_repo("amx-test/tiny-remote", files)

@@ -129,7 +129,8 @@ def render_source(report: SourceReport, full_contract: bool = False) -> Iterator
     yield _comment(Text(report.auto_class, style="bold"), " -> ",
                    Text(report.model_class, style="bold magenta" if report.remote_code else "bold green"),
                    f"  {report.file}  ({origin})")
-    yield _comment(f"model: {report.model}")
+    yield _comment(f"model: {report.model}  model_type={report.model_type or '-'}"
+                   + (f"  architectures={', '.join(report.architectures)}" if report.architectures else ""))
     for note in report.notes:
         yield _comment(f"note: {note}", style="yellow")
     for block in report.methods:
