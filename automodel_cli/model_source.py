@@ -6,12 +6,11 @@ class (`auto_map`) is parsed from its file, and imported only with --trust-remot
 
 from __future__ import annotations
 
-import ast
 import inspect
 from dataclasses import dataclass, field
 
 from .errors import BadInputError
-from .forward_contract import Contract, main_output
+from .forward_contract import Contract
 from .head_index import HeadIndex
 from .heads import Head, HeadsReport
 from .live_source import (
@@ -19,8 +18,8 @@ from .live_source import (
 )
 from .reference import ResolvedConfig, locate_file
 from .remote_code import (
-    ParsedClass, RemoteClass, code_location, find_function, import_remote_class, parse_class, parse_remote_class,
-    static_class, static_inputs, static_method, static_output_class, static_output_fields,
+    ParsedClass, code_location, import_remote_class, parse_class, parse_remote_class, static_class,
+    static_contract, static_method,
 )
 
 DEFAULT_METHODS = ("__init__", "forward")
@@ -135,7 +134,7 @@ def _static_report(
     return SourceReport(
         **common, model_class=remote.class_name, module=remote.module,
         file=shown_file, remote_code=True, imported=False, methods=blocks,
-        contract=_static_contract(parsed, head.auto_class, resolved.config.raw), notes=notes,
+        contract=static_contract(parsed, head.auto_class, resolved.config.raw), notes=notes,
     )
 
 
@@ -143,17 +142,3 @@ def _outside_note(parsed: ParsedClass, name: str) -> str:
     bases = ", ".join(parsed.outside_bases) or "object"
     return f"{parsed.name}.{name} is not defined in {parsed.file}: it is inherited from {bases}"
 
-
-def _static_contract(parsed: ParsedClass, auto_class: str, raw: dict) -> Contract | None:
-    found = find_function(parsed, "forward")
-    if found is None:
-        return None
-    output = static_output_class(found[1])
-    fields, output_module = static_output_fields(output, parsed.tree, parsed.module) if output else ([], None)
-    shapes, notes = main_output(auto_class, raw, None, fields or None)
-    return Contract(
-        method="forward", inputs=static_inputs(found[1]),
-        returns=ast.unparse(found[1].returns) if found[1].returns else None, output_class=output,
-        output_module=output_module, output_fields=fields,
-        main_output=shapes, notes=notes,
-    )

@@ -15,9 +15,10 @@ import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import AmxError, ConfigError
-from .forward_contract import InputParam, OutputField, documented_shapes
+from .forward_contract import Contract, InputParam, OutputField, documented_shapes, main_output
 from .head_index import installed_transformers
 from .live_source import MethodSource
 from .reference import ModelRef, locate_file, parse_reference
@@ -199,6 +200,22 @@ def static_output_fields(
     if class_name not in classes:
         return [], None
     return fields_of(class_name, set()), classes[class_name][1]
+
+
+def static_contract(parsed: ParsedClass, auto_class: str, raw: dict[str, Any]) -> Contract | None:
+    """forward's contract read from the file: its signature, the output class it names, the main output's shape."""
+    found = find_function(parsed, "forward")
+    if found is None:
+        return None
+    output = static_output_class(found[1])
+    fields, output_module = static_output_fields(output, parsed.tree, parsed.module) if output else ([], None)
+    shapes, notes = main_output(auto_class, raw, None, fields or None)
+    return Contract(
+        method="forward", inputs=static_inputs(found[1]),
+        returns=ast.unparse(found[1].returns) if found[1].returns else None, output_class=output,
+        output_module=output_module, output_fields=fields,
+        main_output=shapes, notes=notes,
+    )
 
 
 def fetch_code_files(code_ref: ModelRef, filename: str, token: str | None) -> Path:

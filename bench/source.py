@@ -13,13 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from heads import ROOT, timed  # bench/heads.py: same machine, same way of timing a fresh process
+
 CASES = [  # (example, Auto class)
     ("bert-base-uncased", "AutoModelForMaskedLM"),
     ("distilbert-base-uncased-distilled-squad", "AutoModelForQuestionAnswering"),
@@ -40,28 +38,21 @@ print(inspect.getsource(cls.__init__) + inspect.getsource(cls.forward))
 """
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per model and side (median is kept)")
-    args = parser.parse_args()
-
+    repeat = parser.parse_args().repeat
+    amx = [sys.executable, "-m", "automodel_cli", "source"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
            "AMX_CACHE_DIR": tempfile.mkdtemp(prefix="amx-bench-")}
-    amx = [sys.executable, "-m", "automodel_cli", "source"]
     timed([*amx, CASES[0][1], str(ROOT / "examples" / CASES[0][0])], env)  # builds the head index once
 
     print(f"{'model':42} {'Auto class':34} {'amx s':>7} {'plain s':>8} {'ratio':>6}")
     ratios = []
     for example, auto_class in CASES:
         model = str(ROOT / "examples" / example)
-        a = statistics.median(timed([*amx, auto_class, model], env) for _ in range(args.repeat))
-        p = statistics.median(timed([sys.executable, "-c", PLAIN, model, auto_class], env) for _ in range(args.repeat))
+        a = statistics.median(timed([*amx, auto_class, model], env) for _ in range(repeat))
+        p = statistics.median(timed([sys.executable, "-c", PLAIN, model, auto_class], env) for _ in range(repeat))
         ratios.append(a / p)
         print(f"{example:42} {auto_class:34} {a:7.2f} {p:8.2f} {a / p:6.2f}")
     print(f"\nmean ratio amx / plain transformers: {statistics.mean(ratios):.2f}x (target <= 1.5x)")
