@@ -8,6 +8,7 @@ import typer
 
 from .commands.doctor import doctor
 from .commands.heads import heads
+from .commands.source import source
 from .commands.tasks import tasks
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.command("heads")(heads)
 app.command("tasks")(tasks)
 app.command("doctor")(doctor)
+app.command("source")(source)
 
 
 def _versions() -> str:
