@@ -13,27 +13,19 @@ import re
 
 from .errors import BadInputError, UnsupportedModelError
 from .heads import HeadsReport
-from .tasks import task_info
+from .tasks import SYNONYMS, task_info
 
-# Short forms people use that are neither an Auto class nor a pipeline task name.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "causal-lm": ("AutoModelForCausalLM",),
-    "clm": ("AutoModelForCausalLM",),
-    "lm": ("AutoModelForCausalLM",),
-    "seq2seq": ("AutoModelForSeq2SeqLM",),
-    "summarization": ("AutoModelForSeq2SeqLM",),
-    "translation": ("AutoModelForSeq2SeqLM",),
-    "mlm": ("AutoModelForMaskedLM",),
-    "ner": ("AutoModelForTokenClassification",),
-    "qa": ("AutoModelForQuestionAnswering",),
-    "sentiment-analysis": ("AutoModelForSequenceClassification",),
-    "zero-shot-classification": ("AutoModelForSequenceClassification",),
-    "vqa": ("AutoModelForVisualQuestionAnswering",),
-    "vision2seq": ("AutoModelForImageTextToText",),
-    "base": ("AutoModel",),
-    "asr": ("AutoModelForSpeechSeq2Seq", "AutoModelForCTC", "AutoModelForRNNT", "AutoModelForTDT"),
-    "tts": ("AutoModelForTextToSpectrogram", "AutoModelForTextToWaveform"),
-}
+
+def _aliases() -> dict[str, tuple[str, ...]]:
+    """Short forms people use that are neither an Auto class nor a pipeline task name: tasks.SYNONYMS by name."""
+    by_name: dict[str, tuple[str, ...]] = {}
+    for auto_class, names in SYNONYMS.items():
+        for name in names:
+            by_name[name] = (*by_name.get(name, ()), auto_class)
+    return by_name
+
+
+ALIASES = _aliases()
 _MIN_SUBSTRING = 4  # shorter fragments ('lm', 'for') match far too much to be a useful guess
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import findings as f
+from .auto_class_names import auto_class_candidates
 from .checkpoint_files import PICKLE_INDEX, PICKLE_SINGLE, SAFETENSORS_INDEX, SAFETENSORS_SINGLE, open_checkpoint
 from .config_reader import ModelConfig
 from .errors import AmxError, BadInputError, ConfigError, ModelNotFoundError, UnsupportedModelError
@@ -19,7 +20,6 @@ from .findings import Finding, verdict
 from .head_index import HeadIndex
 from .heads import HeadsReport, heads_for_config
 from .reference import ModelRef, resolve_config
-from .task_search import match_auto_classes, pipelines_by_auto_class
 
 # Exactly the names from_pretrained looks for (other *.safetensors need variant= or are not transformers').
 SAFETENSORS_FILES = (SAFETENSORS_SINGLE, SAFETENSORS_INDEX)
@@ -98,28 +98,27 @@ def _model_type_findings(config: ModelConfig, index: HeadIndex, where: str) -> l
 
 
 def choose_head(requested: str | None, report: HeadsReport, index: HeadIndex) -> tuple[str, str | None]:
-    """The Auto class to examine and, when a friendly name was given, how it was read.
+    """The Auto class to examine and, when a short form was given, how it was read.
 
-    Default: the native head, else AutoModel. Besides exact Auto class names (any case), task names
-    work as in `amx tasks` (`ner`, `causal-lm`); when several match, the one this model supports wins.
+    Default: the native head, else AutoModel. `--head` takes what `amx source` takes (any case,
+    `QuestionAnswering`, `causal-lm`, `ner`, a pipeline task); of several candidates, the one this
+    model supports wins, and a single candidate that it does not support is examined (and reported).
     """
     supported = [head.auto_class for head in report.heads]
     if requested is None:
         return report.native_head or ("AutoModel" if "AutoModel" in supported or not supported else supported[0]), None
-    exact = {name.lower(): name for name in [*index.auto_classes, *supported]}
-    if requested.lower() in exact:
-        return exact[requested.lower()], None
-    candidates = [auto for auto, _ in match_auto_classes(requested, index.auto_classes, pipelines_by_auto_class(index))]
+    candidates = auto_class_candidates(requested, list(dict.fromkeys([*index.auto_classes, *supported])))
     fitting = [auto for auto in candidates if auto in supported]
-    chosen = fitting[0] if len(fitting) == 1 else candidates[0] if len(candidates) == 1 else None
-    if chosen is None:
-        shown = ", ".join(fitting or candidates)
-        named = requested if len(requested) <= 80 else requested[:77] + "..."
-        raise BadInputError(
-            f"--head {named!r} is not an Auto class" + (f"; it could be {shown}" if shown else ""),
-            hint="give an Auto class name such as AutoModelForCausalLM ('amx heads MODEL' lists the ones that fit)",
-        )
-    return chosen, f"--head {requested!r} read as {chosen}"
+    if len(candidates) == 1:
+        chosen = candidates[0]
+    elif len(fitting) == 1:
+        chosen = fitting[0]
+    elif report.native_head in fitting:
+        chosen = report.native_head
+    else:
+        raise BadInputError(f"--head {requested!r} could be {', '.join(fitting or candidates)}",
+                            hint="give the full Auto class name ('amx heads MODEL' lists the ones that fit)")
+    return chosen, None if chosen.lower() == requested.lower() else f"--head {requested!r} read as {chosen}"
 
 
 def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: HeadIndex) -> list[Finding]:

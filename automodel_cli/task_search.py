@@ -80,7 +80,7 @@ def _entry(auto_class: str, index: HeadIndex, pipelines: dict[str, list[str]]) -
     )
 
 
-def pipelines_by_auto_class(index: HeadIndex) -> dict[str, list[str]]:
+def _pipelines_by_auto_class(index: HeadIndex) -> dict[str, list[str]]:
     by_auto: dict[str, list[str]] = {}
     for task, auto_classes in index.pipelines.items():
         for auto_class in auto_classes:
@@ -94,7 +94,7 @@ def _modality_rank(modality: str) -> int:
 
 def list_tasks(index: HeadIndex) -> TasksReport:
     """Every Auto model class of the installed transformers, grouped by modality (text, vision, audio, ...)."""
-    pipelines = pipelines_by_auto_class(index)
+    pipelines = _pipelines_by_auto_class(index)
     entries = [_entry(auto, index, pipelines) for auto in index.auto_classes]
     entries.sort(key=lambda e: (_modality_rank(e.modality), e.modality))  # stable: transformers' order inside
     return TasksReport(index.transformers_version, None, entries)
@@ -151,7 +151,7 @@ def match_auto_classes(query: str, auto_classes: list[str], pipelines: dict[str,
 
 def suggestions(query: str, index: HeadIndex, limit: int = 5) -> list[str]:
     """Close task or Auto class names, for 'did you mean' hints."""
-    pipelines = pipelines_by_auto_class(index)
+    pipelines = _pipelines_by_auto_class(index)
     names = {name: auto for auto in index.auto_classes for name in task_names(auto, pipelines.get(auto, []))}
     return difflib.get_close_matches(normalize(query), list(names), n=limit, cutoff=0.5)
 
@@ -160,7 +160,7 @@ def find_tasks(query: str, index: HeadIndex, with_model_types: bool = False) -> 
     """The Auto classes matching `query`, each with a code example (and its model types if asked)."""
     if len(query) > MAX_QUERY:
         raise BadInputError(f"a task query is at most {MAX_QUERY} characters (this one has {len(query)})")
-    pipelines = pipelines_by_auto_class(index)
+    pipelines = _pipelines_by_auto_class(index)
     matches = match_auto_classes(query, index.auto_classes, pipelines)
     if not matches:
         close = suggestions(query, index)

@@ -178,7 +178,8 @@ HEAD_IO: dict[str, HeadIO] = {
     "AutoModelForDecision": HeadIO("input_ids (state + questions)", "a probability per option"),
 }
 
-# What people call a task besides the Auto class, its task text and pipeline names (matched by amx tasks).
+# What people call a task besides the Auto class, its task text and pipeline names: task names, not model
+# names. `amx tasks` matches them, and AUTOCLASS arguments (`amx source`, `amx doctor --head`) accept them.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "AutoModel": ("base", "base model", "embeddings", "sentence embeddings", "sentence similarity", "hidden states"),
     "AutoBackbone": ("backbone", "feature maps"),
@@ -189,14 +190,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "AutoModelForMaskedImageModeling": ("mim", "simmim"),
     "AutoModelForAudioTokenization": ("audio codec", "codec", "neural codec"),
     "AutoModelForCausalLM": ("clm", "causal lm", "lm", "llm", "language model", "chat", "chatbot", "text generation",
-                             "code generation", "completion", "decoder only", "gpt"),
+                             "code generation", "completion", "decoder only"),
     "AutoModelForSeq2SeqLM": ("seq2seq", "summarization", "summarisation", "summary", "translation", "translate",
                               "machine translation", "text2text", "encoder decoder", "paraphrase"),
     "AutoModelForImageTextToText": ("vlm", "vision language model", "image captioning", "captioning", "image to text",
                                     "vision2seq", "visual chat", "multimodal chat"),
     "AutoModelForMultimodalLM": ("any to any", "omni", "multimodal llm"),
     "AutoModelForSpeechSeq2Seq": ("asr", "speech recognition", "speech to text", "stt", "transcription", "transcribe",
-                                  "speech translation", "whisper"),
+                                  "speech translation"),
     "AutoModelForTextToSpectrogram": ("tts", "text to speech", "speech synthesis"),
     "AutoModelForTextToWaveform": ("tts", "text to speech", "speech synthesis", "music generation"),
     "AutoModelForSequenceClassification": ("sentiment", "sentiment analysis", "text classification", "classifier", "nli",
@@ -205,12 +206,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "AutoModelForTokenClassification": ("ner", "named entity recognition", "entity extraction", "pos",
                                         "pos tagging", "part of speech tagging", "chunking", "sequence labeling"),
     "AutoModelForQuestionAnswering": ("qa", "extractive qa", "squad", "reading comprehension", "span extraction"),
-    "AutoModelForTableQuestionAnswering": ("table qa", "tableqa", "tapas"),
+    "AutoModelForTableQuestionAnswering": ("table qa", "tableqa"),
     "AutoModelForMultipleChoice": ("mcq", "swag"),
     "AutoModelForVisualQuestionAnswering": ("vqa", "visual qa"),
     "AutoModelForDocumentQuestionAnswering": ("docvqa", "document qa"),
     "AutoModelForImageClassification": ("image classifier", "image recognition"),
-    "AutoModelForZeroShotImageClassification": ("clip",),
     "AutoModelForImageSegmentation": ("segmentation", "panoptic segmentation"),
     "AutoModelForSemanticSegmentation": ("segmentation", "scene parsing"),
     "AutoModelForInstanceSegmentation": ("segmentation",),
@@ -223,7 +223,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "AutoModelForPoseEstimation": ("pose", "human pose"),
     "AutoModelForKeypointDetection": ("keypoints", "interest points"),
     "AutoModelForKeypointMatching": ("feature matching", "image matching"),
-    "AutoModelForMaskGeneration": ("sam", "segment anything", "promptable segmentation"),
+    "AutoModelForMaskGeneration": ("segment anything", "promptable segmentation"),
     "AutoModelForImageToImage": ("super resolution", "upscaling", "image restoration"),
     "AutoModelForImageMatting": ("matting", "background removal", "alpha matte"),
     "AutoModelForTextRecognition": ("ocr",),

@@ -130,7 +130,7 @@ def test_task_names_work_as_heads(bert_mlm, index):
 def test_unknown_head_is_bad_input(bert_mlm):
     result = runner.invoke(app, ["doctor", str(bert_mlm), "--head", "AutoModelForTeleportation"])
     assert result.exit_code == 2
-    assert "not an Auto class" in result.stderr
+    assert "unknown Auto class" in result.stderr
 
 
 def test_config_only_folder_has_no_weights_like_the_real_load(index):
