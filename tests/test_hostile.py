@@ -16,6 +16,7 @@ from conftest import PROJECT_ROOT
 # How each command is called with a model reference ({model}).
 COMMANDS = {
     "heads": ["heads", "{model}"],
+    "heads --processors": ["heads", "{model}", "--processors"],
     "source": ["source", "AutoModel", "{model}"],
 }
 
