@@ -33,11 +33,11 @@ _OTHER_FORMATS = {
 }
 # ModelNotFoundError messages of reference.py and hub.py -> the finding that explains them.
 _NOT_FOUND = [
-    (re.compile(r"(?P<repo>\S+) is gated"), lambda m, ref: f.gated_repo(m["repo"])),
-    (re.compile(r"repository (?P<repo>\S+) not found"), lambda m, ref: f.repo_not_found(m["repo"])),
+    (re.compile(r"(?P<repo>\S+) is gated"), lambda m, model: f.gated_repo(m["repo"])),
+    (re.compile(r"repository (?P<repo>\S+) not found"), lambda m, model: f.repo_not_found(m["repo"])),
     (re.compile(r"revision (?P<rev>'[^']*'|\S+) not found in (?P<repo>\S+)"),
-     lambda m, ref: f.revision_not_found(m["rev"].strip("'"), m["repo"])),
-    (re.compile(r"config\.json not found|without config\.json"), lambda m, ref: f.no_config(ref)),
+     lambda m, model: f.revision_not_found(m["rev"].strip("'"), m["repo"])),
+    (re.compile(r"config\.json not found|without config\.json"), lambda m, model: f.no_config(model)),
 ]
 
 
@@ -54,15 +54,16 @@ class DoctorReport:
     notes: list[str] = field(default_factory=list)
 
 
-def make_report(mode: str, subject: str, findings: list[Finding], index: HeadIndex, **details) -> DoctorReport:
-    """A report with one finding per code (the first), errors first."""
-    unique = list({finding.code: finding for finding in reversed(findings)}.values())[::-1]
-    unique.sort(key=lambda finding: (f.ERROR, f.WARNING, f.INFO).index(finding.severity))
-    details.setdefault("head", None)
-    details.setdefault("model_class", None)
-    details.setdefault("model_type", None)
-    return DoctorReport(mode=mode, subject=subject, transformers_version=index.transformers_version,
-                        verdict=verdict(unique), findings=unique, **details)
+def make_report(mode: str, subject: str, findings: list[Finding], index: HeadIndex, head: str | None = None,
+                model_class: str | None = None, model_type: str | None = None,
+                notes: list[str] | None = None) -> DoctorReport:
+    """A report with one finding per code (the first one), errors first."""
+    unique: dict[str, Finding] = {}
+    for finding in findings:
+        unique.setdefault(finding.code, finding)
+    ordered = sorted(unique.values(), key=lambda finding: (f.ERROR, f.WARNING, f.INFO).index(finding.severity))
+    return DoctorReport(mode, subject, head, model_class, model_type, index.transformers_version, verdict(ordered),
+                        ordered, notes or [])
 
 
 def _not_found_finding(error: ModelNotFoundError, model: str) -> Finding:
