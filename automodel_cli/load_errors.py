@@ -38,7 +38,7 @@ def _list(text: str) -> list[str]:
         return re.findall(r"'([^']+)'", text)
 
 
-def _load_report(text: str, index: HeadIndex) -> list[Finding]:
+def _load_report(text: str) -> list[Finding]:
     """transformers 5's LOAD REPORT table: one row per key, with MISSING, UNEXPECTED or MISMATCH."""
     at = text.find("LOAD REPORT")
     header = _REPORT_HEADER.search(text, max(0, at - 300), at + len("LOAD REPORT"))
@@ -203,7 +203,7 @@ def diagnose_text(text: str, index: HeadIndex) -> DoctorReport:
     text = _ANSI.sub("", text[:MAX_TEXT])
     found: list[Finding] = []
     if "LOAD REPORT" in text:
-        found += _load_report(text, index)
+        found += _load_report(text)
     for needles, pattern, build in RULES:
         found_at = [at for at in map(text.find, needles) if at >= 0]
         if not found_at:
