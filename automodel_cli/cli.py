@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .commands.heads import heads
+from .commands.inspect import inspect
 
 app = typer.Typer(
     name="amx",
@@ -21,6 +22,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("heads")(heads)
+app.command("inspect")(inspect)
 
 
 def _versions() -> str:
