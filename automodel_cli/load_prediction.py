@@ -14,13 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .meta_build import quiet_transformers
+from .meta_build import TORCH_TO_SAFETENSORS, quiet_transformers
 
-# safetensors dtype -> torch dtype name; only shapes matter for the prediction, so unknown ones become uint8.
-_TORCH_DTYPES = {
-    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
-    "I16": "int16", "I8": "int8", "U8": "uint8", "BOOL": "bool", "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
-}
+# Only shapes matter for the prediction, so dtypes torch lacks (F4, F6...) become uint8.
+_TORCH_DTYPES = {safetensors: torch for torch, safetensors in TORCH_TO_SAFETENSORS.items()}
 
 
 class TensorLike(Protocol):
