@@ -115,14 +115,15 @@ def build_config(config: ModelConfig):
         with quiet_transformers():
             built = CONFIG_MAPPING[config.model_type].from_dict(dict(config.raw))
     except Exception as error:  # noqa: BLE001 - config classes validate with many exception types
-        raise ConfigError(f"{config.path}: transformers rejects this config: {_first_line(error)}") from None
+        raise ConfigError(f"{config.path}: transformers rejects this config: {_one_line(error)}") from None
     built.dtype = _torch_dtype(getattr(built, "dtype", None))
     return built
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:200]
+def _one_line(error: BaseException) -> str:
+    """An exception as one line; long messages (module reprs...) keep their start and their end."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 200 else f"{text[:97]} ... {text[-97:]}"
 
 
 def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_code: bool = False,
@@ -145,7 +146,7 @@ def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_c
         raise
     except Exception as error:  # noqa: BLE001 - model constructors raise anything
         raise UnsupportedModelError(
-            f"{model_class} could not be built on the meta device from {config.path}: {_first_line(error)}"
+            f"{model_class} could not be built on the meta device from {config.path}: {_one_line(error)}"
         ) from None
 
 
@@ -170,7 +171,7 @@ def _instantiate_remote(auto_class: str, model_class: str, trust_remote_code: bo
             with torch.device("meta"):
                 return getattr(transformers, auto_class).from_config(built_config, trust_remote_code=True)
     except Exception as error:  # noqa: BLE001 - repository code raises anything
-        raise UnsupportedModelError(f"repository code {model_class} failed to build: {_first_line(error)}") from None
+        raise UnsupportedModelError(f"repository code {model_class} failed to build: {_one_line(error)}") from None
 
 
 def dtype_name(dtype) -> str:
