@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config_reader import ModelConfig
+from .safetensors_header import DTYPE_BITS
 
 # Standard name -> other spellings seen in configs whose class has no attribute_map for them
 # (older or repository-code configs). The attribute_map, when present, is consulted first.
@@ -27,8 +28,6 @@ _ALIASES = {
     "intermediate_size": ("d_ff", "ffn_hidden_size", "ffn_dim", "encoder_ffn_dim", "hidden_dim", "n_inner"),
     "head_dim": ("d_kv", "kv_channels"),
 }
-_DTYPE_BYTES = {"F64": 8, "I64": 8, "F32": 4, "I32": 4, "F16": 2, "BF16": 2, "I16": 2, "F8_E4M3": 1, "F8_E5M2": 1,
-                "I8": 1, "U8": 1, "BOOL": 1}
 _CONFIG_DTYPES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64"}
 
 
@@ -53,10 +52,6 @@ class KvCache:
     bytes_per_token: int  # keys and values of every layer for one token
     context_length: int | None
     bytes_at_context: int | None  # one sequence filling the whole context
-
-
-def dtype_bytes(dtype: str) -> int:
-    return _DTYPE_BYTES.get(dtype, 4)
 
 
 def _positive_int(value: Any) -> int | None:
@@ -158,6 +153,6 @@ def kv_cache(summary: ConfigSummary, dtype: str, raw: dict) -> KvCache | None:
     """
     if "kv_lora_rank" in raw or not (summary.layers and summary.key_value_heads and summary.head_dim):
         return None
-    per_token = 2 * summary.layers * summary.key_value_heads * summary.head_dim * dtype_bytes(dtype)
+    per_token = 2 * summary.layers * summary.key_value_heads * summary.head_dim * DTYPE_BITS.get(dtype, 32) // 8
     context = summary.context_length
     return KvCache(dtype, per_token, context, per_token * context if context else None)

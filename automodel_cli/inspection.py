@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .config_summary import ConfigSummary, KvCache, dtype_bytes, kv_cache, summarize_config
+from .config_summary import ConfigSummary, KvCache, kv_cache, summarize_config
 from .errors import AmxError
 from .head_index import load_index
 from .heads import HeadsReport
@@ -20,6 +20,7 @@ from .load_prediction import LoadPrediction, Mismatch, predict_loading
 from .meta_build import MetaModel, TensorSpec, describe, instantiate, resolve_head
 from .param_groups import ModuleNode, ParamGroup, group_tensors
 from .reference import ResolvedConfig
+from .safetensors_header import DTYPE_BITS, read_headers
 from .tasks import task_info
 
 # Heads whose model generates token by token with a key/value cache.
@@ -112,7 +113,7 @@ def _main_dtype(tensors: list[TensorSpec]) -> str:
     by_dtype: dict[str, int] = {}
     for tensor in tensors:
         if not tensor.buffer:
-            by_dtype[tensor.dtype] = by_dtype.get(tensor.dtype, 0) + tensor.numel * dtype_bytes(tensor.dtype)
+            by_dtype[tensor.dtype] = by_dtype.get(tensor.dtype, 0) + tensor.numel * DTYPE_BITS.get(tensor.dtype, 32)
     return max(by_dtype, key=by_dtype.__getitem__) if by_dtype else "F32"
 
 
@@ -147,8 +148,6 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     `head` is an Auto class name (default: the native head); `progress(done, total)` is called while
     the headers of a sharded checkpoint are read.
     """
-    from .safetensors_header import read_headers
-
     config = resolved.config
     notes: list[str] = []
     auto_class, model_class, remote = resolve_head(config, load_index(), head)  # bad --head fails before any read
@@ -174,7 +173,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         quantization = _unpacked(quantized, listing, meta, notes)
     data_bytes = listing.data_bytes
     if data_bytes is None:
-        bits = quantization.bits if quantization and quantization.bits else dtype_bytes(checkpoint_dtype) * 8
+        bits = quantization.bits if quantization and quantization.bits else DTYPE_BITS.get(checkpoint_dtype, 32)
         data_bytes = (listing.total * bits + 7) // 8
 
     summary = summarize_config(config)
@@ -270,8 +269,6 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
     Needs the checkpoint's safetensors headers; without them (or for a quantized checkpoint) the
     class-level guess stays and a note says why.
     """
-    from .safetensors_header import read_headers
-
     headers = read_headers(resolved.ref, token=token, progress=progress)
     if headers.format != "safetensors":
         report.notes.append("no safetensors checkpoint: 'new weights' is the class-level guess")
