@@ -75,7 +75,7 @@ class InspectReport:
     kv_cache: KvCache | None
     parameters: list[TensorSpec]
     groups: list[ParamGroup]
-    head: HeadCheck | None
+    head: HeadCheck
     quantization: Quantization | None = None
     notes: list[str] = field(default_factory=list)
     from_cache: bool = False
@@ -110,6 +110,7 @@ def _memory(parameters: int, checkpoint_bytes: int) -> dict[str, int]:
 
 
 def _main_dtype(tensors: list[TensorSpec]) -> str:
+    """The dtype holding most of the parameters' bytes."""
     by_dtype: dict[str, int] = {}
     for tensor in tensors:
         if not tensor.buffer:
@@ -158,7 +159,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
 
     prediction = None
     if from_headers:
-        tensors = [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in headers.tensors]
+        tensors = _header_tensors(headers)
         if meta is not None and quantized is None:
             prediction = predict_loading(meta.module, tensors)
         listing = _from_headers(tensors, sum(t.nbytes for t in headers.tensors), meta, prediction, notes)
@@ -199,6 +200,10 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         notes=notes,
         from_cache=resolved.from_cache,
     )
+
+
+def _header_tensors(headers) -> list[TensorSpec]:
+    return [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in headers.tensors]
 
 
 def _elements_by_dtype(tensors: list[TensorSpec]) -> dict[str, int]:
@@ -276,7 +281,7 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
     if _quantization(resolved.config.raw) is not None:
         report.notes.append("quantized checkpoint: 'new weights' is the class-level guess")
         return
-    tensors = [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in headers.tensors]
+    tensors = _header_tensors(headers)
     for head in report.heads:
         if head.remote_code:
             continue
