@@ -103,3 +103,27 @@ def test_describe_names_embeddings_under_every_alias(tmp_path, index):
     meta = describe(model, "AutoModelForCausalLM", "GPT2LMHeadModel")
     assert {"transformer.wte.weight", "lm_head.weight", "transformer.wpe.weight"} <= meta.embedding_names
     assert meta.embedding_parameters == (99 + 64) * 32
+
+
+def test_remote_code_builds_with_trust_from_a_local_directory(tmp_path, index):
+    (tmp_path / "configuration_x.py").write_text(
+        "from transformers import PretrainedConfig\n"
+        "class XConfig(PretrainedConfig):\n"
+        "    model_type = 'x-remote'\n"
+        "    def __init__(self, width=8, **kwargs):\n"
+        "        self.width = width\n"
+        "        super().__init__(**kwargs)\n")
+    (tmp_path / "modeling_x.py").write_text(
+        "import torch\nfrom transformers import PreTrainedModel\nfrom .configuration_x import XConfig\n"
+        "class XModel(PreTrainedModel):\n"
+        "    config_class = XConfig\n"
+        "    def __init__(self, config):\n"
+        "        super().__init__(config)\n"
+        "        self.proj = torch.nn.Linear(config.width, config.width)\n"
+        "        self.post_init()\n")
+    config = write_config(tmp_path, {"model_type": "x-remote", "architectures": ["XModel"], "width": 16,
+                                     "auto_map": {"AutoConfig": "configuration_x.XConfig",
+                                                  "AutoModel": "modeling_x.XModel"}})
+    meta = build_meta_model(config, index, trust_remote_code=True, local_dir=tmp_path)
+    assert (meta.auto_class, meta.model_class, meta.num_parameters) == ("AutoModel", "XModel", 16 * 16 + 16)
+    assert {p.device.type for p in meta.module.parameters()} == {"meta"}
