@@ -8,6 +8,7 @@ import typer
 
 from .commands.heads import heads
 from .commands.inspect import inspect
+from .commands.source import source
 
 app = typer.Typer(
     name="amx",
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.command("heads")(heads)
 app.command("inspect")(inspect)
+app.command("source")(source)
 
 
 def _versions() -> str:
