@@ -8,6 +8,7 @@ import typer
 
 from .commands.doctor import doctor
 from .commands.heads import heads
+from .commands.inspect import inspect
 from .commands.source import source
 from .commands.tasks import tasks
 
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.command("heads")(heads)
 app.command("tasks")(tasks)
 app.command("doctor")(doctor)
+app.command("inspect")(inspect)
 app.command("source")(source)
 
 

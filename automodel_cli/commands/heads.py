@@ -25,6 +25,10 @@ def heads(
     processors: Annotated[bool, typer.Option(
         "--processors", help="Also show the preprocessing Auto classes (AutoTokenizer, AutoProcessor...) that apply.")
     ] = False,
+    check_weights: Annotated[bool, typer.Option(
+        "--check-weights",
+        help="Read the safetensors headers and build each head on the meta device, so 'new weights' is exactly "
+             "what from_pretrained would initialise (slower: imports torch).")] = False,
     json: JsonOpt = False,
 ) -> None:
     """List the AutoModel classes that can load MODEL, from its config.json alone.
@@ -40,6 +44,7 @@ def heads(
         amx heads ./examples/gpt2 --json | jq '.heads[] | select(.native)'
         amx heads facebook/bart-large-cnn --revision main
         amx heads openai/whisper-tiny --processors
+        amx heads ./my-checkpoint --check-weights
     """
     out = Output(json_mode=json)
     resolved = resolve_config(model, revision, token)
@@ -48,6 +53,12 @@ def heads(
     index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
     report = heads_for_config(resolved.config, index, resolved.ref.display())
     report.from_cache = resolved.from_cache
+    if check_weights:
+        from ..inspection import check_heads_against_checkpoint
+        from ..render.inspect import header_progress
+
+        with header_progress(out) as progress:
+            check_heads_against_checkpoint(report, resolved, token=token, progress=progress)
     if processors:
         found = find_processors(resolved.ref, resolved.config, index, token)
         out.emit("heads", {**to_jsonable(report), "preprocessing": to_jsonable(found)},
