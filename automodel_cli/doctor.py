@@ -9,6 +9,7 @@ reach. Nothing is imported from the repository and no weights are read.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import findings as f
@@ -19,7 +20,7 @@ from .errors import AmxError, BadInputError, ConfigError, ModelNotFoundError, Un
 from .findings import Finding, verdict
 from .head_index import HeadIndex
 from .heads import HeadsReport, heads_for_config
-from .reference import ModelRef, resolve_config
+from .reference import ModelRef, ResolvedConfig, resolve_config
 
 # Exactly the names from_pretrained looks for (other *.safetensors need variant= or are not transformers').
 SAFETENSORS_FILES = (SAFETENSORS_SINGLE, SAFETENSORS_INDEX)
@@ -31,6 +32,9 @@ _OTHER_FORMATS = {
     re.compile(r".*\.gguf"): "GGUF files",
     re.compile(r"model\.\w+\.safetensors"): "a variant (model.<variant>.safetensors)",
 }
+# Findings guessed from the classes, which a key-by-key comparison with the checkpoint replaces.
+_CLASS_LEVEL = {"new-weights", "unused-weights", "unknown-checkpoint-head"}
+ProgressCallback = Callable[[int, int], None]
 # ModelNotFoundError messages of reference.py and hub.py -> the finding that explains them.
 _NOT_FOUND = [
     (re.compile(r"(?P<repo>\S+) is gated"), lambda m, model: f.gated_repo(m["repo"])),
@@ -142,25 +146,55 @@ def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: H
     return found
 
 
-def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> list[Finding]:
-    """From the names of the weight files, as from_pretrained looks for them: listed, never opened."""
+def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> tuple[list[Finding], bool]:
+    """From the names of the weight files, as from_pretrained looks for them (listed, never opened):
+    the findings, and whether there are safetensors to compare the head with."""
     try:
         names = set(open_checkpoint(ref, token).root_files())
     except AmxError as error:
         notes.append(f"weights not checked: {error.message}")
-        return []
+        return [], False
     if names & set(SAFETENSORS_FILES):
-        return []
+        return [], True
     pickles = [name for name in PICKLE_FILES if name in names]
     if pickles:
-        return [f.pickle_weights(pickles)]
+        return [f.pickle_weights(pickles)], False
     others = sorted({label for pattern, label in _OTHER_FORMATS.items() for name in names if pattern.fullmatch(name)})
-    return [f.no_weights(ref.display(), others)]
+    return [f.no_weights(ref.display(), others)], False
+
+
+def _checkpoint_findings(resolved: ResolvedConfig, head: str, native: str | None, token: str | None,
+                         progress: ProgressCallback | None, notes: list[str]) -> list[Finding] | None:
+    """What from_pretrained would report for `head`, key by key, from the safetensors headers and the
+    head built on the meta device (imports torch); None when that cannot be predicted."""
+    from .inspection import inspect_model
+
+    try:
+        check = inspect_model(resolved, head=head, token=token, progress=progress).head
+    except AmxError as error:
+        notes.append(f"weights not compared key by key: {error.message}")
+        return None
+    if not check.predicted:
+        notes.append(f"weights not compared key by key: {check.note}")
+        return None
+    found = []
+    if check.mismatched_keys:
+        found.append(f.size_mismatch([(m.name, str(list(m.checkpoint_shape)), str(list(m.model_shape)))
+                                      for m in check.mismatched_keys]))
+    if check.missing_keys:
+        found.append(f.new_weights(check.model_class, check.missing_keys, native))
+    if check.unexpected_keys:
+        found.append(f.unused_weights(check.model_class, check.unexpected_keys, native))
+    return found
 
 
 def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revision: str | None = None,
-                   token: str | None = None) -> DoctorReport:
-    """Predict `AutoXxx.from_pretrained(model)`; BadInputError for malformed references and files."""
+                   token: str | None = None, progress: ProgressCallback | None = None) -> DoctorReport:
+    """Predict `AutoXxx.from_pretrained(model)`; BadInputError for malformed references and files.
+
+    With safetensors weights, new, unused and mismatched weights are predicted key by key (the head is
+    built on the meta device, which imports torch); otherwise from the classes alone.
+    """
     try:
         resolved = resolve_config(model, revision, token)
     except ModelNotFoundError as error:
@@ -168,6 +202,7 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
     ref, config = resolved.ref, resolved.config
     notes = [f"the Hub could not be asked; used the cached config.json of {ref.display()}"] if resolved.from_cache else []
     found = _model_type_findings(config, index, ref.display())
+    weight_findings, has_safetensors = _weight_findings(ref, token, notes)
     chosen, model_class = head, None
     try:
         report = heads_for_config(config, index, ref.display())
@@ -177,7 +212,13 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
         chosen, reading = choose_head(head, report, index)
         notes += [reading] if reading else []
         model_class = next((h.model_class for h in report.heads if h.auto_class == chosen), None)
-        found += _head_findings(chosen, report, config, index)
-    found += _weight_findings(ref, token, notes)
-    return make_report("model", ref.display(), found, index, head=chosen, model_class=model_class,
+        head_findings = _head_findings(chosen, report, config, index)
+        builds_here = any(h.auto_class == chosen and not h.remote_code for h in report.heads)
+        if has_safetensors and builds_here:
+            native = report.native_head if report.native_head != chosen else None
+            exact = _checkpoint_findings(resolved, chosen, native, token, progress, notes)
+            if exact is not None:  # the key-level answer replaces the class-level guess
+                head_findings = [finding for finding in head_findings if finding.code not in _CLASS_LEVEL] + exact
+        found += head_findings
+    return make_report("model", ref.display(), found + weight_findings, index, head=chosen, model_class=model_class,
                        model_type=config.model_type, notes=notes)

@@ -7,7 +7,7 @@ Codes are stable (documented in the README); messages may improve.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ERROR, WARNING, INFO = "error", "warning", "info"  # the load fails / loads but not cleanly / nothing to fix
 SHOWN_KEYS = 5
@@ -20,6 +20,7 @@ class Finding:
     severity: str
     message: str
     fix: str = ""
+    keys: list[str] = field(default_factory=list)  # every weight concerned (the message shows a few)
 
 
 def verdict(findings: list[Finding]) -> str:
@@ -55,7 +56,7 @@ def new_weights(model_class: str, keys: list[str] | None, native: str | None, se
     return Finding(
         "new-weights", severity,
         f"{model_class} would start with newly initialised (random) weights{which}",
-        f"fine-tune before use: outputs are meaningless until trained{wrong}",
+        f"fine-tune before use: outputs are meaningless until trained{wrong}", keys or [],
     )
 
 
@@ -65,7 +66,7 @@ def unused_weights(model_class: str, keys: list[str] | None, native: str | None,
         "unused-weights", severity,
         f"checkpoint weights that {model_class} has no place for would be dropped{which}",
         "expected when you want only part of the model (e.g. the base model for embeddings)"
-        + (f"; to keep them, load it with {native}" if native else ""),
+        + (f"; to keep them, load it with {native}" if native else ""), keys or [],
     )
 
 
@@ -86,6 +87,7 @@ def size_mismatch(mismatches: list[tuple[str, str, str]], ignored: bool = False)
          f"{shown or 'see the load report'}{more}"),
         "usually num_labels or vocab_size differ from the checkpoint's: pass the checkpoint's value, or "
         "ignore_mismatched_sizes=True to re-initialise those weights (then fine-tune)",
+        [key for key, _, _ in mismatches],
     )
 
 

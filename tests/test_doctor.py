@@ -80,14 +80,38 @@ def test_native_head_loads_cleanly(bert_mlm):
     assert not info["missing_keys"] and not info["unexpected_keys"]
 
 
-def test_other_head_gets_new_weights_like_the_real_load(bert_mlm, index):
-    from transformers import AutoModelForSequenceClassification
+def keys_of(report, code: str) -> set[str]:
+    return {key for finding in report.findings if finding.code == code for key in finding.keys}
 
-    report = diagnose_model(str(bert_mlm), index, head="AutoModelForSequenceClassification")
-    assert codes(report) == ["new-weights"] and report.verdict == "warn"
+
+@pytest.mark.parametrize("head", ["AutoModelForSequenceClassification", "AutoModel", "AutoModelForTokenClassification"])
+def test_other_heads_get_exactly_the_keys_of_the_real_load(head, bert_mlm, index):
+    import transformers
+
+    report = diagnose_model(str(bert_mlm), index, head=head)
+    assert codes(report) == ["new-weights", "unused-weights"] and report.verdict == "warn"
     assert "AutoModelForMaskedLM" in report.findings[0].fix  # the head the checkpoint was trained with
-    said = transformers_says(lambda: AutoModelForSequenceClassification.from_pretrained(bert_mlm))
-    assert "new-weights" in codes(diagnose_text(said, index))  # the real warning, explained the same way
+    _, info = getattr(transformers, head).from_pretrained(bert_mlm, output_loading_info=True)
+    assert keys_of(report, "new-weights") == set(info["missing_keys"])
+    assert keys_of(report, "unused-weights") == set(info["unexpected_keys"])
+    said = transformers_says(lambda: getattr(transformers, head).from_pretrained(bert_mlm))
+    from_text = diagnose_text(said, index)  # the real warning, explained the same way
+    assert codes(from_text) == ["new-weights", "unused-weights"]
+    assert keys_of(from_text, "new-weights") == set(info["missing_keys"])
+
+
+def test_shapes_that_do_not_fit_are_refused_like_the_real_load(bert_mlm, tmp_path, index):
+    from transformers import AutoModelForMaskedLM
+
+    config = json.loads((bert_mlm / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "vocab_size": 100}))
+    (tmp_path / "model.safetensors").symlink_to(bert_mlm / "model.safetensors")
+    report = diagnose_model(str(tmp_path), index)
+    assert codes(report) == ["size-mismatch"] and report.verdict == "fail"
+    assert "bert.embeddings.word_embeddings.weight" in report.findings[0].keys
+    said = transformers_says(lambda: AutoModelForMaskedLM.from_pretrained(tmp_path))
+    assert "ignore_mismatched_sizes" in said
+    assert keys_of(diagnose_text(said, index), "size-mismatch") == set(report.findings[0].keys)
 
 
 def test_unsupported_head_prediction_matches_the_real_error(bert_mlm, index):
@@ -116,9 +140,13 @@ def test_gpt2_config_with_an_image_head_explained_from_the_real_message(index):
     assert "AutoModelForCausalLM" in result.stdout  # a head gpt2 does support
 
 
-def test_base_model_from_a_head_checkpoint_drops_weights(bert_mlm, index):
-    report = diagnose_model(str(bert_mlm), index, head="automodel")
-    assert report.head == "AutoModel" and codes(report) == ["unused-weights"]
+def test_class_level_guess_without_safetensors(bert_mlm, tmp_path, index):
+    """No safetensors to compare with: new and unused weights are judged from the classes."""
+    (tmp_path / "config.json").write_text((bert_mlm / "config.json").read_text())
+    (tmp_path / "pytorch_model.bin").write_bytes(b"never opened")
+    assert codes(diagnose_model(str(tmp_path), index, head="automodel")) == ["unused-weights", "pickle-weights"]
+    assert codes(diagnose_model(str(tmp_path), index, head="AutoModelForSequenceClassification")) == [
+        "new-weights", "pickle-weights"]
 
 
 def test_task_names_work_as_heads(bert_mlm, index):

@@ -13,6 +13,7 @@ from ..head_index import load_index
 from ..load_errors import MAX_TEXT, diagnose_text
 from ..render import Output
 from ..render.doctor import render_doctor
+from ..render.inspect import header_progress
 from .common import JsonOpt, RevisionOpt, TokenOpt, reports_errors
 
 
@@ -48,9 +49,10 @@ def doctor(
     """Predict what `AutoXxx.from_pretrained(MODEL)` would do, or explain a loading error, with the fix.
 
     With MODEL: checks, before anything is downloaded, that the head fits the model type, which
-    weights would be newly initialised or unused, whether the installed transformers knows the
-    model (and is as new as the one that wrote it), whether repository code (auto_map) or pickle-only
-    weights are involved, and whether the repository and its config.json can be reached.
+    weights would be newly initialised, unused or of the wrong shape (key by key from the safetensors
+    headers, else from the classes), whether the installed transformers knows the model (and is as
+    new as the one that wrote it), whether repository code (auto_map) or pickle-only weights are
+    involved, and whether the repository and its config.json can be reached.
 
     With --error TEXT, or text piped on stdin: recognises transformers' loading errors and warnings
     (unrecognized configuration class, newly initialized or unused weights, size mismatch, unknown
@@ -76,7 +78,11 @@ def doctor(
     if text is not None and head is not None:
         raise BadInputError("--head applies to a MODEL, not to --error text")
     index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
-    report = diagnose_text(text, index) if model is None else diagnose_model(model, index, head, revision, token)
+    if model is None:
+        report = diagnose_text(text, index)
+    else:
+        with header_progress(out) as progress:
+            report = diagnose_model(model, index, head, revision, token, progress)
     out.emit("doctor", report, render_doctor)
     if report.verdict != "ok":
         raise typer.Exit(1)
