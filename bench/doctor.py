@@ -2,7 +2,10 @@
 
 doctor: the plain way to learn what `from_pretrained` does is to run it (output_loading_info=True)
 and read what it logs and raises. Both sides run in a fresh process per case, as a user would, on a
-tiny BERT checkpoint with its native head, another head, and a head that does not fit.
+tiny and a bert-base-sized checkpoint (local: the plain way does not even pay for the download),
+with the native head, another head, and a head that does not fit. With safetensors weights amx
+builds the head on the meta device (importing torch too) to compare keys, so on a local checkpoint
+it costs about what a real load costs; what it saves is the download of a Hub model's weights.
 tasks: the plain way to learn which Auto classes a pipeline task loads is to import transformers'
 pipelines and read SUPPORTED_TASKS.
 
@@ -43,11 +46,19 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def tiny_checkpoint(directory: Path) -> Path:
-    from transformers import BertConfig, BertForMaskedLM
+CHECKPOINT = """
+import sys
+from transformers import BertConfig, BertForMaskedLM
+size = dict(tiny=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, vocab_size=99),
+            base=dict())[sys.argv[2]]  # base: bert-base-uncased's shape, 110M parameters, 440 MB in float32
+BertForMaskedLM(BertConfig(**size)).save_pretrained(sys.argv[1])
+"""
 
-    BertForMaskedLM(BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
-                               vocab_size=99)).save_pretrained(directory)
+
+def checkpoint(size: str, env: dict[str, str]) -> Path:
+    # In a subprocess: bench/inspect.py would shadow the standard library's inspect in this one.
+    directory = Path(tempfile.mkdtemp(prefix=f"amx-bench-{size}-"))
+    subprocess.run([sys.executable, "-c", CHECKPOINT, str(directory), size], env=env, check=True, capture_output=True)
     return directory
 
 
@@ -58,21 +69,21 @@ def main() -> None:
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
            "AMX_CACHE_DIR": tempfile.mkdtemp(prefix="amx-bench-")}
-    model = tiny_checkpoint(Path(tempfile.mkdtemp(prefix="amx-bench-model-")))
+    models = {size: checkpoint(size, env) for size in ("tiny", "base")}
     amx = [sys.executable, "-m", "automodel_cli"]
     print(f"first run (builds the index once per transformers version): {timed([*amx, 'tasks'], env):.2f} s")
 
-    print(f"{'case':52} {'amx s':>8} {'plain s':>8} {'ratio':>6}")
+    print(f"{'case':56} {'amx s':>8} {'plain s':>8} {'ratio':>6}")
     ratios = []
-    cases = [(f"doctor --head {head}", [*amx, "doctor", str(model), "--head", head],
-              [sys.executable, "-c", PLAIN_LOAD, str(model), head]) for head in HEADS]
+    cases = [(f"doctor {size} --head {head}", [*amx, "doctor", str(model), "--head", head],
+              [sys.executable, "-c", PLAIN_LOAD, str(model), head]) for size, model in models.items() for head in HEADS]
     cases.append(("tasks token-classification", [*amx, "tasks", "token-classification"],
                   [sys.executable, "-c", PLAIN_TASK]))
     for name, amx_cmd, plain_cmd in cases:
         a = statistics.median(timed(amx_cmd, env) for _ in range(args.repeat))
         p = statistics.median(timed(plain_cmd, env) for _ in range(args.repeat))
         ratios.append(a / p)
-        print(f"{name:52} {a:8.3f} {p:8.3f} {a / p:6.2f}")
+        print(f"{name:56} {a:8.3f} {p:8.3f} {a / p:6.2f}")
     print(f"\nmean ratio amx / plain transformers: {statistics.mean(ratios):.2f}x")
 
 
