@@ -25,10 +25,10 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("heads")(heads)
-app.command("tasks")(tasks)
-app.command("doctor")(doctor)
 app.command("inspect")(inspect)
 app.command("source")(source)
+app.command("tasks")(tasks)
+app.command("doctor")(doctor)
 
 
 def _versions() -> str:
