@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .commands.check import check
 from .commands.heads import heads
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("heads")(heads)
+app.command("check")(check)
 
 
 def _versions() -> str:

@@ -1,0 +1,298 @@
+"""`amx check`: pass / fail / could-not-check per model, exit codes, outputs, CI examples and the Python API."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from automodel_cli import check_models
+from automodel_cli.cli import app
+from automodel_cli.errors import ManifestError
+from conftest import EXAMPLES, PROJECT_ROOT, run_amx
+
+runner = CliRunner()
+
+
+def only(report):
+    (result,) = report.models
+    return result
+
+
+def statuses(result) -> dict[str, str]:
+    return {check.constraint: check.status for check in result.checks}
+
+
+def write_config(directory: Path, **config) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(config))
+    return directory
+
+
+@pytest.fixture
+def remote_only(tmp_path) -> Path:
+    """A model_type transformers does not know, loadable only through its auto_map."""
+    return write_config(tmp_path / "remote", model_type="my-remote", architectures=["MyModel"],
+                        auto_map={"AutoConfig": "configuration_my.MyConfig", "AutoModelForCausalLM": "modeling_my.MyModel"})
+
+
+def test_every_relied_on_head_passes():
+    report = check_models([{"model": str(EXAMPLES / "bert-ner"),
+                            "heads": ["AutoModelForTokenClassification", "AutoModel"],
+                            "native-head": "AutoModelForTokenClassification"}])
+    result = only(report)
+    assert (result.status, report.exit_code, report.passed) == ("pass", 0, 1)
+    assert [c.message for c in result.checks] == [
+        "AutoModelForTokenClassification builds BertForTokenClassification",
+        "AutoModel builds BertModel",
+        "the checkpoint was trained for AutoModelForTokenClassification",
+    ]
+    assert (result.model_type, result.native_head, result.reason) == ("bert", "AutoModelForTokenClassification", "")
+
+
+def test_a_head_the_model_does_not_support_fails_with_a_fix():
+    result = only(check_models([{"model": str(EXAMPLES / "vit-base-patch16-224"), "heads": ["AutoModelForCausalLM"]}]))
+    assert result.status == "fail"
+    assert result.reason.startswith("AutoModelForCausalLM cannot load vit in transformers 5.")
+    assert result.fix.startswith("load it with AutoModelForImageClassification, ")
+
+
+def test_a_changed_checkpoint_head_fails_the_native_head_constraint():
+    result = only(check_models([{"model": str(EXAMPLES / "bert-base-uncased"),
+                                 "heads": ["AutoModelForTokenClassification"],
+                                 "native-head": "AutoModelForTokenClassification"}]))
+    assert statuses(result) == {"heads": "pass", "native-head": "fail"}
+    assert result.reason == ("the checkpoint was trained for AutoModelForMaskedLM (BertForMaskedLM), "
+                             "not AutoModelForTokenClassification")
+    assert result.notes == ["AutoModelForTokenClassification starts with newly initialised head weights: "
+                            "the checkpoint is BertForMaskedLM"]
+
+
+def test_native_head_of_a_config_without_architectures_fails(tmp_path):
+    model = write_config(tmp_path / "m", model_type="bert")
+    result = only(check_models([{"model": str(model), "native-head": "AutoModelForMaskedLM"}]))
+    assert result.status == "fail"
+    assert result.reason == "no native head (config.json lists no architectures), AutoModelForMaskedLM required"
+
+
+def test_remote_code_forbidden_fails_and_allowed_passes_with_a_note(remote_only):
+    entry = {"model": str(remote_only), "heads": ["AutoModelForCausalLM"]}
+    forbidden = only(check_models([{**entry, "allow-remote-code": False}]))
+    assert statuses(forbidden) == {"heads": "pass", "allow-remote-code": "fail"}
+    assert forbidden.reason == "AutoModelForCausalLM needs the repository's own code (auto_map)"
+    allowed = only(check_models([entry]))
+    assert allowed.status == "pass"
+    assert allowed.notes == ["AutoModelForCausalLM runs the repository's code (modeling_my.MyModel): "
+                             "needs trust_remote_code=True"]
+    without_heads = only(check_models([{"model": str(remote_only), "allow-remote-code": False}]))
+    assert without_heads.reason == "model_type 'my-remote' needs the repository's own code (auto_map)"
+
+
+def test_known_model_type_with_auto_map_needs_no_remote_code():
+    result = only(check_models([{"model": str(EXAMPLES / "mpt-7b-instruct-remote"), "heads": ["AutoModelForCausalLM"],
+                                 "allow-remote-code": False}]))
+    assert result.status == "pass" and statuses(result)["allow-remote-code"] == "pass"
+
+
+def test_unknown_model_type_fails_naming_transformers(tmp_path):
+    model = write_config(tmp_path / "m", model_type="no-such-model", architectures=["X"])
+    result = only(check_models([{"model": str(model), "heads": ["AutoModel"]}]))
+    assert result.status == "fail"
+    assert "'no-such-model' is not known to the installed transformers 5." in result.reason
+    assert "upgrade transformers" in result.fix
+
+
+def test_missing_model_fails_and_unreadable_or_unreachable_ones_are_not_checked(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    untyped = write_config(tmp_path / "untyped", architectures=["BertModel"])
+    report = check_models([str(tmp_path / "gone"), str(broken), str(untyped), "org/never-downloaded"])
+    gone, bad_json, no_type, offline = report.models
+    assert (gone.status, gone.checks[0].constraint) == ("fail", "model")
+    assert gone.reason.startswith("no such local directory") and gone.fix
+    assert bad_json.status == "error" and bad_json.reason.startswith("could not check: ")
+    assert "not valid JSON" in bad_json.reason
+    assert no_type.status == "error" and "no model_type" in no_type.reason
+    assert offline.status == "error" and "HF_HUB_OFFLINE is set" in offline.reason
+    assert (report.passed, report.failed, report.errors, report.exit_code) == (0, 1, 3, 1)
+    assert check_models([str(broken)]).exit_code == 3
+
+
+def test_transformers_version_bounds():
+    gpt2 = str(EXAMPLES / "gpt2")
+    within = only(check_models([{"model": gpt2, "min-transformers": "5.0", "max-transformers": "5"}]))
+    assert statuses(within) == {"heads": "pass", "min-transformers": "pass", "max-transformers": "pass"}
+    too_old = only(check_models([{"model": gpt2, "min-transformers": "99"}]))
+    assert too_old.reason.endswith("is older than min-transformers 99")
+    assert too_old.fix == "pip install -U 'transformers>=99'"
+    too_new = only(check_models([{"model": gpt2, "max-transformers": "4.57"}]))
+    assert too_new.reason.endswith("is newer than max-transformers 4.57")
+
+
+def test_a_config_saved_by_a_newer_transformers_gets_a_note(tmp_path):
+    model = write_config(tmp_path / "m", model_type="gpt2", architectures=["GPT2LMHeadModel"],
+                         transformers_version="99.0.0")
+    result = only(check_models([str(model)]))
+    assert result.status == "pass"
+    assert result.notes == [f"config.json was saved by transformers 99.0.0, newer than the installed "
+                            f"{check_models([str(model)]).transformers_version}"]
+
+
+def test_weight_constraints_are_never_silently_passed():
+    result = only(check_models([{"model": str(EXAMPLES / "gpt2"), "max-parameters": "1B", "max-memory": "1GB",
+                                 "require-safetensors": True}]))
+    assert statuses(result) == {"heads": "pass", "max-parameters": "error", "max-memory": "error",
+                                "require-safetensors": "error"}
+    assert result.status == "error" and result.reason.startswith("could not check max-parameters")
+
+
+def test_results_keep_manifest_order_and_progress_sees_every_model():
+    models = [str(EXAMPLES / name) for name in ("gpt2", "t5-small", "bert-ner", "vit-base-patch16-224", "whisper-medium")]
+    seen = []
+    report = check_models(models, progress=lambda done, total, result: seen.append((done, total, result and result.model)))
+    assert [r.model for r in report.models] == models
+    assert seen[0] == (0, 5, None) and [s[0] for s in seen] == [0, 1, 2, 3, 4, 5]
+    assert {s[2] for s in seen[1:]} == set(models)
+
+
+def test_api_takes_a_manifest_and_rejects_both(tmp_path, monkeypatch):
+    (tmp_path / "amx.toml").write_text('[[models]]\nmodel = "gpt2"\nheads = ["AutoModelForCausalLM"]\n')
+    shutil.copytree(EXAMPLES / "gpt2", tmp_path / "gpt2")
+    report = check_models(manifest=tmp_path / "amx.toml")
+    assert report.exit_code == 0 and report.manifest == str(tmp_path / "amx.toml")
+    assert only(report).model == "gpt2" and only(report).line == 1
+    monkeypatch.chdir(tmp_path)
+    assert check_models().manifest == "amx.toml"
+    with pytest.raises(ManifestError, match="not both"):
+        check_models(["gpt2"], manifest="amx.toml")
+    with pytest.raises(ManifestError, match=r"check_models\(\): models\[0\]\.heads: must be a list"):
+        check_models([{"model": "gpt2", "heads": "AutoModel"}])
+
+
+def test_importing_the_package_stays_light():
+    code = ("import sys, automodel_cli; print(sorted(m for m in ('automodel_cli.check', 'rich', 'typer', "
+            "'huggingface_hub', 'transformers', 'torch') if m in sys.modules)); automodel_cli.check_models")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+    assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------------------------------ the CLI
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A project with two local models and a manifest where the second one fails."""
+    for name in ("bert-ner", "gpt2"):
+        shutil.copytree(EXAMPLES / name, tmp_path / "models" / name)
+    (tmp_path / "amx.toml").write_text(
+        '[[models]]\nmodel = "models/bert-ner"\nheads = ["AutoModelForTokenClassification"]\n\n'
+        '[[models]]\nmodel = "models/gpt2"\nheads = ["AutoModelForCausalLM"]\nnative-head = "AutoModelForMaskedLM"\n'
+    )
+    return tmp_path
+
+
+def test_cli_table_exit_code_and_summary(project):
+    result = run_amx("check", cwd=project)
+    assert result.returncode == 1, result.stderr
+    assert re.search(r"✓ │ models/bert-ner +│ AutoModelForTokenClassification +│ pass \(1 checks\)", result.stdout)
+    assert "✗ │ models/gpt2" in result.stdout
+    assert "the checkpoint was trained for AutoModelForCausalLM (GPT2LMHeadModel), not AutoModelForMaskedLM" in result.stdout
+    assert "fix: pin the revision that had the AutoModelForMaskedLM checkpoint" in result.stdout
+    assert "1 passed, 1 failed, 0 could not be checked" in result.stdout
+    assert "::error" not in result.stdout + result.stderr
+
+
+def test_cli_json_junit_and_github_annotations(project):
+    result = run_amx("check", "--json", "--junit-xml", "report.xml", cwd=project, env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["schema"] == "amx.check/1"
+    assert (data["manifest"], data["exit_code"], data["passed"], data["failed"], data["errors"]) == ("amx.toml", 1, 1, 1, 0)
+    bert, gpt2 = data["models"]
+    assert (bert["status"], bert["file"], bert["line"], bert["model_type"]) == ("pass", "amx.toml", 1, "bert")
+    assert (gpt2["status"], gpt2["line"]) == ("fail", 5)
+    assert [(c["constraint"], c["status"]) for c in gpt2["checks"]] == [("heads", "pass"), ("native-head", "fail")]
+    assert set(gpt2) >= {"model", "status", "reason", "fix", "heads", "checks", "native_head", "notes", "seconds"}
+
+    suite = ElementTree.parse(project / "report.xml").getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert cases["models/bert-ner"].find("failure") is None
+    failure = cases["models/gpt2"].find("failure")
+    assert failure.get("type") == "native-head" and failure.get("message") == gpt2["reason"]
+    assert "fix: pin the revision" in failure.text and cases["models/gpt2"].get("line") == "5"
+
+    annotations = [line for line in result.stderr.splitlines() if line.startswith("::")]
+    assert annotations == [
+        "::error file=amx.toml,line=5,title=amx check%3A models/gpt2 fails::" + gpt2["reason"] + " Fix: " + gpt2["fix"]
+    ]
+
+
+def test_cli_models_without_a_manifest():
+    result = runner.invoke(app, ["check", str(EXAMPLES / "gpt2"), str(EXAMPLES / "t5-small"),
+                                 "--head", "AutoModelForCausalLM", "--json"])
+    assert result.exit_code == 1
+    gpt2, t5 = json.loads(result.stdout)["models"]
+    assert gpt2["status"] == "pass" and t5["status"] == "fail"
+    assert t5["reason"].startswith("AutoModelForCausalLM cannot load t5 in transformers")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--head", "AutoModel"], "--head needs MODEL arguments"),
+        (["gpt2", "--manifest", "amx.toml"], "give MODEL arguments or --manifest, not both"),
+        (["gpt2", "--max-memory", "lots"], "command line: --max-memory: must be a positive number"),
+        (["gpt2", "--head", "AutoModelForCasualLM"], "command line: --head: 'AutoModelForCasualLM' is not an Auto class"),
+        (["gpt2", "gpt2"], "command line: MODEL: 'gpt2' is listed twice"),
+        (["--manifest", "missing.toml"], "missing.toml: cannot read the manifest"),
+    ],
+)
+def test_cli_usage_errors_exit_2(args, message):
+    result = runner.invoke(app, ["check", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_markup_from_a_config_is_shown_literally(tmp_path):
+    model = write_config(tmp_path / "m", model_type="bert", architectures=["[bold red]Evil[/bold red]\x1b[31m"])
+    result = run_amx("check", str(model), "--native-head", "AutoModelForMaskedLM")
+    assert result.returncode == 1
+    assert "[bold red]Evil[/bold red]" in result.stdout and "\x1b[31m" not in result.stdout
+
+
+# ------------------------------------------------------------------------------------ CI examples
+
+
+def test_the_github_workflow_command_works_as_written(tmp_path):
+    workflow = (PROJECT_ROOT / "examples" / "ci" / "github-workflow.yml").read_text()
+    (command,) = re.findall(r"^\s*run:\s*(amx check\b.*)$", workflow, re.M)
+    shutil.copytree(EXAMPLES, tmp_path / "examples")  # the checkout: commands run at the repository root
+    argv = shlex.split(command)
+    result = run_amx(*argv[1:], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    junit = argv[argv.index("--junit-xml") + 1]
+    suite = ElementTree.parse(tmp_path / junit).getroot().find("testsuite")
+    assert int(suite.get("tests")) >= 3 and suite.get("failures") == "0" and suite.get("errors") == "0"
+
+
+def test_the_pre_commit_hook_runs_its_entry_on_the_manifest(tmp_path):
+    hooks = (PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text()
+    entry = re.search(r"^\s*entry:\s*(.+)$", hooks, re.M).group(1).strip()
+    files = re.compile(re.search(r"^\s*files:\s*(.+)$", hooks, re.M).group(1).strip())
+    assert files.search("amx.toml") and files.search("sub/pyproject.toml") and not files.search("amx.toml.bak")
+    assert "id: amx-check" in (PROJECT_ROOT / "examples" / "ci" / "pre-commit-config.yaml").read_text()
+    shutil.copytree(EXAMPLES / "gpt2", tmp_path / "gpt2")
+    (tmp_path / "amx.toml").write_text('[[models]]\nmodel = "gpt2"\nheads = ["AutoModelForCausalLM"]\n')
+    assert entry.split()[0] == "amx"
+    result = run_amx(*entry.split()[1:], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
