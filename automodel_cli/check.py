@@ -20,7 +20,7 @@ from .errors import AmxError, ExitCode, ManifestError, ModelNotFoundError, Unsup
 from .head_index import HeadIndex, load_index
 from .heads import HeadsReport, heads_for_config
 from .manifest import Manifest, ModelSpec, Source, find_manifest, load_manifest, parse_entries
-from .reference import ResolvedConfig, resolve_config
+from .reference import ResolvedConfig, parse_reference, resolve_config
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 MAX_WORKERS = 8
@@ -102,11 +102,12 @@ def _load(manifest: str | os.PathLike | None, index: HeadIndex) -> Manifest:
 
 def run_checks(specs: list[ModelSpec], index: HeadIndex, token: str | None = None,
                progress: Progress | None = None) -> list[ModelResult]:
-    """Check every model, concurrently; results in the order of `specs`."""
+    """Check every model, Hub models concurrently; results in the order of `specs`."""
     results: list[ModelResult | None] = [None] * len(specs)
     if progress:
         progress(0, len(specs), None)
-    pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(specs))))
+    # Threads only help while waiting for the Hub: local models are CPU-bound work under the GIL.
+    pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, sum(map(_asks_the_hub, specs)))))
     try:
         positions = {pool.submit(_check_safely, spec, index, token): i for i, spec in enumerate(specs)}
         for done, future in enumerate(as_completed(positions), 1):
@@ -116,6 +117,13 @@ def run_checks(specs: list[ModelSpec], index: HeadIndex, token: str | None = Non
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C does not wait for the queued models
     return [result for result in results if result is not None]
+
+
+def _asks_the_hub(spec: ModelSpec) -> bool:
+    try:
+        return not parse_reference(spec.reference or spec.model, spec.revision).is_local
+    except AmxError:
+        return False
 
 
 def summarize(results: list[ModelResult], index: HeadIndex, manifest: str | None = None) -> CheckReport:
