@@ -7,7 +7,6 @@ also covers models that are only in the Hugging Face cache.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +50,7 @@ def _reject(text: str, why: str) -> InvalidReferenceError:
 
 
 def _looks_like_path(text: str) -> bool:
-    return text.startswith(("/", "./", "../", "~")) or text in (".", "..") or os.sep in text and os.path.exists(text)
+    return text.startswith(("/", "./", "../", "~")) or text in (".", "..")
 
 
 def parse_reference(text: str, revision: str | None = None) -> ModelRef:
@@ -92,7 +91,8 @@ def _local_reference(text: str, path: Path, revision: str | None) -> ModelRef:
         return ModelRef(text=text, local_dir=path.parent.resolve(), config_file=path.name)
     if not path.is_dir():
         raise ModelNotFoundError(f"no such local directory: {text}")
-    if not (path / "config.json").is_file():
+    config = path / "config.json"
+    if not config.exists() and not config.is_symlink():
         raise ModelNotFoundError(
             f"{text} is a directory without config.json",
             hint="point amx at the folder that holds the model's config.json",
@@ -101,12 +101,16 @@ def _local_reference(text: str, path: Path, revision: str | None) -> ModelRef:
 
 
 def local_file(ref: ModelRef, filename: str) -> Path:
-    """The path of `filename` inside a local model, refusing names that escape its directory."""
+    """The path of `filename` inside a local model, refusing names that escape its directory.
+
+    The check is on the name, not the resolved path: Hugging Face cache snapshots are symlinks into
+    a sibling blobs/ folder, and following them is legitimate.
+    """
     assert ref.local_dir is not None
-    candidate = (ref.local_dir / filename).resolve()
-    if ref.local_dir not in candidate.parents and candidate != ref.local_dir:
+    parts = Path(filename).parts
+    if not parts or Path(filename).is_absolute() or ".." in parts:
         raise InvalidReferenceError(f"{filename!r} points outside the model directory {ref.local_dir}")
-    return candidate
+    return ref.local_dir / filename
 
 
 def locate_file(ref: ModelRef, filename: str, token: str | None = None) -> tuple[Path, bool]:
@@ -116,7 +120,7 @@ def locate_file(ref: ModelRef, filename: str, token: str | None = None) -> tuple
     """
     if ref.is_local:
         path = local_file(ref, filename)
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             raise ModelNotFoundError(f"{filename} not found in {ref.local_dir}")
         return path, False
     from . import hub

@@ -1,0 +1,100 @@
+"""Generator of hostile and broken model directories, made at test time (nothing binary is committed).
+
+Each case is a model reference plus what amx must do with it: succeed, or fail with a given exit
+code and a message naming the problem. `tests/test_hostile.py` runs every case through every
+command, with and without --json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+BERT = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "hidden_size": 32, "num_hidden_layers": 2,
+        "num_attention_heads": 2, "intermediate_size": 37, "vocab_size": 99}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    reference: str
+    exit_codes: frozenset[int]  # accepted exit codes; {0} means it must work
+    message: str = ""  # a fragment the error line must contain
+
+
+def _write(directory: Path, content: bytes | str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return directory
+
+
+def _config(directory: Path, **overrides) -> Path:
+    return _write(directory, json.dumps({**BERT, **overrides}))
+
+
+BAD = frozenset({2})
+FAILS = frozenset({1, 2})
+WORKS = frozenset({0})
+
+# name -> (builder, accepted exit codes, message fragment)
+CONFIG_CASES: dict[str, tuple[Callable[[Path], Path], frozenset[int], str]] = {
+    "missing": (lambda d: (d.mkdir(parents=True), d)[1], FAILS, "config.json"),
+    "empty": (lambda d: _write(d, b""), BAD, "empty"),
+    "not-json": (lambda d: _write(d, b"{model_type: bert"), BAD, "not valid JSON"),
+    "not-an-object": (lambda d: _write(d, b"[1, 2, 3]"), BAD, "JSON object"),
+    "not-utf8": (lambda d: _write(d, b'{"model_type": "\xff\xfe"}'), BAD, "UTF-8"),
+    "bom": (lambda d: _write(d, b"\xef\xbb\xbf" + json.dumps(BERT).encode()), WORKS, ""),
+    "nan-infinity": (lambda d: _write(d, json.dumps(BERT)[:-1] + ', "layer_norm_eps": NaN, "x": Infinity}'),
+                     WORKS, ""),
+    "deeply-nested": (lambda d: _write(d, '{"model_type": "bert", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+                      BAD, "nested too deeply"),
+    "very-large": (lambda d: _write(d, json.dumps({**BERT, "padding": "x" * 40_000_000})), WORKS, ""),
+    "model-type-number": (lambda d: _config(d, model_type=7), BAD, "model_type must be a string"),
+    "model-type-null": (lambda d: _config(d, model_type=None), BAD, "no model_type"),
+    "model-type-list": (lambda d: _config(d, model_type=["bert"]), BAD, "model_type must be a string"),
+    "architectures-string": (lambda d: _config(d, architectures="BertModel"), BAD, "architectures must be a list"),
+    "architectures-numbers": (lambda d: _config(d, architectures=[1, 2]), BAD, "architectures must be a list"),
+    "architectures-null": (lambda d: _config(d, architectures=None), WORKS, ""),
+    "unknown-architecture": (lambda d: _config(d, architectures=["NoSuchModelForAnything"]), WORKS, ""),
+    "unknown-model-type": (lambda d: _config(d, model_type="no-such-type"), frozenset({1}), "not known"),
+    "auto-map-not-object": (lambda d: _config(d, auto_map=["x"]), BAD, "auto_map must be an object"),
+    "huge-id2label": (lambda d: _config(d, id2label={str(i): f"L{i}" for i in range(100_000)}), WORKS, ""),
+    "markup-injection": (lambda d: _config(d, architectures=["[bold red]X[/bold red][link=http://e]Y[/link]"]),
+                         WORKS, ""),
+    "ansi-injection": (lambda d: _config(d, architectures=["\x1b[2J\x1b[31mRED\x07"]), WORKS, ""),
+}
+
+
+def _symlink_case(target: str) -> Callable[[Path], Path]:
+    def build(directory: Path) -> Path:
+        directory.mkdir(parents=True)
+        os.symlink(target if target != "loop" else directory / "config.json", directory / "config.json")
+        return directory
+
+    return build
+
+
+CONFIG_CASES["symlink-to-device"] = (_symlink_case("/dev/zero"), BAD, "not a regular file")
+CONFIG_CASES["symlink-loop"] = (_symlink_case("loop"), BAD, "config.json")
+
+REFERENCE_CASES: dict[str, tuple[str, frozenset[int], str]] = {
+    "dotdot": ("../../etc", FAILS, ""),
+    "org-dotdot": ("org/../../x", BAD, "invalid model reference"),
+    "newline": ("org/na\nme", BAD, "control characters"),
+    "nul": ("org/na\x00me", BAD, "control characters"),
+    "very-long": ("a" * 10_000, BAD, "characters long"),
+    "empty": ("", BAD, "empty"),
+}
+
+
+def build_cases(root: Path) -> list[Case]:
+    cases = []
+    for name, (build, codes, message) in CONFIG_CASES.items():
+        cases.append(Case(f"config-{name}", str(build(root / name)), codes, message))
+    for name, (reference, codes, message) in REFERENCE_CASES.items():
+        cases.append(Case(f"reference-{name}", reference, codes, message))
+    return cases

@@ -1,0 +1,48 @@
+"""Runs every hostile case through one amx command in this process and prints the results as JSON.
+
+Used by test_hostile.py: one process per command keeps the suite fast (torch is imported once) and
+makes the process's peak RSS an upper bound for every case.
+Usage: python hostile_runner.py CASES_DIR COMMAND_TEMPLATE_JSON
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from hostile import build_cases  # noqa: E402
+
+from automodel_cli.cli import app  # noqa: E402
+
+
+def main() -> None:
+    cases_dir, template = Path(sys.argv[1]), json.loads(sys.argv[2])
+    runner = CliRunner()
+    results = []
+    for case in build_cases(cases_dir):
+        for as_json in (False, True):
+            args = [case.reference if part == "{model}" else part for part in template]
+            if as_json:
+                args.append("--json")
+            start = time.perf_counter()
+            result = runner.invoke(app, args)
+            results.append({
+                "case": case.name, "json": as_json, "exit_code": result.exit_code,
+                "exit_codes": sorted(case.exit_codes), "message": case.message,
+                "stdout": result.stdout, "stderr": result.stderr,
+                "exception": None if result.exception is None or isinstance(result.exception, SystemExit)
+                else repr(result.exception),
+                "seconds": time.perf_counter() - start,
+            })
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    json.dump({"peak_rss_mib": peak_kib / 1024, "results": results}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Hostile and broken input through every command: a clear error or a correct answer, never a
+traceback, a hang, a memory blow-up, executed code or files written outside amx's cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT_ROOT
+
+# How each command is called with a model reference ({model}).
+COMMANDS = {
+    "heads": ["heads", "{model}"],
+}
+
+
+def _snapshot(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if not p.is_symlink() or p.exists()}
+
+
+@pytest.fixture(scope="module", params=sorted(COMMANDS))
+def outcome(request, tmp_path_factory):
+    command = request.param
+    cases_dir = tmp_path_factory.mktemp(f"hostile-{command}")
+    workdir = tmp_path_factory.mktemp(f"cwd-{command}")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HOME": str(workdir)}
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "hostile_runner.py"), str(cases_dir), json.dumps(COMMANDS[command])],
+        capture_output=True, text=True, env=env, cwd=workdir, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(proc.stdout)
+    data["command"] = command
+    data["cwd_files"] = _snapshot(workdir)
+    return data
+
+
+def test_no_case_crashes_or_hangs(outcome):
+    failures = []
+    for r in outcome["results"]:
+        label = f"{outcome['command']} {r['case']}{' --json' if r['json'] else ''}"
+        if r["exception"] or "Traceback" in r["stderr"] + r["stdout"]:
+            failures.append(f"{label}: raised {r['exception']}")
+        elif r["exit_code"] not in r["exit_codes"]:
+            failures.append(f"{label}: exit {r['exit_code']}, expected {r['exit_codes']}: {r['stderr'].strip()}")
+        elif r["seconds"] > 10:
+            failures.append(f"{label}: took {r['seconds']:.1f} s")
+    assert failures == []
+
+
+def test_errors_are_one_clear_line(outcome):
+    for r in outcome["results"]:
+        if r["exit_code"] == 0:
+            continue
+        errors = [line for line in r["stderr"].splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1, (r["case"], r["stderr"])
+        assert r["message"] in errors[0], (r["case"], errors[0])
+        assert r["stdout"] == "", (r["case"], r["stdout"])
+
+
+def test_json_output_is_valid_json(outcome):
+    for r in outcome["results"]:
+        if r["json"] and r["exit_code"] == 0:
+            assert json.loads(r["stdout"])["schema"].startswith("amx.")
+
+
+def test_file_content_is_never_interpreted_by_the_terminal(outcome):
+    for r in outcome["results"]:
+        assert "\x1b" not in r["stdout"] + r["stderr"] and "\x07" not in r["stdout"], r["case"]
+        if r["case"] == "config-markup-injection" and r["exit_code"] == 0 and not r["json"]:
+            assert "[bold red]X[/bold red]" in r["stdout"]
+
+
+def test_peak_memory_stays_bounded(outcome):
+    assert outcome["peak_rss_mib"] < 1024
+
+
+def test_nothing_is_written_outside_the_caches(outcome):
+    assert outcome["cwd_files"] <= {".cache"} | {f for f in outcome["cwd_files"] if f.startswith(".cache/")}
