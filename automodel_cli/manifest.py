@@ -372,10 +372,12 @@ def _check_head_name(head: str, index: HeadIndex, path: tuple, source: Source) -
 
 def _next_to(base: Path, text: str) -> str | None:
     """A relative local path means a folder next to the manifest, not one in the current directory."""
-    path = Path(text).expanduser()
-    if path.is_absolute() or not (text.startswith(("./", "../")) or (base / path).exists()):
-        return None
-    return str(base / path)
+    try:
+        path = Path(text).expanduser()
+        nearby = text.startswith(("./", "../")) or (base / path).exists()
+    except (OSError, ValueError, RuntimeError):  # a name too long for the file system, an unknown ~user
+        return None  # parse_reference names the problem
+    return None if path.is_absolute() or not nearby else str(base / path)
 
 
 def _identity(spec: ModelSpec, source: Source, path: tuple) -> tuple:

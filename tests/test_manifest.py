@@ -173,6 +173,12 @@ def test_bad_manifests_name_file_line_and_key(tmp_path, index, body, expected, h
     assert error.exit_code == 2 and error.file == "amx.toml"
 
 
+@pytest.mark.parametrize("model", ["a" * 10_000, "org/na\\u0000me"])
+def test_hostile_model_names_are_manifest_errors(tmp_path, index, model):
+    error = manifest_error(write(tmp_path, f'[[models]]\nmodel = "{model}"\n'), index)
+    assert error.message.startswith("amx.toml:2: models[0].model: ")
+
+
 def test_two_spellings_of_one_local_model_are_duplicates(tmp_path, index):
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "config.json").write_text('{"model_type": "gpt2"}')
