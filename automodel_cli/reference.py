@@ -1,6 +1,7 @@
 """Model references: what the user typed, validated, and the files it points at.
 
-A reference is a local directory holding config.json (or a config.json file itself), or a Hub id
+A reference is a local directory holding config.json (or a config.json file itself), a Hugging Face
+cache folder (`.../hub/models--org--name`, read at `--revision` or main), or a Hub id
 (`gpt2`, `org/name`, optionally `org/name@revision`). Hub ids are resolved through `hub.py`, which
 also covers models that are only in the Hugging Face cache.
 """
@@ -85,8 +86,10 @@ def parse_reference(text: str, revision: str | None = None) -> ModelRef:
 
 
 def _local_reference(text: str, path: Path, revision: str | None) -> ModelRef:
-    if revision:
-        raise _reject(text, "--revision applies to Hub ids, not to local paths")
+    if path.is_dir() and (path / "snapshots").is_dir() and not (path / "config.json").exists():
+        path = _cache_snapshot(text, path, revision)
+    elif revision:
+        raise _reject(text, "--revision applies to Hub ids and cache folders, not to local model directories")
     if path.is_file():
         return ModelRef(text=text, local_dir=path.parent.resolve(), config_file=path.name)
     if not path.is_dir():
@@ -98,6 +101,21 @@ def _local_reference(text: str, path: Path, revision: str | None) -> ModelRef:
             hint="point amx at the folder that holds the model's config.json",
         )
     return ModelRef(text=text, local_dir=path.resolve())
+
+
+def _cache_snapshot(text: str, repo_dir: Path, revision: str | None) -> Path:
+    """A Hugging Face cache folder (models--org--name): the snapshot of `revision` (default main)."""
+    wanted = revision or "main"
+    ref_file = repo_dir / "refs" / wanted
+    commit = ref_file.read_text().strip() if ref_file.is_file() and "/" not in wanted else wanted
+    snapshot = repo_dir / "snapshots" / commit
+    if not _REVISION.fullmatch(commit) or not snapshot.is_dir():
+        available = sorted(p.name for p in (repo_dir / "refs").glob("*")) if (repo_dir / "refs").is_dir() else []
+        raise ModelNotFoundError(
+            f"{text}: the cache folder has no snapshot for revision {wanted!r}",
+            hint=f"cached refs: {', '.join(available) or 'none'}; pass --revision with a commit from snapshots/",
+        )
+    return snapshot
 
 
 def local_file(ref: ModelRef, filename: str) -> Path:
