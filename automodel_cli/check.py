@@ -158,13 +158,15 @@ def check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) -> 
     except AmxError as error:
         return _result(spec, [_from_error("heads", error)] + versions, resolved)
     notes: list[str] = []
-    checks = _heads_checks(spec, report, notes) + versions + _weights_checks(spec, resolved, token)
-    result = _result(spec, checks, resolved, report)
-    result.notes = notes
+    checks = _checks_from_heads(spec, report, notes) + versions + _weights_checks(spec, resolved, token)
+    if resolved.from_cache:
+        notes.append("the Hub could not be asked: checked the cached config.json, which may be out of date")
     saved_with = resolved.config.transformers_version
     if saved_with and _newer(saved_with, index.transformers_version):
-        result.notes.append(f"config.json was saved by transformers {saved_with}, newer than the installed "
-                            f"{index.transformers_version}")
+        notes.append(f"config.json was saved by transformers {saved_with}, newer than the installed "
+                     f"{index.transformers_version}")
+    result = _result(spec, checks, resolved, report)
+    result.notes = notes
     return result
 
 
@@ -219,7 +221,7 @@ def _newer(version: str, limit: str) -> bool:
     return release[:len(bound)] > bound
 
 
-def _heads_checks(spec: ModelSpec, report: HeadsReport, notes: list[str]) -> list[Check]:
+def _checks_from_heads(spec: ModelSpec, report: HeadsReport, notes: list[str]) -> list[Check]:
     available = {}
     for head in report.heads:  # a built-in class wins over the repository's own code for the same Auto class
         if head.auto_class not in available or available[head.auto_class].remote_code:

@@ -35,7 +35,8 @@ def render_check(report: CheckReport) -> Iterator[RenderableType]:
 
 def _result_cell(result: ModelResult) -> Text:
     if result.status == PASS:
-        cell = Text(f"pass ({len(result.checks)} checks)", style="green")
+        count = len(result.checks)
+        cell = Text(f"pass ({count} check{'' if count == 1 else 's'})", style="green")
     else:
         cell = safe_text(result.reason, "red" if result.status == FAIL else "yellow")
         more = [c.constraint for c in result.checks if c.status != PASS][1:]
