@@ -13,7 +13,9 @@ from pathlib import Path
 
 from .errors import AmxError, HubUnreachableError, ModelNotFoundError
 
-PROBE_TIMEOUT_SECONDS = 2.5
+# amx must give up within 3 s of wall time, Python start-up (~0.3 s) included; a healthy Hub answers a
+# HEAD in well under a second. httpx applies it per phase (connect, then read).
+PROBE_TIMEOUT_SECONDS = 2.0
 OFFLINE_HINT = (
     "check the network, point HF_ENDPOINT at a reachable mirror, set HF_HUB_OFFLINE=1 to use only "
     "the cache, or pass a local directory"
@@ -26,16 +28,25 @@ class FetchedFile:
     from_cache: bool  # True when the Hub was not asked (offline) or could not be reached
 
 
-def endpoint() -> str:
+def _constants():
+    """huggingface_hub's settings (read from the environment at its import), with telemetry off.
+
+    With telemetry on, huggingface_hub 2.x asks `<endpoint>/api/agent-harnesses` (3 s timeout, cached
+    for a day) before its first request to build the user agent: against an endpoint that drops
+    packets or never answers, that alone would exceed amx's 3-second budget.
+    """
     from huggingface_hub import constants
 
-    return constants.ENDPOINT
+    constants.HF_HUB_DISABLE_TELEMETRY = True
+    return constants
+
+
+def endpoint() -> str:
+    return _constants().ENDPOINT
 
 
 def is_offline() -> bool:
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE)
+    return bool(_constants().HF_HUB_OFFLINE)
 
 
 def cached_file(repo_id: str, filename: str, revision: str | None) -> Path | None:
@@ -48,9 +59,10 @@ def cached_file(repo_id: str, filename: str, revision: str | None) -> Path | Non
 
 def _network_errors() -> tuple[type[BaseException], ...]:
     import httpx2
-    from huggingface_hub.errors import OfflineModeIsEnabled
+    from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 
-    return (httpx2.TransportError, OfflineModeIsEnabled, ConnectionError, TimeoutError)
+    # LocalEntryNotFoundError: hf_hub_download's own "could not locate it on the Hub, nothing cached".
+    return (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError, ConnectionError, TimeoutError)
 
 
 def _translate_http_error(error: Exception, repo_id: str, filename: str, revision: str | None) -> AmxError:
@@ -79,6 +91,11 @@ def _translate_http_error(error: Exception, repo_id: str, filename: str, revisio
         return ModelNotFoundError(f"{filename} not found in {where}")
     if isinstance(error, HfHubHTTPError):
         status = error.response.status_code if error.response is not None else "?"
+        if status == 401:  # not RepoNotFound: huggingface.co's answer to a wrong or expired token
+            return ModelNotFoundError(
+                f"{endpoint()} refused the token sent for {where} (HTTP 401)",
+                hint="check --token or HF_TOKEN (a public model needs none: unset HF_TOKEN or log out)",
+            )
         return HubUnreachableError(f"{endpoint()} answered HTTP {status} for {where}/{filename}", hint=OFFLINE_HINT)
     return AmxError(f"could not fetch {filename} of {where}: {error}")
 

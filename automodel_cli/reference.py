@@ -9,6 +9,7 @@ also covers models that are only in the Hugging Face cache.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,9 @@ MAX_REFERENCE_LENGTH = 1024
 _HUB_PART = r"[\w\-.]{1,96}"
 _HUB_ID = re.compile(rf"(?:{_HUB_PART}/)?{_HUB_PART}", re.ASCII)
 _REVISION = re.compile(r"[\w\-./]{1,255}", re.ASCII)
+# C0/C1 controls (newline, NUL, ESC...), format characters (bidi overrides, zero-width) and line or
+# paragraph separators: they break the one-line messages or make a reference display as another.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ def parse_reference(text: str, revision: str | None = None) -> ModelRef:
         raise _reject(text, "it is empty")
     if len(text) > MAX_REFERENCE_LENGTH:
         raise _reject(text, f"it is {len(text)} characters long (at most {MAX_REFERENCE_LENGTH})")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if any(unicodedata.category(c) in _INVISIBLE for c in text):
         raise _reject(text, "it contains control characters")
 
     path = Path(text).expanduser()
@@ -93,6 +97,8 @@ def _local_reference(text: str, path: Path, revision: str | None) -> ModelRef:
     if path.is_file():
         return ModelRef(text=text, local_dir=path.parent.resolve(), config_file=path.name)
     if not path.is_dir():
+        if ".." in Path(text).parts:
+            raise _reject(text, "no such local directory, and '..' is not allowed in a Hub id")
         raise ModelNotFoundError(f"no such local directory: {text}")
     config = path / "config.json"
     if not config.exists() and not config.is_symlink():

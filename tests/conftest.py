@@ -22,7 +22,11 @@ os.environ.pop("HF_HUB_CACHE", None)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = PROJECT_ROOT / "examples"
-CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "configs"
+# ../shared beside the project; from a git worktree (/work/wt/<name>) it is found further up.
+CORPUS = next(
+    (p / "shared" / "corpus" / "configs" for p in PROJECT_ROOT.parents if (p / "shared" / "corpus" / "configs").is_dir()),
+    PROJECT_ROOT.parent / "shared" / "corpus" / "configs",
+)
 
 
 def corpus_slugs() -> list[str]:
@@ -47,3 +51,45 @@ def run_amx(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
         [sys.executable, "-m", "automodel_cli", *args],
         capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd,
     )
+
+
+TINY_BERT_REPO = "amx-test/tiny-bert-cls"
+
+
+@pytest.fixture(scope="session")
+def local_hub(tmp_path_factory):
+    """The real local Hub (olah on 127.0.0.1), one per session; API in tests/localhub.py."""
+    from localhub import LocalHub, olah_available
+
+    if not olah_available():
+        pytest.skip("olah is not installed; the local Hub tests need it (pip install -e '.[test]')")
+    hub = LocalHub(tmp_path_factory.mktemp("local-hub"))
+    hub.start()
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    """A tiny BertForSequenceClassification (3 labels) saved by transformers: config.json + model.safetensors."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    labels = ["negative", "neutral", "positive"]
+    config = BertConfig(
+        vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+        max_position_embeddings=64, id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
+    )
+    path = tmp_path_factory.mktemp("tiny-bert-cls")
+    BertForSequenceClassification(config).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_repo(local_hub, tiny_bert_dir) -> str:
+    """`amx-test/tiny-bert-cls` on the local Hub: the tiny model, with model.safetensors, on `main`."""
+    local_hub.add_repo(TINY_BERT_REPO, tiny_bert_dir)
+    return TINY_BERT_REPO
