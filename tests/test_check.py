@@ -296,3 +296,105 @@ def test_the_pre_commit_hook_runs_its_entry_on_the_manifest(tmp_path):
     assert entry.split()[0] == "amx"
     result = run_amx(*entry.split()[1:], cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------------- Hub models (local Hub)
+
+NER_CONFIG = {"model_type": "bert", "architectures": ["BertForTokenClassification"]}
+MLM_CONFIG = {"model_type": "bert", "architectures": ["BertForMaskedLM"]}
+QA_CONFIG = {"model_type": "distilbert", "architectures": ["DistilBertForQuestionAnswering"]}
+
+
+@pytest.fixture(scope="module")
+def hub(local_hub, tiny_bert_repo):
+    local_hub.add_repo("amx-check/ner", {"config.json": NER_CONFIG}, tags=["v1"], branches={"qa": {"config.json": QA_CONFIG}})
+    local_hub.add_repo("amx-check/no-config", {"README.md": "no config.json here\n"})
+    return local_hub
+
+
+HUB_MANIFEST = """
+[[models]]
+model = "amx-test/tiny-bert-cls"
+heads = ["AutoModelForSequenceClassification"]
+native-head = "AutoModelForSequenceClassification"
+
+[[models]]
+model = "amx-check/ner"
+revision = "qa"
+heads = ["AutoModelForQuestionAnswering"]
+
+[[models]]
+model = "amx-check/ner@v1"
+native-head = "AutoModelForTokenClassification"
+
+[[models]]
+model = "amx-check/moved-away"
+heads = ["AutoModel"]
+
+[[models]]
+model = "amx-check/ner"
+revision = "no-such-branch"
+
+[[models]]
+model = "amx-check/no-config"
+
+[[models]]
+model = "local"
+heads = ["AutoModelForCausalLM"]
+"""
+
+
+@pytest.fixture
+def hub_project(tmp_path) -> Path:
+    shutil.copytree(EXAMPLES / "gpt2", tmp_path / "local")
+    (tmp_path / "amx.toml").write_text(HUB_MANIFEST)
+    return tmp_path
+
+
+def test_hub_models_are_checked_together(hub, hub_project):
+    result = run_amx("check", "--json", cwd=hub_project, env=hub.env())
+    assert result.returncode == 1, result.stderr
+    models = {(m["model"], m["line"]): m for m in json.loads(result.stdout)["models"]}
+    status = {key: (m["status"], m["reason"]) for key, m in models.items()}
+    assert status[("amx-test/tiny-bert-cls", 2)] == ("pass", "")
+    assert status[("amx-check/ner", 7)] == ("pass", "")
+    assert status[("amx-check/ner@v1", 12)] == ("pass", "")
+    assert status[("local", 27)] == ("pass", "")
+    assert status[("amx-check/moved-away", 16)][0] == "fail"
+    assert "repository amx-check/moved-away not found" in status[("amx-check/moved-away", 16)][1]
+    assert status[("amx-check/ner", 20)] == ("fail", "revision 'no-such-branch' not found in amx-check/ner")
+    assert status[("amx-check/no-config", 24)] == ("fail", "config.json not found in amx-check/no-config")
+
+
+def test_a_hub_model_whose_head_changed_fails_on_the_next_run(local_hub, tmp_path):
+    repo = "amx-check/changes-head"
+    local_hub.add_repo(repo, {"config.json": NER_CONFIG})
+    args = ("check", repo, "--head", "AutoModelForTokenClassification", "--native-head", "AutoModelForTokenClassification")
+    env = local_hub.env(tmp_path / "hf-home")  # one cache for both runs: the second must not trust it
+    assert run_amx(*args, env=env).returncode == 0
+    local_hub.add_repo(repo, {"config.json": MLM_CONFIG})
+    result = run_amx(*args, "--json", env=env)
+    assert result.returncode == 1
+    (model,) = json.loads(result.stdout)["models"]
+    assert model["reason"] == ("the checkpoint was trained for AutoModelForMaskedLM (BertForMaskedLM), "
+                               "not AutoModelForTokenClassification")
+
+
+def test_unreachable_hub_is_could_not_check_unless_cached(hub, tmp_path):
+    from localhub import free_port
+
+    manifest = tmp_path / "amx.toml"
+    manifest.write_text('[[models]]\nmodel = "amx-check/ner@v1"\nheads = ["AutoModelForTokenClassification"]\n')
+    closed = {"HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
+    never_cached = run_amx("check", "--json", cwd=tmp_path, env={**hub.env(tmp_path / "empty"), **closed})
+    assert never_cached.returncode == 3, never_cached.stderr
+    (model,) = json.loads(never_cached.stdout)["models"]
+    assert model["status"] == "error" and model["reason"].startswith("could not check: cannot reach the Hub at")
+
+    cache = hub.env(tmp_path / "cache")
+    assert run_amx("check", cwd=tmp_path, env=cache).returncode == 0
+    from_cache = run_amx("check", "--json", cwd=tmp_path, env={**cache, **closed})
+    assert from_cache.returncode == 0, from_cache.stderr
+    (model,) = json.loads(from_cache.stdout)["models"]
+    assert model["from_cache"] is True
+    assert model["notes"] == ["the Hub could not be asked: checked the cached config.json, which may be out of date"]
