@@ -27,7 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-MANIFEST_FILES = ("amx.toml", "pyproject.toml")
+MAX_MANIFEST_BYTES = 10 * 1024 * 1024
 
 
 @dataclass
@@ -265,7 +265,11 @@ def load_manifest(path: Path, index: HeadIndex | None = None, label: str | None 
     """Read and validate a manifest file; every problem is a ManifestError naming file, line and key."""
     label = label or str(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"{label}: larger than {MAX_MANIFEST_BYTES:,} bytes: not a manifest", file=label)
+        text = raw.decode("utf-8-sig")
     except OSError as error:
         raise ManifestError(f"{label}: cannot read the manifest: {error.strerror or error}",
                             hint="write an amx.toml (see `amx check --help`) or pass --manifest FILE") from None
@@ -279,6 +283,8 @@ def load_manifest(path: Path, index: HeadIndex | None = None, label: str | None 
         line = int(at.group(1) or text.count("\n") or 1) if at else 1
         raise ManifestError(f"{label}:{line}: invalid TOML: {message[:at.start()] if at else message}",
                             file=label, line=line) from None
+    except RecursionError:
+        raise ManifestError(f"{label}: invalid TOML: nested too deeply", file=label) from None
 
     source = Source(label, path.resolve().parent, file=label, lines=key_lines(text))
     if "models" not in data and isinstance(data.get("tool"), dict) and "amx" in data["tool"]:

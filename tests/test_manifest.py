@@ -194,10 +194,14 @@ def test_inline_tables_fall_back_to_the_nearest_line(tmp_path, index):
     assert error.message.startswith("amx.toml:1: models[0].heads: 'AutoModelForCasualLM'")
 
 
-def test_unreadable_and_non_utf8_manifests(tmp_path, index):
+def test_unreadable_huge_deep_and_non_utf8_manifests(tmp_path, index):
     assert "cannot read the manifest" in manifest_error(tmp_path / "amx.toml", index).message
     (tmp_path / "amx.toml").write_bytes(b'[[models]]\nmodel = "\xff"\n')
     assert "not UTF-8" in manifest_error(tmp_path / "amx.toml", index).message
+    (tmp_path / "amx.toml").write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert manifest_error(tmp_path / "amx.toml", index).message == "amx.toml: invalid TOML: nested too deeply"
+    with pytest.raises(ManifestError, match="larger than 10,485,760 bytes"):
+        load_manifest(Path("/dev/zero"), index)
 
 
 def test_cli_bad_manifest_exits_2_with_an_annotation_on_github(tmp_path):
