@@ -178,11 +178,14 @@ def test_api_takes_a_manifest_and_rejects_both(tmp_path, monkeypatch):
         check_models([{"model": "gpt2", "heads": "AutoModel"}])
 
 
-def test_importing_the_package_stays_light():
+def test_importing_the_package_stays_light_and_heads_checks_never_import_torch():
     code = ("import sys, automodel_cli; print(sorted(m for m in ('automodel_cli.check', 'rich', 'typer', "
-            "'huggingface_hub', 'transformers', 'torch') if m in sys.modules)); automodel_cli.check_models")
+            "'huggingface_hub', 'transformers', 'torch') if m in sys.modules));"
+            f"r = automodel_cli.check_models([{{'model': {str(EXAMPLES / 'bert-ner')!r}, 'native-head': "
+            "'AutoModelForTokenClassification', 'allow-remote-code': False, 'min-transformers': '5'}]);"
+            "print(r.exit_code, sorted(m for m in ('transformers', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
-    assert out.stdout.strip() == "[]"
+    assert out.stdout.splitlines() == ["[]", "0 []"]
 
 
 # ------------------------------------------------------------------------------------------ the CLI
