@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from automodel_cli import check_models
 from automodel_cli.cli import app
 from automodel_cli.errors import ManifestError
+from automodel_cli.head_index import load_index
 from conftest import EXAMPLES, PROJECT_ROOT, run_amx
 
 runner = CliRunner()
@@ -179,6 +180,7 @@ def test_api_takes_a_manifest_and_rejects_both(tmp_path, monkeypatch):
 
 
 def test_importing_the_package_stays_light_and_heads_checks_never_import_torch():
+    load_index()  # built once per transformers version (that build imports transformers)
     code = ("import sys, automodel_cli; print(sorted(m for m in ('automodel_cli.check', 'rich', 'typer', "
             "'huggingface_hub', 'transformers', 'torch') if m in sys.modules));"
             f"r = automodel_cli.check_models([{{'model': {str(EXAMPLES / 'bert-ner')!r}, 'native-head': "
