@@ -273,8 +273,27 @@ def _native_check(spec: ModelSpec, report: HeadsReport) -> Check:
 
 
 def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, token: str | None) -> list[Check]:
-    """Parameters, weight memory and checkpoint format: they need the inspect core, asked only when set."""
-    wanted = [key for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory),
-                                  ("require-safetensors", spec.require_safetensors)) if on]
-    return [Check(key, ERROR, f"could not check {key}: it needs amx inspect, which this amx does not have yet",
-                  "remove the constraint, or upgrade amx") for key in wanted]
+    """Parameters, weight memory and checkpoint format, asked only when set: they cost Hub requests."""
+    checks = [Check(key, ERROR, f"could not check {key}: it needs amx inspect, which this amx does not have yet",
+                    "remove the constraint, or upgrade amx")
+              for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory)) if on]
+    if spec.require_safetensors:
+        from .checkpoint_files import open_checkpoint, weight_files
+
+        try:
+            checks.append(_format_check(weight_files(open_checkpoint(resolved.ref, token))[0]))
+        except AmxError as error:
+            checks.append(Check("require-safetensors", ERROR, f"could not check require-safetensors: {error.message}",
+                                f"`amx inspect {spec.model}` shows the details"))
+    return checks
+
+
+def _format_check(checkpoint_format: str) -> Check:
+    if checkpoint_format == "safetensors":
+        return Check("require-safetensors", PASS, "the weights are safetensors")
+    if checkpoint_format == "pickle":
+        return Check("require-safetensors", FAIL,
+                     "the weights are pickle-only (.bin): loading them runs code stored in the file",
+                     "pin a revision with safetensors weights, or convert them to safetensors")
+    return Check("require-safetensors", ERROR, "could not check require-safetensors: no weight files found",
+                 "check that the model's weights are published")

@@ -144,3 +144,134 @@ def _cached_or_unreachable(repo_id: str, filename: str, revision: str | None, er
         f"cannot reach the Hub at {endpoint()} ({reason[:120]}) and {repo_id}/{filename} is not cached",
         hint=OFFLINE_HINT,
     )
+
+
+# --- Listing a repository and reading byte ranges (safetensors headers without the tensor data) ---
+
+READ_TIMEOUT_SECONDS = 15.0  # for range reads, once the listing has shown that the Hub answers
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    path: str  # relative to the repository root, '/'-separated
+    size: int | None  # None when the server does not say (e.g. an olah mirror)
+
+
+@dataclass(frozen=True)
+class RangeRead:
+    data: bytes
+    file_size: int | None  # from Content-Range (or Content-Length when the server ignored the range)
+
+
+def _timeout(read: float = READ_TIMEOUT_SECONDS):
+    import httpx2
+
+    return httpx2.Timeout(read, connect=PROBE_TIMEOUT_SECONDS)
+
+
+def _unreachable(error: BaseException, what: str) -> HubUnreachableError:
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return HubUnreachableError(f"cannot reach the Hub at {endpoint()} for {what} ({reason[:120]})", hint=OFFLINE_HINT)
+
+
+def _remote_errors() -> tuple[type[BaseException], ...]:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    return (*_network_errors(), HfHubHTTPError)
+
+
+def _remote_error(error: BaseException, repo_id: str, filename: str, revision: str | None, what: str = "") -> AmxError:
+    if isinstance(error, _network_errors()):
+        return _unreachable(error, what or f"{repo_id}/{filename}")
+    return _translate_http_error(error, repo_id, filename, revision)  # type: ignore[arg-type]
+
+
+def list_repo_files(repo_id: str, *, revision: str | None = None, token: str | None = None) -> list[RepoFile]:
+    """Every file of a Hub model at a revision, with sizes when the server gives them, in one request.
+
+    Asks `/api/models/{repo}/revision/{rev}` (mirrors such as olah answer only that form), not
+    `/api/models/{repo}`.
+    """
+    if is_offline():
+        raise HubUnreachableError(
+            f"HF_HUB_OFFLINE is set: cannot list the files of {repo_id} on the Hub",
+            hint="unset HF_HUB_OFFLINE, or pass a local directory",
+        )
+    from huggingface_hub import HfApi, constants
+
+    try:
+        info = HfApi().model_info(
+            repo_id, revision=revision or constants.DEFAULT_REVISION, files_metadata=True, token=token,
+            timeout=_timeout(read=PROBE_TIMEOUT_SECONDS),
+        )
+    except _remote_errors() as error:
+        raise _remote_error(error, repo_id, "the file list", revision, f"the file list of {repo_id}") from None
+    return [RepoFile(s.rfilename, s.size if isinstance(s.size, int) else None) for s in info.siblings or []]
+
+
+def read_range(
+    repo_id: str, filename: str, start: int, end: int, *, revision: str | None = None, token: str | None = None
+) -> RangeRead:
+    """Bytes [start, end) of a Hub file with one HTTP range request (fewer when the file is shorter).
+
+    A server that ignores the Range header is read only up to `end`, then the connection is closed.
+    """
+    from huggingface_hub import hf_hub_url
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    headers = {**build_hf_headers(token=token), "Range": f"bytes={start}-{end - 1}"}
+    url = hf_hub_url(repo_id, filename, revision=revision)
+    try:
+        with get_session().stream("GET", url, headers=headers, timeout=_timeout(), follow_redirects=True) as response:
+            if response.status_code == 416:  # start is at or past the end of the file
+                return RangeRead(b"", _total_size(response.headers.get("Content-Range")))
+            hf_raise_for_status(response)
+            if response.status_code == 206:
+                return RangeRead(_read_at_most(response, 0, end - start),
+                                 _total_size(response.headers.get("Content-Range")))
+            length = response.headers.get("Content-Length")
+            data = _read_at_most(response, start, end - start)
+            return RangeRead(data, int(length) if length and length.isdigit() else None)
+    except _remote_errors() as error:
+        raise _remote_error(error, repo_id, filename, revision) from None
+
+
+def _read_at_most(response, skip: int, limit: int) -> bytes:
+    """At most `limit` bytes of a streamed body after skipping `skip`, never buffering more."""
+    chunks, have = [], 0
+    for chunk in response.iter_bytes():
+        if skip:
+            dropped = min(skip, len(chunk))
+            chunk, skip = chunk[dropped:], skip - dropped
+        chunks.append(chunk[: limit - have])
+        have += len(chunks[-1])
+        if have >= limit:
+            break
+    return b"".join(chunks)
+
+
+def _total_size(content_range: str | None) -> int | None:
+    """The total of a `Content-Range: bytes 0-99/1234` (or `bytes */1234`) header."""
+    total = (content_range or "").rpartition("/")[2].strip()
+    return int(total) if total.isdigit() else None
+
+
+def file_size(repo_id: str, filename: str, *, revision: str | None = None, token: str | None = None) -> int | None:
+    """The size of a Hub file from a HEAD request, for servers whose file list carries no sizes."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    try:
+        return get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), token=token,
+                                    timeout=PROBE_TIMEOUT_SECONDS).size
+    except _remote_errors() as error:
+        raise _remote_error(error, repo_id, filename, revision) from None
+
+
+def cached_snapshot(repo_id: str, revision: str | None = None) -> Path | None:
+    """The Hugging Face cache's snapshot folder of a repository revision, if there is one."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
+    except Exception:  # noqa: BLE001 - any failure means "nothing usable in the cache"
+        return None

@@ -148,12 +148,23 @@ def test_a_config_saved_by_a_newer_transformers_gets_a_note(tmp_path):
                             f"{check_models([str(model)]).transformers_version}"]
 
 
-def test_weight_constraints_are_never_silently_passed():
-    result = only(check_models([{"model": str(EXAMPLES / "gpt2"), "max-parameters": "1B", "max-memory": "1GB",
-                                 "require-safetensors": True}]))
-    assert statuses(result) == {"heads": "pass", "max-parameters": "error", "max-memory": "error",
-                                "require-safetensors": "error"}
+def test_size_constraints_are_never_silently_passed():
+    result = only(check_models([{"model": str(EXAMPLES / "gpt2"), "max-parameters": "1B", "max-memory": "1GB"}]))
+    assert statuses(result) == {"heads": "pass", "max-parameters": "error", "max-memory": "error"}
     assert result.status == "error" and result.reason.startswith("could not check max-parameters")
+
+
+def test_safetensors_pickle_and_no_weights(tiny_bert_dir, tmp_path):
+    pickled = write_config(tmp_path / "m", model_type="gpt2", architectures=["GPT2LMHeadModel"])
+    (pickled / "pytorch_model.bin").write_bytes(b"never unpickled")
+    report = check_models([{"model": model, "require-safetensors": True}
+                           for model in (str(tiny_bert_dir), str(pickled), str(EXAMPLES / "gpt2"))])
+    safetensors, pickle, config_only = report.models
+    assert safetensors.status == "pass" and safetensors.checks[-1].message == "the weights are safetensors"
+    assert pickle.status == "fail"
+    assert pickle.reason == "the weights are pickle-only (.bin): loading them runs code stored in the file"
+    assert config_only.status == "error"
+    assert config_only.reason == "could not check require-safetensors: no weight files found"
 
 
 def test_results_keep_manifest_order_and_progress_sees_every_model():
@@ -322,6 +333,7 @@ HUB_MANIFEST = """
 model = "amx-test/tiny-bert-cls"
 heads = ["AutoModelForSequenceClassification"]
 native-head = "AutoModelForSequenceClassification"
+require-safetensors = true
 
 [[models]]
 model = "amx-check/ner"
@@ -362,13 +374,14 @@ def test_hub_models_are_checked_together(hub, hub_project):
     models = {(m["model"], m["line"]): m for m in json.loads(result.stdout)["models"]}
     status = {key: (m["status"], m["reason"]) for key, m in models.items()}
     assert status[("amx-test/tiny-bert-cls", 2)] == ("pass", "")
-    assert status[("amx-check/ner", 7)] == ("pass", "")
-    assert status[("amx-check/ner@v1", 12)] == ("pass", "")
-    assert status[("local", 27)] == ("pass", "")
-    assert status[("amx-check/moved-away", 16)][0] == "fail"
-    assert "repository amx-check/moved-away not found" in status[("amx-check/moved-away", 16)][1]
-    assert status[("amx-check/ner", 20)] == ("fail", "revision 'no-such-branch' not found in amx-check/ner")
-    assert status[("amx-check/no-config", 24)] == ("fail", "config.json not found in amx-check/no-config")
+    assert models[("amx-test/tiny-bert-cls", 2)]["checks"][-1]["message"] == "the weights are safetensors"
+    assert status[("amx-check/ner", 8)] == ("pass", "")
+    assert status[("amx-check/ner@v1", 13)] == ("pass", "")
+    assert status[("local", 28)] == ("pass", "")
+    assert status[("amx-check/moved-away", 17)][0] == "fail"
+    assert "repository amx-check/moved-away not found" in status[("amx-check/moved-away", 17)][1]
+    assert status[("amx-check/ner", 21)] == ("fail", "revision 'no-such-branch' not found in amx-check/ner")
+    assert status[("amx-check/no-config", 25)] == ("fail", "config.json not found in amx-check/no-config")
 
 
 def test_a_hub_model_whose_head_changed_fails_on_the_next_run(local_hub, tmp_path):

@@ -16,6 +16,7 @@ from conftest import PROJECT_ROOT
 # How each command is called with a model reference ({model}).
 COMMANDS = {
     "heads": ["heads", "{model}"],
+    "source": ["source", "AutoModel", "{model}"],
 }
 
 

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -59,15 +60,31 @@ class Output:
         self.stdout = stdout or _stdout_console()
         self.stderr = stderr or Console(stderr=True, highlight=False)
 
-    def emit(self, kind: str, data: Any, human: Callable[[Any], Iterator[RenderableType]]) -> None:
-        """Print `data` as JSON (with its schema name) or through the human renderer."""
+    def emit(
+        self, kind: str, data: Any, human: Callable[[Any], Iterator[RenderableType]], *,
+        page: bool = False, soft_wrap: bool = False,
+    ) -> None:
+        """Print `data` as JSON (with its schema name) or through the human renderer.
+
+        `page`: output taller than the terminal goes through a pager (terminals only).
+        `soft_wrap`: lines are neither wrapped nor cropped (code must come out exactly as written).
+        """
         if self.json_mode:
             payload = {"schema": f"amx.{kind}/{JSON_SCHEMA_VERSION}", **to_jsonable(data)}
             sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
             sys.stdout.flush()
             return
-        for renderable in human(data):
-            self.stdout.print(renderable)
+        renderables = list(human(data))
+        pager: contextlib.AbstractContextManager = contextlib.nullcontext()
+        if page and self.stdout.is_terminal and self._taller_than_terminal(renderables):
+            os.environ.setdefault("LESS", "-RFX")  # less: keep colours, quit at once if it fits after all
+            pager = self.stdout.pager(styles=True)
+        with pager:
+            for renderable in renderables:
+                self.stdout.print(renderable, soft_wrap=soft_wrap)
+
+    def _taller_than_terminal(self, renderables: list[RenderableType]) -> bool:
+        return sum(len(self.stdout.render_lines(r, pad=False)) for r in renderables) > self.stdout.height
 
     def message(self, text: str, style: str = "yellow", prefix: str = "note") -> None:
         line = Text(f"{prefix}: ", style=f"bold {style}")

@@ -1,0 +1,116 @@
+"""What the user typed for an Auto class -> the Auto class(es) of the installed transformers it names.
+
+People say `QuestionAnswering`, `causal-lm`, `question-answering` (a pipeline task) or `ner` as often as
+`AutoModelForQuestionAnswering`. Names are compared case-insensitively, ignoring `-`, `_`, `.` and
+spaces. A pipeline task may name several Auto classes (`automatic-speech-recognition`); the model then
+decides, since usually only one of them accepts its config.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from .errors import BadInputError, UnsupportedModelError
+from .heads import HeadsReport
+from .tasks import task_info
+
+# Short forms people use that are neither an Auto class nor a pipeline task name.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "causal-lm": ("AutoModelForCausalLM",),
+    "clm": ("AutoModelForCausalLM",),
+    "lm": ("AutoModelForCausalLM",),
+    "seq2seq": ("AutoModelForSeq2SeqLM",),
+    "summarization": ("AutoModelForSeq2SeqLM",),
+    "translation": ("AutoModelForSeq2SeqLM",),
+    "mlm": ("AutoModelForMaskedLM",),
+    "ner": ("AutoModelForTokenClassification",),
+    "qa": ("AutoModelForQuestionAnswering",),
+    "sentiment-analysis": ("AutoModelForSequenceClassification",),
+    "zero-shot-classification": ("AutoModelForSequenceClassification",),
+    "vqa": ("AutoModelForVisualQuestionAnswering",),
+    "vision2seq": ("AutoModelForImageTextToText",),
+    "base": ("AutoModel",),
+    "asr": ("AutoModelForSpeechSeq2Seq", "AutoModelForCTC", "AutoModelForRNNT", "AutoModelForTDT"),
+    "tts": ("AutoModelForTextToSpectrogram", "AutoModelForTextToWaveform"),
+}
+_MIN_SUBSTRING = 4  # shorter fragments ('lm', 'for') match far too much to be a useful guess
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"[\s\-_.]", "", text).lower()
+
+
+def _short_name(auto_class: str) -> str:
+    return auto_class.removeprefix("AutoModelFor").removeprefix("Auto")
+
+
+def name_table(auto_classes: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """normalized name -> (how to show it, the Auto classes it names), for every accepted spelling."""
+    table: dict[str, tuple[str, list[str]]] = {}
+
+    def add(label: str, auto_class: str) -> None:
+        shown, named = table.setdefault(normalize(label), (label, []))
+        if auto_class not in named:
+            named.append(auto_class)
+
+    known = set(auto_classes)
+    for auto_class in auto_classes:
+        add(auto_class, auto_class)
+        add(_short_name(auto_class), auto_class)
+        pipeline = task_info(auto_class).pipeline
+        if pipeline:
+            add(pipeline, auto_class)
+    for alias, targets in ALIASES.items():
+        for auto_class in targets:
+            if auto_class in known:
+                add(alias, auto_class)
+    return table
+
+
+def auto_class_candidates(text: str, auto_classes: list[str]) -> list[str]:
+    """The Auto classes `text` may mean (several only for task names and fragments); BadInputError if none."""
+    table = name_table(auto_classes)
+    key = normalize(text)
+    if key in table:
+        return list(table[key][1])
+    if len(key) >= _MIN_SUBSTRING:
+        fragment_of = [auto for name, (_, named) in table.items() if key in name for auto in named]
+        if fragment_of:
+            return list(dict.fromkeys(fragment_of))
+    suggestions: dict[tuple[str, ...], str] = {}  # one spelling per distinct meaning, closest first
+    for name in difflib.get_close_matches(key, list(table), n=10, cutoff=0.6):
+        suggestions.setdefault(tuple(table[name][1]), table[name][0])
+    shown = ", ".join(list(suggestions.values())[:5])
+    raise BadInputError(
+        f"unknown Auto class {text!r}" + (f"; did you mean: {shown}?" if shown else ""),
+        hint="run 'amx heads MODEL' for the Auto classes that fit a model; short forms such as "
+        "'QuestionAnswering', 'causal-lm' or a pipeline task ('text-classification') work too",
+    )
+
+
+def choose_auto_class(text: str, candidates: list[str], report: HeadsReport) -> str:
+    """Narrow the candidates to the Auto class that accepts this model.
+
+    One candidate that the model does not support, or several of which none does, is a "no"
+    (UnsupportedModelError, exit 1, listing the supported heads); several that all fit is ambiguous
+    (BadInputError, exit 2) unless one of them is the native head.
+    """
+    supported = [head.auto_class for head in report.heads]
+    fitting = [auto for auto in candidates if auto in supported]
+    if len(fitting) == 1:
+        return fitting[0]
+    if report.native_head in fitting:
+        return report.native_head
+    if fitting:
+        raise BadInputError(
+            f"{text!r} is ambiguous for {report.model}: it could be {', '.join(fitting)}",
+            hint="give the full Auto class name",
+        )
+    asked = candidates[0] if len(candidates) == 1 else f"{text!r} ({', '.join(candidates)})"
+    example = report.native_head or (supported[0] if supported else None)
+    raise UnsupportedModelError(
+        f"{asked} does not accept {report.model} (model_type={report.model_type or '?'}); "
+        f"supported heads: {', '.join(dict.fromkeys(supported)) or 'none'}",
+        hint=f"pick a supported head, e.g. amx source {example} {report.model}" if example else None,
+    )

@@ -1,0 +1,162 @@
+"""Where a model's weight files are, which of them transformers would load, and reading bytes of them.
+
+One interface over three places: a local directory, a Hub repository (one listing request, then
+HTTP range requests through `hub.py`), and the Hugging Face cache snapshot of a Hub repository when
+the Hub cannot be reached. Only regular files are ever opened (a FIFO named like a shard would block
+forever), and nothing is unpickled: pickle checkpoints are only listed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import AmxError, BadInputError, HubUnreachableError
+from .reference import ModelRef
+
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+SAFETENSORS_SINGLE = "model.safetensors"
+PICKLE_INDEX = "pytorch_model.bin.index.json"
+PICKLE_SINGLE = "pytorch_model.bin"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+NOT_WEIGHTS = {"training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt"}  # left by training runs
+UNKNOWN_HEADER_GUESS = 32 * 1024  # first range of a Hub file whose tensor names are not known in advance
+
+Fetch = Callable[[int, int], tuple[bytes, int | None]]  # (start, end) -> (bytes, file size if now known)
+
+
+class LocalFiles:
+    """A checkpoint in a local directory, or in the HF cache snapshot of `cached_repo` when the Hub is not
+    reachable (then a missing shard means "not downloaded", not "broken index")."""
+
+    def __init__(self, root: Path, cached_repo: str | None = None):
+        self.root, self.cached_repo = root, cached_repo
+
+    def where(self, name: str) -> str:
+        return f"{self.cached_repo}/{name}" if self.cached_repo else str(self.root / name)
+
+    def missing(self, name: str, problem: str) -> AmxError:
+        if self.cached_repo:
+            return HubUnreachableError(f"cannot reach the Hub and {self.where(name)} is not in the HF cache")
+        return BadInputError(problem)
+
+    def _stat(self, name: str) -> os.stat_result | None:
+        try:
+            info = os.stat(self.root / name)
+        except (OSError, ValueError):  # broken link, symlink loop, NUL in a name
+            return None
+        return info if stat.S_ISREG(info.st_mode) else None
+
+    def root_files(self) -> list[str]:
+        try:
+            return [entry.name for entry in os.scandir(self.root) if self._stat(entry.name)]
+        except OSError as error:
+            raise BadInputError(f"{self.root}: cannot list the model's files: {error.strerror or error}") from None
+
+    def has(self, name: str) -> bool:
+        return self._stat(name) is not None
+
+    def size(self, name: str, ask: bool = False) -> int | None:
+        info = self._stat(name)
+        return info.st_size if info else None
+
+    def guess(self, tensor_names: list[str] | None) -> int:
+        return 8  # a local read costs nothing extra: read the length, then exactly the header
+
+    def fetch(self, name: str) -> Fetch:
+        def read(start: int, end: int) -> tuple[bytes, int | None]:
+            try:
+                with open(self.root / name, "rb") as handle:
+                    handle.seek(start)
+                    return handle.read(end - start), None
+            except OSError as error:
+                raise BadInputError(f"{self.where(name)}: cannot read: {error.strerror or error}") from None
+
+        return read
+
+
+class HubFiles:
+    """A checkpoint on the Hub (or an HF_ENDPOINT mirror): one listing, then range reads."""
+
+    def __init__(self, ref: ModelRef, token: str | None):
+        from . import hub
+
+        self.ref, self.token, self._hub = ref, token, hub
+        self._sizes = {f.path: f.size for f in hub.list_repo_files(ref.repo_id, revision=ref.revision, token=token)}
+
+    def where(self, name: str) -> str:
+        return f"{self.ref.repo_id}/{name}"
+
+    def missing(self, name: str, problem: str) -> AmxError:
+        return BadInputError(problem)
+
+    def root_files(self) -> list[str]:
+        return [path for path in self._sizes if "/" not in path]
+
+    def has(self, name: str) -> bool:
+        return name in self._sizes
+
+    def size(self, name: str, ask: bool = False) -> int | None:
+        """The listed size; with `ask`, a HEAD request when the listing had none (olah mirrors)."""
+        known = self._sizes.get(name)
+        if known is None and ask:
+            return self._hub.file_size(self.ref.repo_id, name, revision=self.ref.revision, token=self.token)
+        return known
+
+    def guess(self, tensor_names: list[str] | None) -> int:
+        """First range: the whole header if the index's tensor names predict it, else a few KB."""
+        if tensor_names is None:
+            return UNKNOWN_HEADER_GUESS
+        return 8 + 256 + sum(len(name.encode()) + 128 for name in tensor_names)
+
+    def fetch(self, name: str) -> Fetch:
+        def read(start: int, end: int) -> tuple[bytes, int | None]:
+            got = self._hub.read_range(self.ref.repo_id, name, start, end, revision=self.ref.revision, token=self.token)
+            return got.data, got.file_size
+
+        return read
+
+
+CheckpointFiles = LocalFiles | HubFiles
+
+
+def open_checkpoint(ref: ModelRef, token: str | None) -> CheckpointFiles:
+    """The files of a local model, or of a Hub model (from the HF cache if the Hub is unreachable and the
+    cache holds its weights)."""
+    if ref.is_local:
+        assert ref.local_dir is not None
+        return LocalFiles(ref.local_dir)
+    try:
+        return HubFiles(ref, token)
+    except HubUnreachableError:
+        from . import hub
+
+        snapshot = hub.cached_snapshot(ref.repo_id, ref.revision)
+        cached = LocalFiles(snapshot, cached_repo=ref.repo_id) if snapshot else None
+        if cached is None or weight_files(cached)[0] == "none":
+            raise
+        return cached
+
+
+def weight_files(files: CheckpointFiles) -> tuple[str, str | None, list[str]]:
+    """(format, index file or None, weight files when there is no index), chosen as transformers does."""
+    root = set(files.root_files())
+    if SAFETENSORS_INDEX in root:
+        return "safetensors", SAFETENSORS_INDEX, []
+    if SAFETENSORS_SINGLE in root:
+        return "safetensors", None, [SAFETENSORS_SINGLE]
+    other_indexes = sorted(name for name in root if name.endswith(".safetensors.index.json"))
+    if other_indexes:
+        return "safetensors", other_indexes[0], []
+    others = sorted(name for name in root if name.endswith(".safetensors"))
+    if others:
+        return "safetensors", None, others
+    if PICKLE_INDEX in root:
+        return "pickle", PICKLE_INDEX, []
+    if PICKLE_SINGLE in root:
+        return "pickle", None, [PICKLE_SINGLE]
+    pickles = sorted(name for name in root if name.endswith(PICKLE_SUFFIXES) and name not in NOT_WEIGHTS
+                     and not name.startswith("rng_state"))
+    return ("pickle", None, pickles) if pickles else ("none", None, [])
