@@ -201,6 +201,31 @@ def test_importing_the_package_stays_light_and_heads_checks_never_import_torch()
     assert out.stdout.splitlines() == ["[]", "0 []"]
 
 
+def test_hostile_inputs_end_as_a_status_or_a_manifest_error(tmp_path):
+    """tests/hostile.py's cases: what makes `amx heads` exit 2 (a malformed file) is "could not check" here."""
+    from hostile import build_cases
+
+    expected = {frozenset({0}): {"pass"}, frozenset({1}): {"fail"}, frozenset({2}): {"error"},
+                frozenset({1, 2}): {"fail", "error"}}
+    checked = []
+    for case in build_cases(tmp_path):
+        try:
+            result = only(check_models([case.reference]))
+        except ManifestError as error:  # a malformed reference is a manifest error, with its key
+            assert case.name.startswith("reference-") and error.message.startswith("check_models(): models[0].")
+            continue
+        assert result.status in expected[case.exit_codes], (case.name, result.reason)
+        assert case.message in result.reason, (case.name, result.reason)
+        checked.append(case.reference)
+    manifest = tmp_path / "amx.toml"
+    manifest.write_text("".join(f"[[models]]\nmodel = {json.dumps(model)}\nnative-head = \"AutoModelForMaskedLM\"\n"
+                                for model in checked))
+    cli = run_amx("check", "--manifest", str(manifest), "--junit-xml", str(tmp_path / "junit.xml"))
+    assert cli.returncode == 1 and "Traceback" not in cli.stderr
+    assert "\x1b" not in cli.stdout + cli.stderr and "[bold red]X[/bold red]" in cli.stdout
+    assert len(list(ElementTree.parse(tmp_path / "junit.xml").getroot().iter("testcase"))) == len(checked)
+
+
 # ------------------------------------------------------------------------------------------ the CLI
 
 
