@@ -9,7 +9,8 @@ import pytest
 
 from automodel_cli.errors import ManifestError
 from automodel_cli.head_index import load_index
-from automodel_cli.manifest import find_manifest, key_lines, load_manifest
+from automodel_cli.manifest import find_manifest, load_manifest
+from automodel_cli.toml_lines import key_lines
 from conftest import EXAMPLES, run_amx
 
 

@@ -30,7 +30,7 @@ def render_check(report: CheckReport) -> Iterator[RenderableType]:
         table.add_row(Text(mark, style=style), safe_text(result.model, "bold"),
                       safe_text("\n".join(result.heads) or "-"), _result_cell(result))
     yield table
-    yield summary_line(report)
+    yield _summary_line(report)
 
 
 def _result_cell(result: ModelResult) -> Text:
@@ -39,7 +39,7 @@ def _result_cell(result: ModelResult) -> Text:
         cell = Text(f"pass ({count} check{'' if count == 1 else 's'})", style="green")
     else:
         cell = safe_text(result.reason, "red" if result.status == FAIL else "yellow")
-        more = [c.constraint for c in result.checks if c.status != PASS][1:]
+        more = [c.constraint for c in result.checks if c.status != PASS and c.message != result.reason]
         if more:
             cell.append(f" (also: {', '.join(more)})", style="dim")
         if result.fix:
@@ -51,7 +51,7 @@ def _result_cell(result: ModelResult) -> Text:
     return cell
 
 
-def summary_line(report: CheckReport) -> Text:
+def _summary_line(report: CheckReport) -> Text:
     line = Text("")
     line.append(f"{report.passed} passed", style="green" if report.passed else "dim")
     line.append(", ")
