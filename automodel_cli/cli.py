@@ -8,6 +8,7 @@ import typer
 
 from .commands.check import check
 from .commands.heads import heads
+from .commands.inspect import inspect
 from .commands.source import source
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("heads")(heads)
+app.command("inspect")(inspect)
 app.command("source")(source)
 app.command("check")(check)
 

