@@ -9,6 +9,7 @@ constraint needs the weights, the inspect core; nothing of theirs is redone here
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -24,6 +25,8 @@ from .reference import ResolvedConfig, parse_reference, resolve_config
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 MAX_WORKERS = 8
+# The meta-device build imports and configures transformers process-wide: one model at a time.
+_INSPECT_LOCK = threading.Lock()
 
 
 @dataclass
@@ -273,18 +276,42 @@ def _native_check(spec: ModelSpec, report: HeadsReport) -> Check:
 
 
 def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, token: str | None) -> list[Check]:
-    """Parameters, weight memory and checkpoint format, asked only when set: they cost Hub requests."""
-    checks = [Check(key, ERROR, f"could not check {key}: it needs amx inspect, which this amx does not have yet",
-                    "remove the constraint, or upgrade amx")
-              for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory)) if on]
-    if spec.require_safetensors:
-        from .checkpoint_files import open_checkpoint, weight_files
+    """Parameters, weight memory and checkpoint format, only when asked: they cost Hub requests, and
+    without safetensors headers the inspect core builds the model on the meta device (torch)."""
+    wanted = [key for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory),
+                                  ("require-safetensors", spec.require_safetensors)) if on]
+    if not wanted:
+        return []
+    try:
+        if spec.max_parameters or spec.max_memory:
+            from .inspection import inspect_model
 
-        try:
-            checks.append(_format_check(weight_files(open_checkpoint(resolved.ref, token))[0]))
-        except AmxError as error:
-            checks.append(Check("require-safetensors", ERROR, f"could not check require-safetensors: {error.message}",
-                                f"`amx inspect {spec.model}` shows the details"))
+            with _INSPECT_LOCK:
+                inspected = inspect_model(resolved, token=token)
+            checkpoint_format = inspected.checkpoint_format
+        else:
+            from .checkpoint_files import open_checkpoint, weight_files
+
+            checkpoint_format = weight_files(open_checkpoint(resolved.ref, token))[0]
+    except AmxError as error:
+        return [Check(key, ERROR, f"could not check {key}: {error.message}",
+                      f"`amx inspect {spec.model}` shows the details") for key in wanted]
+    checks = []
+    if spec.max_parameters:
+        total, limit = inspected.total_parameters, spec.max_parameters
+        checks.append(Check("max-parameters", PASS if total <= limit else FAIL,
+                            f"{total:,} parameters, {'within' if total <= limit else 'over'} max-parameters {limit:,}",
+                            "" if total <= limit else "choose a smaller model, or raise max-parameters"))
+    if spec.max_memory:
+        used, limit = inspected.memory_bytes[spec.dtype or "checkpoint"], spec.max_memory
+        at = f"in {spec.dtype}" if spec.dtype else f"as checkpointed ({inspected.checkpoint_dtype})"
+        checks.append(Check("max-memory", PASS if used <= limit else FAIL,
+                            f"the weights take {used:,} bytes {at}, {'within' if used <= limit else 'over'} "
+                            f"max-memory {limit:,}",
+                            "" if used <= limit else "load it in a smaller dtype (set dtype), choose a smaller "
+                                                     "model, or raise max-memory"))
+    if spec.require_safetensors:
+        checks.append(_format_check(checkpoint_format))
     return checks
 
 

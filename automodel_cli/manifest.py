@@ -110,6 +110,16 @@ def _version(value: Any) -> str:
     raise ValueError(f'must be a version string such as "4.45" or "5", found {_shown(value)}')
 
 
+# The dtypes `amx inspect` reports weight memory for (InspectReport.memory_bytes); default: as checkpointed.
+MEMORY_DTYPES = ("float32", "bfloat16", "float16", "int8", "int4")
+
+
+def _dtype(value: Any) -> str:
+    if value not in MEMORY_DTYPES:
+        raise ValueError(f"must be one of {', '.join(MEMORY_DTYPES)}, found {_shown(value)}")
+    return value
+
+
 def _heads(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValueError(f'must be a list of Auto class names such as ["AutoModelForCausalLM"], found {_shown(value)}')
@@ -131,7 +141,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "revision": ("revision", _string),
     "max-parameters": ("max_parameters", _parameters),
     "max-memory": ("max_memory", _bytes),
-    "dtype": ("dtype", _string),
+    "dtype": ("dtype", _dtype),
     "native-head": ("native_head", _string),
     "require-safetensors": ("require_safetensors", _bool),
     "allow-remote-code": ("allow_remote_code", _bool),

@@ -18,6 +18,7 @@ from automodel_cli import check_models
 from automodel_cli.cli import app
 from automodel_cli.errors import ManifestError
 from automodel_cli.head_index import load_index
+from automodel_cli.manifest import MEMORY_DTYPES
 from conftest import EXAMPLES, PROJECT_ROOT, run_amx
 
 runner = CliRunner()
@@ -148,10 +149,45 @@ def test_a_config_saved_by_a_newer_transformers_gets_a_note(tmp_path):
                             f"{check_models([str(model)]).transformers_version}"]
 
 
-def test_size_constraints_are_never_silently_passed():
-    result = only(check_models([{"model": str(EXAMPLES / "gpt2"), "max-parameters": "1B", "max-memory": "1GB"}]))
-    assert statuses(result) == {"heads": "pass", "max-parameters": "error", "max-memory": "error"}
-    assert result.status == "error" and result.reason.startswith("could not check max-parameters")
+def test_parameters_and_memory_of_a_safetensors_checkpoint(tiny_bert_dir):
+    from automodel_cli.inspection import inspect_model
+    from automodel_cli.reference import resolve_config
+
+    inspected = inspect_model(resolve_config(str(tiny_bert_dir)))
+    total, fp32 = inspected.total_parameters, inspected.memory_bytes["float32"]
+    entry = {"model": str(tiny_bert_dir), "heads": ["AutoModelForSequenceClassification"], "require-safetensors": True}
+    fits = only(check_models([{**entry, "max-parameters": total, "max-memory": fp32, "dtype": "float32"}]))
+    assert fits.status == "pass", fits.reason
+    assert [c.message for c in fits.checks[1:]] == [
+        f"{total:,} parameters, within max-parameters {total:,}",
+        f"the weights take {fp32:,} bytes in float32, within max-memory {fp32:,}",
+        "the weights are safetensors",
+    ]
+    too_big = only(check_models([{**entry, "max-parameters": total - 1, "max-memory": fp32 - 1}]))
+    assert statuses(too_big) == {"heads": "pass", "max-parameters": "fail", "max-memory": "fail",
+                                 "require-safetensors": "pass"}
+    assert too_big.reason == f"{total:,} parameters, over max-parameters {total - 1:,}"
+    assert too_big.checks[2].message.startswith(f"the weights take {inspected.memory_bytes['checkpoint']:,} bytes "
+                                                f"as checkpointed ({inspected.checkpoint_dtype})")
+
+
+def test_config_only_models_count_parameters_on_the_meta_device():
+    from automodel_cli.inspection import inspect_model
+    from automodel_cli.reference import resolve_config
+
+    gpt2 = str(EXAMPLES / "gpt2")
+    inspected = inspect_model(resolve_config(gpt2))
+    assert set(inspected.memory_bytes) == {*MEMORY_DTYPES, "checkpoint"}  # the manifest accepts what inspect reports
+    result = only(check_models([{"model": gpt2, "max-parameters": "1B", "max-memory": "100MB", "dtype": "int4"}]))
+    assert statuses(result) == {"heads": "pass", "max-parameters": "pass", "max-memory": "pass"}
+    assert result.checks[1].message == f"{inspected.total_parameters:,} parameters, within max-parameters 1,000,000,000"
+
+
+def test_weight_constraints_that_cannot_be_answered_are_not_checked(remote_only):
+    result = only(check_models([{"model": str(remote_only), "max-parameters": "1B"}]))
+    assert statuses(result) == {"heads": "pass", "max-parameters": "error"}
+    assert result.reason.startswith("could not check max-parameters: ")
+    assert result.fix == f"`amx inspect {remote_only}` shows the details"
 
 
 def test_safetensors_pickle_and_no_weights(tiny_bert_dir, tmp_path):
@@ -359,6 +395,7 @@ model = "amx-test/tiny-bert-cls"
 heads = ["AutoModelForSequenceClassification"]
 native-head = "AutoModelForSequenceClassification"
 require-safetensors = true
+max-parameters = "1M"
 
 [[models]]
 model = "amx-check/ner"
@@ -399,14 +436,15 @@ def test_hub_models_are_checked_together(hub, hub_project):
     models = {(m["model"], m["line"]): m for m in json.loads(result.stdout)["models"]}
     status = {key: (m["status"], m["reason"]) for key, m in models.items()}
     assert status[("amx-test/tiny-bert-cls", 2)] == ("pass", "")
-    assert models[("amx-test/tiny-bert-cls", 2)]["checks"][-1]["message"] == "the weights are safetensors"
-    assert status[("amx-check/ner", 8)] == ("pass", "")
-    assert status[("amx-check/ner@v1", 13)] == ("pass", "")
-    assert status[("local", 28)] == ("pass", "")
-    assert status[("amx-check/moved-away", 17)][0] == "fail"
-    assert "repository amx-check/moved-away not found" in status[("amx-check/moved-away", 17)][1]
-    assert status[("amx-check/ner", 21)] == ("fail", "revision 'no-such-branch' not found in amx-check/ner")
-    assert status[("amx-check/no-config", 25)] == ("fail", "config.json not found in amx-check/no-config")
+    tiny = models[("amx-test/tiny-bert-cls", 2)]["checks"]
+    assert [(c["constraint"], c["status"]) for c in tiny][2:] == [("max-parameters", "pass"), ("require-safetensors", "pass")]
+    assert status[("amx-check/ner", 9)] == ("pass", "")
+    assert status[("amx-check/ner@v1", 14)] == ("pass", "")
+    assert status[("local", 29)] == ("pass", "")
+    assert status[("amx-check/moved-away", 18)][0] == "fail"
+    assert "repository amx-check/moved-away not found" in status[("amx-check/moved-away", 18)][1]
+    assert status[("amx-check/ner", 22)] == ("fail", "revision 'no-such-branch' not found in amx-check/ner")
+    assert status[("amx-check/no-config", 26)] == ("fail", "config.json not found in amx-check/no-config")
 
 
 def test_a_hub_model_whose_head_changed_fails_on_the_next_run(local_hub, tmp_path):

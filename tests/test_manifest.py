@@ -145,6 +145,8 @@ def test_pyproject_without_tool_amx_is_not_a_manifest(tmp_path, index):
          None),
         ('[[models]]\nmodel = "gpt2"\nmax-memory = "16 GB of RAM"\n', "amx.toml:3: models[0].max-memory: must be a",
          None),
+        ('[[models]]\nmodel = "gpt2"\nmax-memory = "8GB"\ndtype = "fp16"\n',
+         "amx.toml:4: models[0].dtype: must be one of float32, bfloat16, float16, int8, int4, found \"fp16\"", None),
         ('[[models]]\nmodel = "gpt2"\nallow-remote-code = "no"\n',
          'amx.toml:3: models[0].allow-remote-code: must be true or false, found "no"', None),
         ('[[models]]\nmodel = "gpt2"\nmin-transformers = 4.4\n',
