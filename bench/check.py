@@ -8,7 +8,7 @@ The plain way is what a CI script does today: import transformers, then per mode
 AutoConfig.from_pretrained and `type(config) in AutoXxx._model_mapping` for each head.
 Both sides run in a fresh process, as CI runs them.
 
-Run: python bench/check.py [--models N]   (AMX_CORPUS=DIR if the corpus is not at ../shared/corpus/configs)
+Run: python bench/check.py [--models N]
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("AMX_CORPUS", ROOT.parent / "shared" / "corpus" / "configs"))
+# ../shared beside the project (further up from a git worktree), as in tests/conftest.py.
+CORPUS = next((p / "shared" / "corpus" / "configs" for p in ROOT.parents if (p / "shared" / "corpus").is_dir()),
+              ROOT.parent / "shared" / "corpus" / "configs")
 HEADS = ["AutoModel", "AutoModelForCausalLM", "AutoModelForSequenceClassification",
          "AutoModelForTokenClassification", "AutoModelForMaskedLM", "AutoModelForQuestionAnswering",
          "AutoModelForImageClassification", "AutoModelForSeq2SeqLM"]
