@@ -87,8 +87,8 @@ def check_models(models: Iterable[str | dict[str, Any] | ModelSpec] | None = Non
         loaded = _load(manifest, index)
     else:
         loaded = Manifest(None, parse_entries(models, Source("check_models()", Path.cwd()), index))
-    results = run_checks(loaded.models, index, token, progress)
-    return summarize(results, index, loaded.label)
+    results = _run_checks(loaded.models, index, token, progress)
+    return _summarize(results, index, loaded.label)
 
 
 def _load(manifest: str | os.PathLike | None, index: HeadIndex) -> Manifest:
@@ -103,7 +103,7 @@ def _load(manifest: str | os.PathLike | None, index: HeadIndex) -> Manifest:
     return load_manifest(found, index, label=found.name)
 
 
-def run_checks(specs: list[ModelSpec], index: HeadIndex, token: str | None = None,
+def _run_checks(specs: list[ModelSpec], index: HeadIndex, token: str | None = None,
                progress: Progress | None = None) -> list[ModelResult]:
     """Check every model, Hub models concurrently; results in the order of `specs`."""
     results: list[ModelResult | None] = [None] * len(specs)
@@ -129,7 +129,7 @@ def _asks_the_hub(spec: ModelSpec) -> bool:
         return False
 
 
-def summarize(results: list[ModelResult], index: HeadIndex, manifest: str | None = None) -> CheckReport:
+def _summarize(results: list[ModelResult], index: HeadIndex, manifest: str | None = None) -> CheckReport:
     counts = {status: sum(result.status == status for result in results) for status in (PASS, FAIL, ERROR)}
     exit_code = ExitCode.FAILURE if counts[FAIL] else ExitCode.NOT_CHECKED if counts[ERROR] else ExitCode.OK
     return CheckReport(manifest, index.transformers_version, int(exit_code),
@@ -139,7 +139,7 @@ def summarize(results: list[ModelResult], index: HeadIndex, manifest: str | None
 def _check_safely(spec: ModelSpec, index: HeadIndex, token: str | None) -> ModelResult:
     start = time.perf_counter()
     try:
-        result = check_model(spec, index, token)
+        result = _check_model(spec, index, token)
     except Exception as error:  # noqa: BLE001 - one broken model must not hide the others' results
         if os.environ.get("AMX_DEBUG"):
             raise
@@ -149,7 +149,7 @@ def _check_safely(spec: ModelSpec, index: HeadIndex, token: str | None) -> Model
     return result
 
 
-def check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) -> ModelResult:
+def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) -> ModelResult:
     """All constraints of one model; never raises AmxError (it becomes a failed or unchecked constraint)."""
     versions = _transformers_checks(spec, index.transformers_version)
     try:
