@@ -22,13 +22,15 @@ _MARKS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), ERROR: ("!", "bold 
 def render_check(report: CheckReport) -> Iterator[RenderableType]:
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("", width=1, no_wrap=True)
-    table.add_column("model", no_wrap=True)
-    table.add_column("heads relied on")
-    table.add_column("result", min_width=20)
+    table.add_column("model and the heads relied on", overflow="fold")  # names are folded, never cut short
+    table.add_column("result", overflow="fold")
     for result in report.models:
         mark, style = _MARKS[result.status]
-        table.add_row(Text(mark, style=style), safe_text(result.model, "bold"),
-                      safe_text("\n".join(result.heads) or "-"), _result_cell(result))
+        model = safe_text(result.model, "bold")
+        for head in result.heads:
+            model.append("\n  ")
+            model.append_text(safe_text(head, "dim"))
+        table.add_row(Text(mark, style=style), model, _result_cell(result))
     yield table
     yield _summary_line(report)
 
