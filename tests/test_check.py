@@ -252,7 +252,8 @@ def test_hostile_inputs_end_as_a_status_or_a_manifest_error(tmp_path):
             continue
         assert result.status in expected[case.exit_codes], (case.name, result.reason)
         assert case.message in result.reason, (case.name, result.reason)
-        checked.append(case.reference)
+        if case.name.startswith("config-"):  # absolute paths: they mean the same inside a manifest
+            checked.append(case.reference)
     manifest = tmp_path / "amx.toml"
     manifest.write_text("".join(f"[[models]]\nmodel = {json.dumps(model)}\nnative-head = \"AutoModelForMaskedLM\"\n"
                                 for model in checked))
