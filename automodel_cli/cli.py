@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .commands.check import check
 from .commands.doctor import doctor
 from .commands.heads import heads
 from .commands.inspect import inspect
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.command("heads")(heads)
 app.command("inspect")(inspect)
 app.command("source")(source)
+app.command("check")(check)
 app.command("tasks")(tasks)
 app.command("doctor")(doctor)
 

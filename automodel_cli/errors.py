@@ -11,6 +11,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1  # the command ran but the answer is "no" or something outside the user's input failed
     BAD_INPUT = 2  # bad arguments, malformed references or files
+    NOT_CHECKED = 3  # `amx check`: no model failed, but some could not be checked (network, malformed files)
     INTERRUPTED = 130
 
 
@@ -32,6 +33,15 @@ class BadInputError(AmxError):
     """The user's input (arguments, reference, files they pointed at) is malformed."""
 
     exit_code = ExitCode.BAD_INPUT
+
+
+class ManifestError(BadInputError):
+    """An `amx check` manifest (amx.toml, [tool.amx]) that is malformed; the message names file, line and key."""
+
+    def __init__(self, message: str, hint: str | None = None, file: str | None = None, line: int | None = None):
+        super().__init__(message, hint)
+        self.file = file
+        self.line = line
 
 
 class InvalidReferenceError(BadInputError):

@@ -70,7 +70,10 @@ def parse_reference(text: str, revision: str | None = None) -> ModelRef:
     if any(unicodedata.category(c) in _INVISIBLE for c in text):
         raise _reject(text, "it contains control characters")
 
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # "~nosuchuser/x": no such home directory
+        raise _reject(text, "it starts with '~' but names no user on this machine") from None
     if _looks_like_path(text) or path.exists():
         return _local_reference(text, path, revision)
 

@@ -8,7 +8,7 @@ the Hub's "Use this model" button:
    multimodal generation before text-only generation;
 2. then task heads (classification, question answering, detection, ...);
 3. then pre-training by-products (masked LM, next-sentence prediction, PreTraining, ...);
-4. generic classes (AutoModel, AutoBackbone) last.
+4. generic classes (AutoModel, then AutoModelForTextEncoding, AutoBackbone) last.
 
 Within a rank, the order of transformers' own modeling_auto wins.
 """
@@ -45,7 +45,7 @@ AUTO_CLASS_TASKS: dict[str, TaskInfo] = {
     "AutoModelForPreTraining": TaskInfo("pre-training heads", None, "any", BY_PRODUCT),
     "AutoModelForMaskedLM": TaskInfo("masked language modeling", "fill-mask", "text", BY_PRODUCT),
     "AutoModelForNextSentencePrediction": TaskInfo("next-sentence prediction", None, "text", BY_PRODUCT),
-    "AutoModelForTextEncoding": TaskInfo("text encoding (encoder of a seq2seq model)", None, "text", BY_PRODUCT),
+    "AutoModelForTextEncoding": TaskInfo("text encoding (encoder of a seq2seq model)", None, "text", GENERIC),
     "AutoModelForMaskedImageModeling": TaskInfo("masked image modeling", None, "vision", BY_PRODUCT),
     "AutoModelForAudioTokenization": TaskInfo("audio tokenization (codec)", None, "audio", BY_PRODUCT),
     "AutoModelForCausalLM": TaskInfo("causal language modeling", "text-generation", "text", GENERATION),
@@ -254,8 +254,12 @@ def head_io(auto_class: str) -> HeadIO:
     return HEAD_IO.get(auto_class, HeadIO("", ""))
 
 
+# Generic classes: a checkpoint saved as BertModel is "an AutoModel", not "a text encoder".
+_GENERIC_ORDER = ["AutoModel", "AutoModelForTextEncoding", "AutoBackbone"]
+
+
 def native_priority(auto_class: str) -> tuple[int, int]:
     """Sort key: lower wins the native-head choice."""
     info = task_info(auto_class)
-    within = _GENERATION_ORDER.index(auto_class) if auto_class in _GENERATION_ORDER else 0
-    return info.rank, within
+    order = _GENERATION_ORDER if info.rank == GENERATION else _GENERIC_ORDER if info.rank == GENERIC else []
+    return info.rank, order.index(auto_class) if auto_class in order else len(order)

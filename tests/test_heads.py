@@ -250,3 +250,8 @@ def test_heads_does_not_import_torch_or_transformers(tmp_path):
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_base_model_checkpoint_is_native_to_automodel(corpus, index):
+    report = heads_for_config(read_config(corpus / "bge-large-zh-v1.5" / "config.json"), index, "bge")
+    assert report.native_head == "AutoModel"

@@ -138,3 +138,8 @@ def test_cli_rejects_malformed_references_with_exit_2(text, why, tmp_path, monke
     lines = result.stderr.splitlines()
     assert lines[0].startswith("error: invalid model reference") and why in lines[0]
     assert len(lines) <= 2 and all(line.startswith(("error: ", "hint: ")) for line in lines)
+
+
+def test_a_tilde_naming_no_user_is_a_malformed_reference():
+    with pytest.raises(InvalidReferenceError, match="names no user"):
+        parse_reference("~nosuchuser-amx/x")

@@ -1,0 +1,107 @@
+"""`amx check`: a model-compatibility gate for CI, from a manifest or from the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..check import check_models
+from ..errors import BadInputError, ManifestError
+from ..head_index import load_index
+from ..manifest import Source, parse_entries
+from ..render import Output
+from ..render.check import annotation, github_annotations, in_github_actions, progress_bar, render_check, write_junit
+from .common import JsonOpt, RevisionOpt, TokenOpt, reports_errors
+
+_CONSTRAINTS = "Constraints (with MODEL arguments; in a manifest they are keys)"
+
+
+def _option_name(path: tuple) -> str:
+    key = path[-1] if len(path) > 2 else "model"
+    return {"model": "MODEL", "heads": "--head"}.get(key, f"--{key}")
+
+
+@reports_errors
+def check(
+    models: Annotated[list[str] | None, typer.Argument(
+        metavar="MODEL", show_default=False,
+        help="Models to check instead of a manifest (Hub ids or local directories).")] = None,
+    head: Annotated[list[str] | None, typer.Option(
+        "--head", "-H", show_default=False, help="An Auto class the project loads MODEL with (repeatable).")] = None,
+    manifest: Annotated[Path | None, typer.Option(
+        "--manifest", "-m", show_default=False, dir_okay=False,
+        help="Manifest to read (default: ./amx.toml, else [tool.amx] in ./pyproject.toml).")] = None,
+    junit_xml: Annotated[Path | None, typer.Option(
+        "--junit-xml", show_default=False, dir_okay=False, help="Also write a JUnit XML report to this file.")] = None,
+    max_parameters: Annotated[str | None, typer.Option(
+        "--max-parameters", rich_help_panel=_CONSTRAINTS, show_default=False, help="e.g. 7B, 110M.")] = None,
+    max_memory: Annotated[str | None, typer.Option(
+        "--max-memory", rich_help_panel=_CONSTRAINTS, show_default=False, help="Weight memory, e.g. 16GB, 8GiB.")] = None,
+    dtype: Annotated[str | None, typer.Option(
+        "--dtype", rich_help_panel=_CONSTRAINTS, show_default=False,
+        help="dtype of --max-memory (default: the checkpoint's).")] = None,
+    native_head: Annotated[str | None, typer.Option(
+        "--native-head", rich_help_panel=_CONSTRAINTS, show_default=False,
+        help="The Auto class the checkpoint must have been trained for.")] = None,
+    require_safetensors: Annotated[bool, typer.Option(
+        "--require-safetensors", rich_help_panel=_CONSTRAINTS, help="Fail on pickle-only (.bin) weights.")] = False,
+    no_remote_code: Annotated[bool, typer.Option(
+        "--no-remote-code", rich_help_panel=_CONSTRAINTS, help="Fail if loading needs the repository's code.")] = False,
+    min_transformers: Annotated[str | None, typer.Option(
+        "--min-transformers", rich_help_panel=_CONSTRAINTS, show_default=False)] = None,
+    max_transformers: Annotated[str | None, typer.Option(
+        "--max-transformers", rich_help_panel=_CONSTRAINTS, show_default=False,
+        help="Inclusive; '5' allows every 5.x.")] = None,
+    revision: RevisionOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Check, before any weights are downloaded, that the models a project loads still fit it.
+
+    Reads amx.toml (or `[tool.amx]` in pyproject.toml): each `[[models]]` entry names a model, the
+    heads the project loads it with, and optional constraints. Each model passes, fails (with the
+    reason and a fix) or could not be checked. Exit status: **0** all passed, **1** a model failed,
+    **2** bad usage or manifest, **3** none failed but some could not be checked (network,
+    malformed files). With GITHUB_ACTIONS=true failures are also annotations on the manifest.
+
+    Examples:
+
+        amx check
+        amx check --manifest ci/amx.toml --junit-xml amx-check.xml
+        amx check dslim/bert-base-NER --head AutoModelForTokenClassification --max-parameters 120M
+    """
+    out = Output(json_mode=json)
+    options = {"heads": head, "revision": revision, "max-parameters": max_parameters, "max-memory": max_memory,
+               "dtype": dtype, "native-head": native_head, "require-safetensors": require_safetensors or None,
+               "allow-remote-code": False if no_remote_code else None, "min-transformers": min_transformers,
+               "max-transformers": max_transformers}
+    options = {key: value for key, value in options.items() if value is not None}
+    indexing = lambda: out.status("Indexing the Auto classes of the installed transformers (once)")  # noqa: E731
+    try:
+        if models:
+            if manifest is not None:
+                raise BadInputError("give MODEL arguments or --manifest, not both")
+            index = load_index(on_build=indexing)
+            source = Source("command line", Path.cwd(), key_name=_option_name)
+            selected = parse_entries([{"model": model, **options} for model in models], source, index)
+        elif options:
+            raise BadInputError(f"--{next(iter(options)).replace('heads', 'head')} needs MODEL arguments; "
+                                "in a manifest, constraints are keys of its entries")
+        else:
+            selected = None
+        with progress_bar(out.stderr) as progress:
+            report = check_models(selected, manifest=manifest, token=token, progress=progress,
+                                  on_index_build=indexing)
+    except ManifestError as error:
+        if in_github_actions():
+            sys.stderr.write(annotation(error.message, "amx check: bad manifest", error.file, error.line) + "\n")
+        raise
+    if junit_xml is not None:
+        write_junit(report, junit_xml)
+    out.emit("check", report, render_check)
+    if in_github_actions():
+        sys.stderr.write("".join(line + "\n" for line in github_annotations(report)))
+    raise typer.Exit(report.exit_code)
