@@ -23,6 +23,9 @@ class Case:
     reference: str
     exit_codes: frozenset[int]  # accepted exit codes; {0} means it must work
     message: str = ""  # a fragment the error line must contain
+    # For commands that read the weights (inspect, doctor): what they must do instead, if different.
+    weights_exit_codes: frozenset[int] | None = None
+    weights_message: str = ""
 
 
 def _write(directory: Path, content: bytes | str) -> Path:
@@ -91,10 +94,84 @@ REFERENCE_CASES: dict[str, tuple[str, frozenset[int], str]] = {
 }
 
 
+def _header(entries: dict) -> bytes:
+    raw = json.dumps(entries).encode()
+    return len(raw).to_bytes(8, "little") + raw
+
+
+def _weights(directory: Path, files: dict[str, bytes]) -> Path:
+    _config(directory)
+    for name, content in files.items():
+        (directory / name).write_bytes(content)
+    return directory
+
+
+def _tensor(dtype="F32", shape=(2,), offsets=(0, 8)) -> dict:
+    return {"dtype": dtype, "shape": list(shape), "data_offsets": list(offsets)}
+
+
+# name -> (files next to a valid config.json, message fragment for the commands that read weights)
+WEIGHT_CASES: dict[str, tuple[dict[str, bytes], str]] = {
+    "length-beyond-file": ({"model.safetensors": (1000).to_bytes(8, "little") + b"{}"}, "but the file has only"),
+    "length-near-2**64": ({"model.safetensors": (2**64 - 9).to_bytes(8, "little") + b"{}"}, "header length field"),
+    "header-not-json": ({"model.safetensors": (9).to_bytes(8, "little") + b"{not json"}, "not valid JSON"),
+    "offsets-overlap": ({"model.safetensors": _header({"a": _tensor(), "b": _tensor(offsets=(4, 12))}) + b"\0" * 12},
+                        "overlaps"),
+    "offsets-past-end": ({"model.safetensors": _header({"a": _tensor()}) + b"\0" * 4}, "past the end"),
+    "offsets-negative": ({"model.safetensors": _header({"a": _tensor(offsets=(-8, 0))}) + b"\0" * 8},
+                         "data_offsets must be two non-negative integers"),
+    "unknown-dtype": ({"model.safetensors": _header({"a": _tensor(dtype="F128")}) + b"\0" * 8}, "unknown dtype"),
+    "negative-shape": ({"model.safetensors": _header({"a": _tensor(shape=(-2,))}) + b"\0" * 8},
+                       "shape must be a list of non-negative integers"),
+    "astronomical-shape": ({"model.safetensors": _header({"a": _tensor(shape=(2**40, 2**40))}) + b"\0" * 8},
+                           "more than 2**64 elements"),
+    "index-missing-shard": ({"model.safetensors.index.json": json.dumps(
+        {"weight_map": {"a": "model-00001-of-00002.safetensors"}}).encode()}, "model-00001-of-00002.safetensors"),
+    "index-absolute-path": ({"model.safetensors.index.json": json.dumps(
+        {"weight_map": {"a": "/etc/passwd"}}).encode()}, "points outside the repository"),
+    "index-dotdot": ({"model.safetensors.index.json": json.dumps(
+        {"weight_map": {"a": "../outside.safetensors"}}).encode()}, "points outside the repository"),
+}
+
+MARKER = "CODE-WAS-EXECUTED"
+
+
+class _WritesAFileWhenUnpickled:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def _pickle_that_writes(directory: Path) -> Path:
+    import pickle
+
+    _config(directory)
+    (directory / "pytorch_model.bin").write_bytes(pickle.dumps(_WritesAFileWhenUnpickled(directory / MARKER)))
+    return directory
+
+
+def _remote_code_that_writes(directory: Path) -> Path:
+    code = f"open({str(directory / MARKER)!r}, 'w').close()\nclass EvilModel:\n    def forward(self, x):\n        return x\n"
+    _write(directory, json.dumps({"model_type": "evil-remote", "architectures": ["EvilModel"],
+                                  "auto_map": {"AutoConfig": "modeling_evil.EvilConfig",
+                                               "AutoModel": "modeling_evil.EvilModel"}}))
+    (directory / "modeling_evil.py").write_text(code)
+    return directory
+
+
 def build_cases(root: Path) -> list[Case]:
     cases = []
     for name, (build, codes, message) in CONFIG_CASES.items():
         cases.append(Case(f"config-{name}", str(build(root / name)), codes, message))
+    for name, (files, message) in WEIGHT_CASES.items():
+        cases.append(Case(f"weights-{name}", str(_weights(root / f"weights-{name}", files)), WORKS, "",
+                          BAD, message))
+    # Code execution: any answer is fine as long as nothing runs (the marker file must never appear).
+    cases.append(Case("pickle-writes-a-file", str(_pickle_that_writes(root / "pickle")), WORKS))
+    cases.append(Case("remote-code-writes-a-file", str(_remote_code_that_writes(root / "remote")),
+                      frozenset({0, 1})))
     for name, (reference, codes, message) in REFERENCE_CASES.items():
         cases.append(Case(f"reference-{name}", reference, codes, message))
     return cases

@@ -13,11 +13,13 @@ import pytest
 
 from conftest import PROJECT_ROOT
 
-# How each command is called with a model reference ({model}).
+# How each command is called with a model reference ({model}), and whether it reads the weights.
 COMMANDS = {
-    "heads": ["heads", "{model}"],
-    "heads --processors": ["heads", "{model}", "--processors"],
-    "source": ["source", "AutoModel", "{model}"],
+    "heads": (["heads", "{model}"], False),
+    "heads --processors": (["heads", "{model}", "--processors"], False),
+    "heads --check-weights": (["heads", "{model}", "--check-weights"], True),
+    "source": (["source", "AutoModel", "{model}"], False),
+    "inspect": (["inspect", "{model}"], True),
 }
 
 
@@ -28,11 +30,14 @@ def _snapshot(root: Path) -> set[str]:
 @pytest.fixture(scope="module", params=sorted(COMMANDS))
 def outcome(request, tmp_path_factory):
     command = request.param
-    cases_dir = tmp_path_factory.mktemp(f"hostile-{command}")
-    workdir = tmp_path_factory.mktemp(f"cwd-{command}")
+    template, reads_weights = COMMANDS[command]
+    slug = command.replace(" ", "").replace("-", "")
+    cases_dir = tmp_path_factory.mktemp(f"hostile-{slug}")
+    workdir = tmp_path_factory.mktemp(f"cwd-{slug}")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HOME": str(workdir)}
     proc = subprocess.run(
-        [sys.executable, str(Path(__file__).parent / "hostile_runner.py"), str(cases_dir), json.dumps(COMMANDS[command])],
+        [sys.executable, str(Path(__file__).parent / "hostile_runner.py"), str(cases_dir), json.dumps(template),
+         "1" if reads_weights else "0"],
         capture_output=True, text=True, env=env, cwd=workdir, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -76,6 +81,10 @@ def test_file_content_is_never_interpreted_by_the_terminal(outcome):
         assert "\x1b" not in r["stdout"] + r["stderr"] and "\x07" not in r["stdout"], r["case"]
         if r["case"] == "config-markup-injection" and r["exit_code"] == 0 and not r["json"]:
             assert "[bold red]X[/bold red]" in r["stdout"]
+
+
+def test_no_code_from_the_model_is_ever_executed(outcome):
+    assert outcome["executed"] == []
 
 
 def test_peak_memory_stays_bounded(outcome):
