@@ -171,7 +171,9 @@ def _checkpoint_findings(resolved: ResolvedConfig, head: str, native: str | None
 
     try:
         check = inspect_model(resolved, head=head, token=token, progress=progress).head
-    except AmxError as error:
+    except BadInputError as error:  # a malformed safetensors header or index: transformers fails on it too
+        return [f.bad_weights(error.message)]
+    except AmxError as error:  # the Hub went away, or the head cannot be built here: no prediction
         notes.append(f"weights not compared key by key: {error.message}")
         return None
     if not check.predicted:

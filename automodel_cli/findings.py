@@ -177,6 +177,13 @@ def no_weights(where: str, other_formats: list[str] | None = None) -> Finding:
     )
 
 
+def bad_weights(problem: str) -> Finding:
+    return Finding(
+        "bad-weights", ERROR, f"the weight files are broken, so from_pretrained would fail to read them: {problem}",
+        "download the checkpoint again (an interrupted download leaves such files), or re-save it",
+    )
+
+
 def repo_not_found(repo: str) -> Finding:
     return Finding(
         "repo-not-found", ERROR,

@@ -171,6 +171,8 @@ RULES: list[Rule] = [
           _missing_file),
     _rule("We couldn't connect to", r"We couldn't connect to '(?P<endpoint>[^']{1,300})' to load",
           lambda m, i: f.hub_unreachable(m["endpoint"])),
+    _rule("Error while deserializing header", r"Error while deserializing header: (?P<problem>[^\n]{1,300})",
+          lambda m, i: f.bad_weights(f"safetensors says: {m['problem']}")),
     _rule("serious vulnerability issue", r"Due to a serious vulnerability issue in `torch\.load`",
           lambda m, i: f.torch_too_old()),
     _rule("library but it was not found in your environment",

@@ -447,3 +447,14 @@ def test_hub_weight_files_are_listed(hub, repo, code):
     findings = json.loads(result.stdout)["findings"]
     assert [finding["code"] for finding in findings] == [code]
     assert code != "no-weights" or "TensorFlow" in findings[0]["message"]
+
+
+def test_a_truncated_safetensors_file_is_a_failure_like_the_real_load(bert_mlm, tmp_path, index):
+    from transformers import AutoModelForMaskedLM
+
+    (tmp_path / "config.json").write_text((bert_mlm / "config.json").read_text())
+    (tmp_path / "model.safetensors").write_bytes((bert_mlm / "model.safetensors").read_bytes()[:100])
+    report = diagnose_model(str(tmp_path), index)
+    assert codes(report) == ["bad-weights"] and report.verdict == "fail"
+    said = transformers_says(lambda: AutoModelForMaskedLM.from_pretrained(tmp_path))
+    assert codes(diagnose_text(said, index)) == ["bad-weights"]  # transformers fails on it too
