@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .json_input import json_type_name, parse_json_object
 
 MAX_CONFIG_BYTES = 128 * 1024 * 1024
 
@@ -30,38 +30,21 @@ class ModelConfig:
         return self.architectures[0] if self.architectures else None
 
 
-def _type_name(value: Any) -> str:
-    return {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
-
-
 def load_json_object(path: Path, what: str = "config") -> dict[str, Any]:
     """Parse a JSON object from a regular file of bounded size; every failure is a ConfigError."""
     try:
         info = os.stat(path)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read {what}: {error.strerror or error}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{path}: not a regular file")
-    if info.st_size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: {info.st_size:,} bytes is too large for a {what} (limit {MAX_CONFIG_BYTES:,})")
-    if info.st_size == 0:
-        raise ConfigError(f"{path}: the file is empty")
-    try:
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}: not a regular file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: {info.st_size:,} bytes is too large for a {what} (limit {MAX_CONFIG_BYTES:,})")
+        if info.st_size == 0:
+            raise ConfigError(f"{path}: the file is empty")
         with open(path, "rb") as handle:
-            text = handle.read(MAX_CONFIG_BYTES + 1).decode("utf-8-sig")
-        data = json.loads(text)
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start})") from None
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{path}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: JSON nested too deeply") from None
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"{path}: cannot read {what}: {error.strerror or error}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a {what} must be a JSON object, found {_type_name(data)}")
-    return data
+    return parse_json_object(raw, str(path), what, strict=False, error=ConfigError)
 
 
 def read_config(path: Path) -> ModelConfig:
@@ -70,17 +53,17 @@ def read_config(path: Path) -> ModelConfig:
 
     model_type = raw.get("model_type")
     if model_type is not None and not isinstance(model_type, str):
-        raise ConfigError(f"{path}: model_type must be a string, found {_type_name(model_type)}")
+        raise ConfigError(f"{path}: model_type must be a string, found {json_type_name(model_type)}")
 
     architectures = raw.get("architectures")
     if architectures is None:
         architectures = []
     if not isinstance(architectures, list) or not all(isinstance(a, str) for a in architectures):
-        raise ConfigError(f"{path}: architectures must be a list of class names, found {_type_name(architectures)}")
+        raise ConfigError(f"{path}: architectures must be a list of class names, found {json_type_name(architectures)}")
 
     auto_map = raw.get("auto_map") or {}
     if not isinstance(auto_map, dict):
-        raise ConfigError(f"{path}: auto_map must be an object, found {_type_name(auto_map)}")
+        raise ConfigError(f"{path}: auto_map must be an object, found {json_type_name(auto_map)}")
     # Tokenizer entries are [slow, fast] pairs; model entries are "module.Class" strings.
     model_auto_map = {key: value for key, value in auto_map.items() if isinstance(value, str)}
 

@@ -12,8 +12,6 @@ BadInputError line naming the file; reading is bounded by the 100 MB header cap.
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -22,13 +20,13 @@ from dataclasses import dataclass, field
 
 from .checkpoint_files import CheckpointFiles, Fetch, open_checkpoint, weight_files
 from .errors import BadInputError
+from .json_input import MAX_JSON_VALUES, parse_json_object
 from .reference import ModelRef
 
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 MAX_INDEX_BYTES = 100_000_000
 # Bounds that keep a hostile checkpoint under ~1 GB of memory; real ones stay far below them
 # (a 400B-parameter model has ~1,200 tensors in all).
-MAX_JSON_VALUES = 1_000_000  # per header or index (counted as commas)
 MAX_TENSORS = 1_000_000  # per checkpoint
 BIG_HEADER_BYTES = 1_000_000  # headers above this are parsed one at a time, not 16 at once
 _BIG_PARSE = threading.Lock()
@@ -90,46 +88,6 @@ def header_length(prefix: bytes, file_size: int | None, where: str) -> int:
     return n
 
 
-class _NotJson(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> object:
-    raise _NotJson(f"{name} is not a JSON number")
-
-
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _json_object(raw: bytes, where: str, what: str) -> dict:
-    """A JSON object as safetensors (serde_json) reads it: strict UTF-8, no NaN, no unpaired surrogates.
-
-    Python objects take ~10x the bytes of the JSON text, so the number of values is capped first.
-    """
-    values = raw.count(b",")
-    if values > MAX_JSON_VALUES:
-        raise BadInputError(f"{where}: {what} holds more than {MAX_JSON_VALUES:,} values; amx refuses it")
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        if _SURROGATE_ESCAPE.search(raw):  # rare: only then look for a \ud800 that pairs with nothing
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeDecodeError as error:
-        raise BadInputError(f"{where}: {what} is not UTF-8 (byte {error.start})") from None
-    except UnicodeEncodeError:
-        raise BadInputError(f"{where}: {what} holds a string with an unpaired surrogate (not Unicode)") from None
-    except json.JSONDecodeError as error:
-        raise BadInputError(f"{where}: {what} is not valid JSON: {error.msg} at column {error.colno}") from None
-    except RecursionError:
-        raise BadInputError(f"{where}: {what} is JSON nested too deeply") from None
-    except _NotJson as error:
-        raise BadInputError(f"{where}: {what} is not valid JSON: {error}") from None
-    except ValueError:  # Python refuses integer literals of more than 4,300 digits
-        raise BadInputError(f"{where}: {what} holds an integer with thousands of digits") from None
-    if not isinstance(data, dict):
-        raise BadInputError(f"{where}: {what} must be a JSON object, found {type(data).__name__}")
-    return data
-
-
 def _is_u64(value: object) -> bool:
     return type(value) is int and 0 <= value < _U64
 
@@ -174,7 +132,7 @@ def parse_header(
     The tensors' byte ranges must tile the data area exactly: no overlap, no gap, nothing past the end
     of the file and nothing after the last tensor (when `file_size` is known).
     """
-    data = _json_object(header, where, "header")
+    data = parse_json_object(header, where, "header", strict=True)
     metadata = data.pop("__metadata__", None)
     metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
@@ -226,7 +184,7 @@ def check_relative_path(name: object, where: str) -> str:
 
 def parse_index(raw: bytes, where: str) -> dict[str, list[str]]:
     """A `*.index.json` weight map -> {shard: [tensor names]}, every shard name checked."""
-    data = _json_object(raw, where, "index")
+    data = parse_json_object(raw, where, "index", strict=True)
     weight_map = data.get("weight_map")
     if not isinstance(weight_map, dict) or not weight_map:
         raise BadInputError(f"{where}: weight_map must be a non-empty object of tensor name -> shard file")
