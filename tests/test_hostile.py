@@ -20,6 +20,7 @@ COMMANDS = {
     "heads --check-weights": (["heads", "{model}", "--check-weights"], True),
     "source": (["source", "AutoModel", "{model}"], False),
     "inspect": (["inspect", "{model}"], True),
+    "doctor": (["doctor", "{model}"], True),
 }
 
 
@@ -64,6 +65,11 @@ def test_errors_are_one_clear_line(outcome):
     for r in outcome["results"]:
         if r["exit_code"] == 0:
             continue
+        if outcome["command"] == "doctor" and r["exit_code"] == 1 and r["stdout"]:
+            # doctor's answer to a model that would not load is a finding (exit 1), not an error
+            flowed = " ".join(r["stdout"].split())  # findings are wrapped like prose
+            assert r["message"] in flowed and ("✗" in flowed or "!" in flowed or r["json"]), (r["case"], r["stdout"])
+            continue
         errors = [line for line in r["stderr"].splitlines() if line.startswith("error: ")]
         assert len(errors) == 1, (r["case"], r["stderr"])
         assert r["message"] in errors[0], (r["case"], errors[0])
@@ -93,3 +99,16 @@ def test_peak_memory_stays_bounded(outcome):
 
 def test_nothing_is_written_outside_the_caches(outcome):
     assert outcome["cwd_files"] <= {".cache"} | {f for f in outcome["cwd_files"] if f.startswith(".cache/")}
+
+
+@pytest.mark.parametrize("query", ["\x1b[2J[bold red]ner[/bold red]", "x" * 10_000, "", "\x00ner", "[link=http://e]qa"])
+def test_tasks_queries_are_text_not_markup(query):
+    from typer.testing import CliRunner
+
+    from automodel_cli.cli import app
+
+    result = CliRunner().invoke(app, ["tasks", query])
+    assert result.exit_code in (0, 1, 2) and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "\x1b" not in result.output and "Traceback" not in result.output
+    if result.exit_code:
+        assert len([line for line in result.stderr.splitlines() if line.startswith("error: ")]) == 1
