@@ -50,9 +50,9 @@ def name_table(auto_classes: list[str]) -> dict[str, tuple[str, list[str]]]:
     for auto_class in auto_classes:
         add(auto_class, auto_class)
         add(_short_name(auto_class), auto_class)
-        pipeline = task_info(auto_class).pipeline
-        if pipeline:
-            add(pipeline, auto_class)
+        hub_task = task_info(auto_class).hub_task
+        if hub_task:
+            add(hub_task, auto_class)
     for alias, targets in ALIASES.items():
         for auto_class in targets:
             if auto_class in known:

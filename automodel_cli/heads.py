@@ -17,7 +17,7 @@ class Head:
     auto_class: str
     model_class: str  # for remote code: the auto_map reference, e.g. "modeling_mpt.MPTForCausalLM"
     task: str
-    pipeline: str | None
+    hub_task: str | None  # the Hub's task tag, e.g. "text-generation"
     native: bool
     remote_code: bool
     # True: loading the checkpoint with this head initialises the head's weights from scratch;
@@ -54,7 +54,7 @@ def _remote_heads(config: ModelConfig) -> list[Head]:
             continue
         info = task_info(auto_class)
         heads.append(
-            Head(auto_class, reference, info.task, info.pipeline, native=False, remote_code=True,
+            Head(auto_class, reference, info.task, info.hub_task, native=False, remote_code=True,
                  new_weights=None, note="repository code: needs --trust-remote-code to load")
         )
     return heads
@@ -104,7 +104,7 @@ def heads_for_config(config: ModelConfig, index: HeadIndex, model: str) -> Heads
         model_class = choose_model_class(candidates, architectures)
         info = task_info(auto_class)
         new_weights, note = _new_weights(model_class, native_class, base_class)
-        heads.append(Head(auto_class, model_class, info.task, info.pipeline, False, False, new_weights, note))
+        heads.append(Head(auto_class, model_class, info.task, info.hub_task, False, False, new_weights, note))
 
     native = _pick_native([h for h in heads if h.model_class == native_class])
     if native is None:

@@ -73,7 +73,7 @@ def _entry(auto_class: str, index: HeadIndex, pipelines: dict[str, list[str]]) -
         task=info.task,
         modality=info.modality,
         pipelines=pipelines.get(auto_class, []),
-        hub_task=info.pipeline,
+        hub_task=info.hub_task,
         inputs=io.inputs,
         output=io.output,
         model_type_count=len(model_types_for(auto_class, index)),
@@ -104,7 +104,7 @@ def task_names(auto_class: str, pipelines: list[str]) -> list[str]:
     """Every name an Auto class answers to, normalized: class names, task text, pipelines, Hub task, synonyms."""
     info = task_info(auto_class)
     names = [auto_class, _short_name(auto_class), info.task, re.sub(r"\s*\(.*\)", "", info.task)]
-    names += pipelines + [info.pipeline or ""] + list(SYNONYMS.get(auto_class, ()))
+    names += pipelines + [info.hub_task or ""] + list(SYNONYMS.get(auto_class, ()))
     return list(dict.fromkeys(n for n in map(normalize, names) if n))
 
 

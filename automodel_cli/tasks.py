@@ -23,7 +23,7 @@ GENERATION, TASK, BY_PRODUCT, GENERIC = 0, 1, 2, 3
 @dataclass(frozen=True)
 class TaskInfo:
     task: str
-    pipeline: str | None
+    hub_task: str | None  # the Hub's task tag (pipeline_tag) of models with this head
     modality: str
     rank: int
 
