@@ -18,7 +18,15 @@ app = typer.Typer(
     help=(
         "Inspect Hugging Face models and pick the right AutoModel head, from config.json and "
         "safetensors headers alone: no weight downloads, no repository code run.\n\n"
-        "Example: amx heads bert-base-uncased"
+        "Examples:\n\n"
+        "    amx heads bert-base-uncased\n"
+        "    amx inspect gpt2 --json\n"
+        "    amx source qa distilbert-base-uncased-distilled-squad\n"
+        "    amx tasks ner\n"
+        "    amx doctor ./my-model --head AutoModelForSequenceClassification\n"
+        "    amx check --manifest amx.toml\n\n"
+        "MODEL is a Hub id (gpt2, org/name, org/name@rev), a local directory or a Hugging Face cache "
+        "folder. HF_ENDPOINT, HF_HUB_OFFLINE, HF_HOME and HF_TOKEN work as in huggingface_hub."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
