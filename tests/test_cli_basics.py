@@ -40,3 +40,14 @@ def test_a_hugging_face_cache_folder_is_a_model_reference(tmp_path):
     missing = run_amx("heads", str(repo), "--revision", "v2")
     assert missing.returncode == 1
     assert "no snapshot for revision 'v2'" in missing.stderr and "cached refs: main" in missing.stderr
+
+
+def test_every_command_help_teaches_with_an_example():
+    import typer.main
+
+    commands = typer.main.get_command(app).commands
+    assert set(commands) >= {"heads", "inspect", "source", "tasks", "doctor", "check"}
+    for name in commands:
+        result = CliRunner().invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert f"amx {name} " in result.output, f"amx {name} --help shows no example"
