@@ -56,7 +56,7 @@ BertForMaskedLM(BertConfig(**size)).save_pretrained(sys.argv[1])
 
 
 def checkpoint(size: str, env: dict[str, str]) -> Path:
-    # In a subprocess: bench/inspect.py would shadow the standard library's inspect in this one.
+    # In a subprocess, so this benchmark process never imports torch itself.
     directory = Path(tempfile.mkdtemp(prefix=f"amx-bench-{size}-"))
     subprocess.run([sys.executable, "-c", CHECKPOINT, str(directory), size], env=env, check=True, capture_output=True)
     return directory

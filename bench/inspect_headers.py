@@ -7,7 +7,7 @@ safetensors' own `safe_open`; over HTTP, with huggingface_hub's `get_safetensors
 against the same Hub-compatible server with Range support (a small server in this file: olah reads a
 whole file into memory per request and hashes it for HEAD, so it cannot serve 800 GB of holes).
 Targets (issue 4): 405,853,388,800 parameters; local < 3 s; HTTP < 3 s and < 2 MB read in total.
-`write_checkpoint()` and `serve()` are importable for other benchmarks (bench/inspect.py).
+`write_checkpoint()` and `serve()` are importable for other benchmarks (bench/inspect_command.py).
 
 Run: python bench/inspect_headers.py
 """

@@ -8,12 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ..check import check_models
 from ..errors import BadInputError, ManifestError
-from ..head_index import load_index
-from ..manifest import Source, parse_entries
 from ..render import Output
-from ..render.check import annotation, github_annotations, in_github_actions, progress_bar, render_check, write_junit
 from .common import JsonOpt, RevisionOpt, TokenOpt, reports_errors
 
 _CONSTRAINTS = "Constraints (with MODEL arguments; in a manifest they are keys)"
@@ -73,6 +69,12 @@ def check(
         amx check --manifest ci/amx.toml --junit-xml amx-check.xml
         amx check dslim/bert-base-NER --head AutoModelForTokenClassification --max-parameters 120M
     """
+    # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
+    from ..check import check_models
+    from ..head_index import load_index
+    from ..manifest import Source, parse_entries
+    from ..render.check import annotation, github_annotations, in_github_actions, progress_bar, render_check, write_junit
+
     out = Output(json_mode=json)
     options = {"heads": head, "revision": revision, "max-parameters": max_parameters, "max-memory": max_memory,
                "dtype": dtype, "native-head": native_head, "require-safetensors": require_safetensors or None,

@@ -7,13 +7,9 @@ from typing import Annotated
 
 import typer
 
-from ..doctor import diagnose_model
 from ..errors import BadInputError
-from ..head_index import load_index
-from ..load_errors import MAX_TEXT, diagnose_text
+from ..load_errors import MAX_TEXT
 from ..render import Output
-from ..render.doctor import render_doctor
-from ..render.inspect import header_progress
 from .common import JsonOpt, RevisionOpt, TokenOpt, reports_errors
 
 
@@ -68,6 +64,13 @@ def doctor(
         amx doctor --error "$(cat error.log)"
         python train.py 2>&1 | amx doctor
     """
+    # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
+    from ..doctor import diagnose_model
+    from ..head_index import load_index
+    from ..load_errors import diagnose_text
+    from ..render.doctor import render_doctor
+    from ..render.inspect import header_progress
+
     out = Output(json_mode=json)
     if model is not None and error is not None:
         raise BadInputError("give either MODEL or --error, not both")

@@ -6,11 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..inspection import inspect_model
-from ..param_groups import filter_tensors, group_tensors, module_tree
-from ..reference import resolve_config
 from ..render import Output
-from ..render.inspect import header_progress, render_inspect
 from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
 
 HeadOpt = Annotated[
@@ -53,6 +49,12 @@ def inspect(
         amx inspect gpt2 --tree --depth 2
         amx inspect gpt2 --json | jq '.memory_bytes'
     """
+    # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
+    from ..inspection import inspect_model
+    from ..param_groups import filter_tensors, group_tensors, module_tree
+    from ..reference import resolve_config
+    from ..render.inspect import header_progress, render_inspect
+
     if pattern is not None:
         filter_tensors([], pattern)  # a malformed regex fails before any work
     out = Output(json_mode=json)

@@ -7,13 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..auto_class_names import auto_class_candidates, choose_auto_class
-from ..head_index import load_index
-from ..heads import heads_for_config
-from ..model_source import head_for, source_report
-from ..reference import resolve_config
 from ..render import Output
-from ..render.source import render_source
 from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
 
 AutoClassArg = Annotated[
@@ -69,6 +63,14 @@ def source(
         amx source QuestionAnswering ./examples/bert-base-uncased --class | less
         amx source seq2seq ./examples/t5-small --json | jq -r '.methods[1].source'
     """
+    # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
+    from ..auto_class_names import auto_class_candidates, choose_auto_class
+    from ..head_index import load_index
+    from ..heads import heads_for_config
+    from ..model_source import head_for, source_report
+    from ..reference import resolve_config
+    from ..render.source import render_source
+
     out = Output(json_mode=json)
     index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
     candidates = auto_class_candidates(auto_class, index.auto_classes)

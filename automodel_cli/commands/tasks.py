@@ -6,10 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..head_index import load_index
 from ..render import Output
-from ..render.tasks import render_tasks
-from ..task_search import find_tasks, list_tasks
 from .common import JsonOpt, reports_errors
 
 
@@ -40,6 +37,11 @@ def tasks(
         amx tasks translation --model-types
         amx tasks image-classification --json | jq '.tasks[0].auto_class'
     """
+    # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
+    from ..head_index import load_index
+    from ..render.tasks import render_tasks
+    from ..task_search import find_tasks, list_tasks
+
     out = Output(json_mode=json)
     index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
     report = list_tasks(index) if query is None else find_tasks(query, index, with_model_types=model_types)

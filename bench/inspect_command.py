@@ -9,7 +9,10 @@
 3. `amx inspect` of a small real model (all-MiniLM-L6-v2) served by a local Range-capable Hub,
    against downloading it and loading it with `from_pretrained` (fresh process and cache each).
 
-Run: python bench/inspect.py
+Run: python bench/inspect_command.py
+
+(Not named bench/inspect.py: a script of that name in bench/ shadows the standard library's `inspect`
+for every other script run from this folder.)
 """
 
 from __future__ import annotations
