@@ -75,12 +75,29 @@ def _model_names(model, names: list[str], weight_mapping: list) -> dict[str, str
     return renamed
 
 
+def _exact_match(model, tensors: list[TensorLike]) -> LoadPrediction | None:
+    """The common case, without running the loader: the checkpoint holds exactly the model's state.
+
+    Then nothing is renamed, missing, unused or mismatched; only saved buffers are not parameters.
+    (Running transformers' loader on a 400B checkpoint costs about 0.3 s.)
+    """
+    expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+    if len(expected) != len(tensors) or any(expected.get(t.name) != tuple(t.shape) for t in tensors):
+        return None
+    buffers = {name for name, _ in model.named_buffers(remove_duplicate=False)}
+    return LoadPrediction([], [], [], not_parameters={t.name for t in tensors if t.name in buffers})
+
+
 def predict_loading(model, tensors: Iterable[TensorLike]) -> LoadPrediction:
     """Run transformers' loading of a checkpoint with these tensors into `model` (a meta-device module).
 
     The module is modified as `from_pretrained` modifies its model (parameters replaced, weights tied);
     describe it first if its parameter list is needed.
     """
+    tensors = list(tensors)
+    exact = _exact_match(model, tensors)
+    if exact is not None:
+        return exact
     import torch
     from transformers.conversion_mapping import get_model_conversion_mapping
     from transformers.core_model_loading import convert_and_load_state_dict_in_model
