@@ -10,7 +10,7 @@ import typer
 
 from ..errors import BadInputError, ManifestError
 from ..render import Output
-from .common import JsonOpt, RevisionOpt, TokenOpt, reports_errors
+from .common import JsonOpt, RevisionOpt, TokenOpt, index_building_status, reports_errors
 
 _CONSTRAINTS = "Constraints (with MODEL arguments; in a manifest they are keys)"
 
@@ -81,7 +81,7 @@ def check(
                "allow-remote-code": False if no_remote_code else None, "min-transformers": min_transformers,
                "max-transformers": max_transformers}
     options = {key: value for key, value in options.items() if value is not None}
-    indexing = lambda: out.status("Indexing the Auto classes of the installed transformers (once)")  # noqa: E731
+    indexing = index_building_status(out)
     try:
         if models:
             if manifest is not None:

@@ -61,3 +61,8 @@ def reports_errors(command: F) -> F:
             raise typer.Exit(int(ExitCode.FAILURE)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def index_building_status(out: Output):
+    """The `on_build` callback of `head_index.load_index`: a spinner for the one-off build."""
+    return lambda: out.status("Indexing the Auto classes of the installed transformers (once)")

@@ -10,7 +10,7 @@ import typer
 from ..errors import BadInputError
 from ..load_errors import MAX_TEXT
 from ..render import Output
-from .common import JsonOpt, RevisionOpt, TokenOpt, reports_errors
+from .common import JsonOpt, RevisionOpt, TokenOpt, index_building_status, reports_errors
 
 
 def _stdin_text() -> str | None:
@@ -80,7 +80,7 @@ def doctor(
                             hint="amx doctor --help shows examples")
     if text is not None and head is not None:
         raise BadInputError("--head applies to a MODEL, not to --error text")
-    index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
+    index = load_index(on_build=index_building_status(out))
     if model is None:
         report = diagnose_text(text, index)
     else:

@@ -14,7 +14,7 @@ from ..reference import resolve_config
 from ..render import Output, to_jsonable
 from ..render.heads import render_heads
 from ..render.processors import render_processors
-from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
+from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, reports_errors
 
 
 @reports_errors
@@ -50,7 +50,7 @@ def heads(
     resolved = resolve_config(model, revision, token)
     if resolved.from_cache:
         out.message(f"the Hub could not be asked; using the cached config.json of {resolved.ref.display()}")
-    index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
+    index = load_index(on_build=index_building_status(out))
     report = heads_for_config(resolved.config, index, resolved.ref.display())
     report.from_cache = resolved.from_cache
     if check_weights:

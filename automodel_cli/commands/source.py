@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..render import Output
-from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
+from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, reports_errors
 
 AutoClassArg = Annotated[
     str,
@@ -72,7 +72,7 @@ def source(
     from ..render.source import render_source
 
     out = Output(json_mode=json)
-    index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
+    index = load_index(on_build=index_building_status(out))
     candidates = auto_class_candidates(auto_class, index.auto_classes)
     resolved = resolve_config(model, revision, token)
     if resolved.from_cache:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..render import Output
-from .common import JsonOpt, reports_errors
+from .common import JsonOpt, index_building_status, reports_errors
 
 
 @reports_errors
@@ -43,6 +43,6 @@ def tasks(
     from ..task_search import find_tasks, list_tasks
 
     out = Output(json_mode=json)
-    index = load_index(on_build=lambda: out.status("Indexing the Auto classes of the installed transformers (once)"))
+    index = load_index(on_build=index_building_status(out))
     report = list_tasks(index) if query is None else find_tasks(query, index, with_model_types=model_types)
     out.emit("tasks", report, render_tasks)
