@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_reader import saved_by_newer_transformers
 from .errors import AmxError, ExitCode, ManifestError, ModelNotFoundError, UnsupportedModelError
 from .head_index import HeadIndex, load_index
 from .heads import HeadsReport, heads_for_config
@@ -164,10 +165,9 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     checks = _checks_from_heads(spec, report, notes) + versions + _weights_checks(spec, resolved, token)
     if resolved.from_cache:
         notes.append("the Hub could not be asked: checked the cached config.json, which may be out of date")
-    saved_with = resolved.config.transformers_version
-    if saved_with and _newer(saved_with, index.transformers_version):
-        notes.append(f"config.json was saved by transformers {saved_with}, newer than the installed "
-                     f"{index.transformers_version}")
+    if saved_by_newer_transformers(resolved.config, index.transformers_version):
+        notes.append(f"config.json was saved by transformers {resolved.config.transformers_version}, newer than "
+                     f"the installed {index.transformers_version}")
     result = _result(spec, checks, resolved, report)
     result.notes = notes
     return result

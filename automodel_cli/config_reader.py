@@ -76,3 +76,18 @@ def read_config(path: Path) -> ModelConfig:
         auto_map=model_auto_map,
         transformers_version=version if isinstance(version, str) else None,
     )
+
+
+def saved_by_newer_transformers(config: ModelConfig, installed: str) -> bool:
+    """Whether config.json was written by a transformers release newer than `installed`.
+
+    Such a config may rely on settings the installed version ignores. Unparsable versions count as not newer.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    if not config.transformers_version:
+        return False
+    try:
+        return Version(config.transformers_version).release > Version(installed).release
+    except InvalidVersion:
+        return False

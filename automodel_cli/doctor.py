@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from . import findings as f
 from .auto_class_names import auto_class_candidates
 from .checkpoint_files import PICKLE_INDEX, PICKLE_SINGLE, SAFETENSORS_INDEX, SAFETENSORS_SINGLE, open_checkpoint
-from .config_reader import ModelConfig
+from .config_reader import ModelConfig, saved_by_newer_transformers
 from .errors import AmxError, BadInputError, ConfigError, ModelNotFoundError, UnsupportedModelError
 from .findings import Finding, verdict
 from .head_index import HeadIndex
@@ -79,15 +79,9 @@ def _not_found_finding(error: ModelNotFoundError, model: str) -> Finding:
 
 
 def _version_findings(config: ModelConfig, index: HeadIndex) -> list[Finding]:
-    from packaging.version import InvalidVersion, Version
-
-    if not config.transformers_version:
+    if not saved_by_newer_transformers(config, index.transformers_version):
         return []
-    try:
-        newer = Version(config.transformers_version).release > Version(index.transformers_version).release
-    except InvalidVersion:
-        return []
-    return [f.newer_transformers(config.transformers_version, index.transformers_version)] if newer else []
+    return [f.newer_transformers(config.transformers_version, index.transformers_version)]
 
 
 def _model_type_findings(config: ModelConfig, index: HeadIndex, where: str) -> list[Finding]:
