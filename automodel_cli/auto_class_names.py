@@ -13,7 +13,7 @@ import re
 
 from .errors import BadInputError, UnsupportedModelError
 from .heads import HeadsReport
-from .tasks import SYNONYMS, task_info
+from .tasks import SYNONYMS, short_name, task_info
 
 
 def _aliases() -> dict[str, tuple[str, ...]]:
@@ -33,10 +33,6 @@ def normalize(text: str) -> str:
     return re.sub(r"[\s\-_.]", "", text).lower()
 
 
-def _short_name(auto_class: str) -> str:
-    return auto_class.removeprefix("AutoModelFor").removeprefix("Auto")
-
-
 def name_table(auto_classes: list[str]) -> dict[str, tuple[str, list[str]]]:
     """normalized name -> (how to show it, the Auto classes it names), for every accepted spelling."""
     table: dict[str, tuple[str, list[str]]] = {}
@@ -49,7 +45,7 @@ def name_table(auto_classes: list[str]) -> dict[str, tuple[str, list[str]]]:
     known = set(auto_classes)
     for auto_class in auto_classes:
         add(auto_class, auto_class)
-        add(_short_name(auto_class), auto_class)
+        add(short_name(auto_class), auto_class)
         hub_task = task_info(auto_class).hub_task
         if hub_task:
             add(hub_task, auto_class)

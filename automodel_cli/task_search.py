@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .errors import AmxError, BadInputError
 from .head_index import HeadIndex
 from .task_examples import code_example
-from .tasks import SYNONYMS, head_io, task_info
+from .tasks import SYNONYMS, head_io, short_name, task_info
 
 MODALITY_ORDER = ("text", "vision", "audio", "multimodal")
 # Match tiers, best first: the query is a whole name; every query word is a word of a name;
@@ -50,10 +50,6 @@ def normalize(text: str) -> str:
     """Lower case, words separated by single spaces; CamelCase, '-', '_' and '.' split words."""
     text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
-
-
-def _short_name(auto_class: str) -> str:
-    return auto_class.removeprefix("AutoModelFor").removeprefix("Auto") or auto_class
 
 
 def model_types_for(auto_class: str, index: HeadIndex) -> dict[str, str]:
@@ -103,7 +99,7 @@ def list_tasks(index: HeadIndex) -> TasksReport:
 def task_names(auto_class: str, pipelines: list[str]) -> list[str]:
     """Every name an Auto class answers to, normalized: class names, task text, pipelines, Hub task, synonyms."""
     info = task_info(auto_class)
-    names = [auto_class, _short_name(auto_class), info.task, re.sub(r"\s*\(.*\)", "", info.task)]
+    names = [auto_class, short_name(auto_class), info.task, re.sub(r"\s*\(.*\)", "", info.task)]
     names += pipelines + [info.hub_task or ""] + list(SYNONYMS.get(auto_class, ()))
     return list(dict.fromkeys(n for n in map(normalize, names) if n))
 

@@ -240,13 +240,17 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+def short_name(auto_class: str) -> str:
+    """The Auto class without its prefix: AutoModelForQuestionAnswering -> QuestionAnswering."""
+    return auto_class.removeprefix("AutoModelFor").removeprefix("Auto") or auto_class
+
+
 def task_info(auto_class: str) -> TaskInfo:
     """Task facts for an Auto class, with a readable fallback for classes newer than this table."""
     known = AUTO_CLASS_TASKS.get(auto_class)
     if known is not None:
         return known
-    words = auto_class.removeprefix("AutoModelFor").removeprefix("Auto")
-    spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in words).strip()
+    spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in short_name(auto_class)).strip()
     return TaskInfo(spaced or auto_class, None, "any", TASK)
 
 
