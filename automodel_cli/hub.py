@@ -135,13 +135,17 @@ def fetch_file(repo_id: str, filename: str, *, revision: str | None = None, toke
     return FetchedFile(Path(path), from_cache=False)
 
 
+def _reason(error: BaseException) -> str:
+    """The first line of a network error, short enough for a one-line message."""
+    return (str(error).splitlines()[0] if str(error) else type(error).__name__)[:120]
+
+
 def _cached_or_unreachable(repo_id: str, filename: str, revision: str | None, error: BaseException) -> FetchedFile:
     cached = cached_file(repo_id, filename, revision)
     if cached is not None:
         return FetchedFile(cached, from_cache=True)
-    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
     raise HubUnreachableError(
-        f"cannot reach the Hub at {endpoint()} ({reason[:120]}) and {repo_id}/{filename} is not cached",
+        f"cannot reach the Hub at {endpoint()} ({_reason(error)}) and {repo_id}/{filename} is not cached",
         hint=OFFLINE_HINT,
     )
 
@@ -170,8 +174,7 @@ def _timeout(read: float = READ_TIMEOUT_SECONDS):
 
 
 def _unreachable(error: BaseException, what: str) -> HubUnreachableError:
-    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return HubUnreachableError(f"cannot reach the Hub at {endpoint()} for {what} ({reason[:120]})", hint=OFFLINE_HINT)
+    return HubUnreachableError(f"cannot reach the Hub at {endpoint()} for {what} ({_reason(error)})", hint=OFFLINE_HINT)
 
 
 def _remote_errors() -> tuple[type[BaseException], ...]:
