@@ -145,6 +145,8 @@ def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> tupl
     the findings, and whether there are safetensors to compare the head with."""
     try:
         names = set(open_checkpoint(ref, token).root_files())
+    except BadInputError as error:  # a weight file that cannot be read: transformers fails on it too
+        return [f.bad_weights(error.message)], False
     except AmxError as error:
         notes.append(f"weights not checked: {error.message}")
         return [], False
