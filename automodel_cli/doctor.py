@@ -21,6 +21,7 @@ from .findings import Finding, verdict
 from .head_index import HeadIndex
 from .heads import HeadsReport, heads_for_config
 from .reference import ModelRef, ResolvedConfig, resolve_config
+from .size_guard import ConfigTooLargeError
 
 # Exactly the names from_pretrained looks for (other *.safetensors need variant= or are not transformers').
 SAFETENSORS_FILES = (SAFETENSORS_SINGLE, SAFETENSORS_INDEX)
@@ -167,6 +168,8 @@ def _checkpoint_findings(resolved: ResolvedConfig, head: str, native: str | None
 
     try:
         check = inspect_model(resolved, head=head, token=token, progress=progress).head
+    except ConfigTooLargeError:
+        raise
     except BadInputError as error:  # a malformed safetensors header or index: transformers fails on it too
         return [f.bad_weights(error.message)]
     except AmxError as error:  # the Hub went away, or the head cannot be built here: no prediction

@@ -21,6 +21,7 @@ from .meta_build import MetaModel, TensorSpec, describe, instantiate, resolve_he
 from .param_groups import ModuleNode, ParamGroup, group_tensors
 from .reference import ResolvedConfig
 from .safetensors_header import DTYPE_BITS, read_headers
+from .size_guard import ConfigTooLargeError
 from .tasks import task_info
 
 # Heads whose model generates token by token with a key/value cache.
@@ -135,7 +136,7 @@ def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: 
         module = instantiate(resolved.config, auto_class, model_class, remote, trust_remote_code,
                              resolved.ref.local_dir)
     except AmxError as error:
-        if need:
+        if need or isinstance(error, ConfigTooLargeError):
             raise
         notes.append(f"{error.message}: the head could not be compared with the checkpoint")
         return None
@@ -287,6 +288,8 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
             continue
         try:
             module = instantiate(resolved.config, head.auto_class, head.model_class)
+        except ConfigTooLargeError:
+            raise
         except AmxError as error:
             head.note = f"not checked: {error.message}"
             continue

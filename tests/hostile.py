@@ -186,6 +186,15 @@ IRREGULAR_WEIGHT_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "pickle-directory": (_irregular_weights("pytorch_model.bin", Path.mkdir), "pytorch_model.bin: a directory"),
 }
 
+# name -> (config.json, message fragment): sizes beyond any real model, beside a safetensors file so that every
+# command that reads weights builds the model (and must refuse to).
+SIZE_CASES: dict[str, tuple[dict, str]] = {
+    "layers-10**9": ({**BERT, "num_hidden_layers": 10**9}, "num_hidden_layers=1,000,000,000 is more layers"),
+    "hidden-size-2**40": ({**BERT, "hidden_size": 2**40}, "more than 10,000,000,000,000 parameters"),
+    "real-allocation": ({"model_type": "hubert", "architectures": ["HubertModel"], "hidden_size": 10**9},
+                        "MiB of real memory"),
+}
+
 MARKER = "CODE-WAS-EXECUTED"
 
 
@@ -223,6 +232,10 @@ def build_cases(root: Path) -> list[Case]:
                           BAD if message else WORKS, message))
     for name, (build, message) in IRREGULAR_WEIGHT_CASES.items():
         cases.append(Case(f"weights-{name}", str(build(root / f"irregular-{name}")), WORKS, "", BAD, message))
+    for name, (config, message) in SIZE_CASES.items():
+        directory = _write(root / f"size-{name}", json.dumps(config))
+        (directory / "model.safetensors").write_bytes(_header({"a": _tensor()}) + b"\0" * 8)
+        cases.append(Case(f"size-{name}", str(directory), WORKS, "", BAD, message))
     # Code execution: any answer is fine as long as nothing runs (the marker file must never appear).
     cases.append(Case("pickle-writes-a-file", str(_pickle_that_writes(root / "pickle")), WORKS))
     cases.append(Case("remote-code-writes-a-file", str(_remote_code_that_writes(root / "remote")),
