@@ -27,6 +27,10 @@ def render_heads(report: HeadsReport) -> Iterator[RenderableType]:
         title.append("  architectures=")
         title.append_text(safe_text(", ".join(report.architectures), "cyan"))
     yield title
+    if report.adapter is not None:
+        from .repository import render_adapter
+
+        yield from render_adapter(report.adapter)
 
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("", width=1, no_wrap=True)
