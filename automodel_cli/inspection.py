@@ -160,7 +160,7 @@ def inspect_repository(repository: Repository, head: str | None = None, token: s
     or a component of another library (parameters per component)."""
     if repository.resolved is None:
         if repository.kind == "gguf":
-            repository.transformers_config("inspect")
+            repository.transformers_config()
         from .pipeline import inspect_components
 
         return inspect_components(repository, token=token, progress=progress)

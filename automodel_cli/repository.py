@@ -51,21 +51,21 @@ class Repository:
     def display(self) -> str:
         return self.ref.display()
 
-    def transformers_config(self, command: str) -> ResolvedConfig:
+    def transformers_config(self) -> ResolvedConfig:
         """The config to answer for, or one line saying why this repository has none."""
         if self.resolved is not None:
             return self.resolved
-        raise UnsupportedModelError(self.no_transformers_model(), hint=self.no_transformers_hint(command))
+        raise UnsupportedModelError(self.no_transformers_model(), hint=self.no_transformers_hint())
 
     def no_transformers_model(self) -> str:
         if self.kind == "gguf":
             return f"{self.display()} holds GGUF files ({', '.join(self.gguf_files[:3])}) and no config.json"
         if self.component is not None:
-            return f"{self.display()} is a {self.component.library or 'non-model'} component " \
-                   f"({self.component.class_name or 'no class'}): it has no transformers Auto heads"
-        return f"{self.display()} is a diffusers pipeline ({self.pipeline.class_name}): it has no Auto heads itself"
+            return (f"{self.display()} is a {self.component.library or 'non-model'} component "
+                    f"({self.component.class_name or 'no class'}) without transformers Auto heads")
+        return f"{self.display()} is a diffusers pipeline ({self.pipeline.class_name}), not one transformers model"
 
-    def no_transformers_hint(self, command: str) -> str:
+    def no_transformers_hint(self) -> str:
         if self.pipeline is not None:
             names = [c.name for c in self.pipeline.components if c.library == "transformers" and c.has_config]
             if names:
