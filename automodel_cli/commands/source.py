@@ -82,5 +82,6 @@ def source(
     methods = method or ([] if contract and not whole_class else None)  # --contract alone: no code
     with out.status(f"Reading the source of {head.model_class}"):
         report = source_report(resolved, index, heads, head, methods=methods, whole_class=whole_class,
-                               trust_remote_code=trust_remote_code, token=token)
+                               trust_remote_code=trust_remote_code, token=token,
+                               short_contract=not (json or contract))
     out.emit("source", report, functools.partial(render_source, full_contract=contract), page=True, soft_wrap=True)
