@@ -2,7 +2,7 @@
 
 Each model ends as pass, fail (incompatible: the reason in one line and what would fix it) or error
 (could not be checked: network, malformed files). Models are checked in one process and concurrently,
-so Hub fetches overlap. The work per model is the heads core (`heads_for_config`) and, only when a
+so Hub fetches overlap. The work per model is the heads core (`heads_for_repository`) and, only when a
 constraint needs the weights, the inspect core; nothing of theirs is redone here.
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .auto_class_names import auto_class_for_model
 from .config_reader import saved_by_newer_transformers
 from .errors import AmxError, ExitCode, ManifestError, ModelNotFoundError, UnsupportedModelError
 from .head_index import HeadIndex, load_index
@@ -170,8 +171,8 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
         return _result(spec, [_from_error("heads", error)] + versions, resolved)
     report.model = spec.model
     notes: list[str] = []
-    checks = (_checks_from_heads(spec, report, notes) + versions + _weights_checks(spec, repository, token)
-              + _adapter_checks(spec, repository, report, token))
+    checks = (_checks_from_heads(spec, report, notes, index.auto_classes) + versions
+              + _weights_checks(spec, repository, token) + _adapter_checks(spec, repository, report, index, token))
     if resolved.from_cache:
         notes.append("the Hub could not be asked: checked the cached config.json, which may be out of date")
     if saved_by_newer_transformers(resolved.config, index.transformers_version):
@@ -233,15 +234,24 @@ def _newer(version: str, limit: str) -> bool:
     return release[:len(bound)] > bound
 
 
-def _checks_from_heads(spec: ModelSpec, report: HeadsReport, notes: list[str]) -> list[Check]:
+def _checks_from_heads(spec: ModelSpec, report: HeadsReport, notes: list[str], auto_classes: list[str]) -> list[Check]:
+    """Heads are read as every command reads them: `causal-lm` or `ner` name an Auto class, the model decides a task."""
     available = {}
     for head in report.heads:  # a built-in class wins over the repository's own code for the same Auto class
         if head.auto_class not in available or available[head.auto_class].remote_code:
             available[head.auto_class] = head
     where = f"{report.model_type or 'this model'} in transformers {report.transformers_version}"
     checks = []
+    relied_on: dict[str, str] = {}  # name as written -> the Auto class it names for this model
     for name in spec.heads:
-        head = available.get(name)
+        try:
+            auto_class = auto_class_for_model(name, auto_classes, report)
+        except AmxError as error:
+            checks.append(Check("heads", FAIL, error.message, f"{error.hint or 'give the full Auto class name'} "
+                                                              f"(`amx heads {spec.model}`)"))
+            continue
+        relied_on[name] = auto_class
+        head = available.get(auto_class)
         if head is None:
             choices = ", ".join(([report.native_head] if report.native_head else []) +
                                 [h for h in available if h != report.native_head][:3])
@@ -253,13 +263,15 @@ def _checks_from_heads(spec: ModelSpec, report: HeadsReport, notes: list[str]) -
         elif head.new_weights:
             notes.append(f"{name} starts with newly initialised head weights: the checkpoint is "
                          f"{report.architectures[0]}")
-        checks.append(Check("heads", PASS, f"{name} builds {head.model_class}"))
+        checks.append(Check("heads", PASS, f"{name} builds {head.model_class}" if name == auto_class
+                            else f"{name} ({auto_class}) builds {head.model_class}"))
     if not spec.heads:
         checks.append(Check("heads", PASS, f"{len(report.heads)} heads load {where}"))
     if spec.native_head:
-        checks.append(_native_check(spec, report))
+        checks.append(_native_check(spec, report, auto_classes))
     if not spec.allow_remote_code:
-        remote = [name for name in spec.heads if name in available and available[name].remote_code]
+        remote = [name for name, auto_class in relied_on.items()
+                  if auto_class in available and available[auto_class].remote_code]
         if report.config_class is None or remote:
             what = ", ".join(remote) if remote else f"model_type {report.model_type!r}"
             checks.append(Check("allow-remote-code", FAIL, f"{what} needs the repository's own code (auto_map)",
@@ -269,8 +281,12 @@ def _checks_from_heads(spec: ModelSpec, report: HeadsReport, notes: list[str]) -
     return checks
 
 
-def _native_check(spec: ModelSpec, report: HeadsReport) -> Check:
-    if report.native_head == spec.native_head:
+def _native_check(spec: ModelSpec, report: HeadsReport, auto_classes: list[str]) -> Check:
+    try:
+        expected = auto_class_for_model(spec.native_head, auto_classes, report)
+    except AmxError as error:
+        return Check("native-head", FAIL, error.message, error.hint or "give the full Auto class name")
+    if report.native_head == expected:
         return Check("native-head", PASS, f"the checkpoint was trained for {spec.native_head}")
     if report.native_head is None:
         found = (f"architectures[0] {report.architectures[0]!r} is no head's class" if report.architectures
@@ -296,7 +312,8 @@ def _checks_without_heads(spec: ModelSpec, repository: Repository) -> list[Check
     return checks
 
 
-def _adapter_checks(spec: ModelSpec, repository: Repository, report: HeadsReport, token: str | None) -> list[Check]:
+def _adapter_checks(spec: ModelSpec, repository: Repository, report: HeadsReport, index: HeadIndex,
+                    token: str | None) -> list[Check]:
     """An adapter's target modules must exist in the model each head builds (peft raises when none does)."""
     adapter = repository.adapter
     if adapter is None:
@@ -304,7 +321,8 @@ def _adapter_checks(spec: ModelSpec, repository: Repository, report: HeadsReport
     from .inspection import inspect_repository
 
     checks = []
-    for head in spec.heads or [report.native_head]:
+    for name in spec.heads or [report.native_head]:
+        head = auto_class_for_model(name, index.auto_classes, report) if name else None
         if head is None or not any(h.auto_class == head and not h.remote_code for h in report.heads):
             continue
         try:

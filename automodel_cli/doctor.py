@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import findings as f
-from .auto_class_names import auto_class_candidates
+from .auto_class_names import auto_class_for_model, read_as
 from .checkpoint_files import PICKLE_INDEX, PICKLE_SINGLE, SAFETENSORS_INDEX, SAFETENSORS_SINGLE, open_checkpoint
 from .config_reader import ModelConfig, saved_by_newer_transformers
 from .errors import AmxError, BadInputError, ConfigError, ModelNotFoundError, UnsupportedModelError
@@ -100,25 +100,15 @@ def _model_type_findings(config: ModelConfig, index: HeadIndex, where: str) -> l
 def choose_head(requested: str | None, report: HeadsReport, index: HeadIndex) -> tuple[str, str | None]:
     """The Auto class to examine and, when a short form was given, how it was read.
 
-    Default: the native head, else AutoModel. `--head` takes what `amx source` takes (any case,
-    `QuestionAnswering`, `causal-lm`, `ner`, a pipeline task); of several candidates, the one this
-    model supports wins, and a single candidate that it does not support is examined (and reported).
+    Default: the native head, else AutoModel. `--head` is read as every command reads a head
+    (auto_class_names.auto_class_for_model); a single Auto class that the model does not support is
+    examined, and reported as unsupported.
     """
     supported = [head.auto_class for head in report.heads]
     if requested is None:
         return report.native_head or ("AutoModel" if "AutoModel" in supported or not supported else supported[0]), None
-    candidates = auto_class_candidates(requested, list(dict.fromkeys([*index.auto_classes, *supported])))
-    fitting = [auto for auto in candidates if auto in supported]
-    if len(candidates) == 1:
-        chosen = candidates[0]
-    elif len(fitting) == 1:
-        chosen = fitting[0]
-    elif report.native_head in fitting:
-        chosen = report.native_head
-    else:
-        raise BadInputError(f"--head {requested!r} could be {', '.join(fitting or candidates)}",
-                            hint="give the full Auto class name ('amx heads MODEL' lists the ones that fit)")
-    return chosen, None if chosen.lower() == requested.lower() else f"--head {requested!r} read as {chosen}"
+    chosen = auto_class_for_model(requested, index.auto_classes, report)
+    return chosen, read_as(requested, chosen)
 
 
 def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: HeadIndex) -> list[Finding]:

@@ -9,10 +9,13 @@ report for it. This is the core other commands reuse (`amx check`, `amx doctor`)
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import meta_cache
 from .adapter import AdapterInfo, carried_by_adapter, missing_target_modules, read_adapter_weights
 from .config_summary import ConfigSummary, KvCache, kv_cache, summarize_config
 from .errors import AmxError
@@ -139,18 +142,70 @@ class _Listing:
     data_bytes: int | None  # bytes of tensor data in the checkpoint; None without one
 
 
-def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: bool, trust_remote_code: bool,
-           need: bool, notes: list[str]) -> MetaModel | None:
-    """The chosen head built on the meta device; a failed build is fatal only when nothing else can answer."""
+def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: bool,
+           trust_remote_code: bool) -> MetaModel | AmxError:
+    """The chosen head built on the meta device and described, or why it cannot be built."""
     try:
         module = instantiate(resolved.config, auto_class, model_class, remote, trust_remote_code,
                              resolved.ref.local_dir)
     except AmxError as error:
-        if need:
-            raise
-        notes.append(f"{error.message}: the head could not be compared with the checkpoint")
-        return None
+        return error
     return describe(module, auto_class, model_class.rpartition(".")[2])
+
+
+@dataclass
+class _Expected:
+    """The head's expected state: remembered from an earlier build (`meta_cache`) or built now."""
+
+    key: meta_cache.ModelKey | None  # None: not cached (repository code)
+    meta: MetaModel | AmxError | None  # None: not remembered yet
+    importing: threading.Thread | None = None
+
+    @classmethod
+    def start(cls, config, index, auto_class: str, model_class: str, remote: bool) -> _Expected:
+        """Look the build up, and when it must be done, start the heavy imports while the caller reads headers."""
+        if remote:
+            return cls(None, None)
+        key = meta_cache.model_key(config, index, auto_class, model_class)
+        remembered = meta_cache.load_meta(key, str(config.path))
+        return cls(key, remembered, None if remembered is not None else meta_cache.import_in_background(model_class))
+
+    def model(self, resolved: ResolvedConfig, auto_class: str, model_class: str, remote: bool,
+              trust_remote_code: bool, need: bool, notes: list[str], tensors: list[TensorSpec] | None
+              ) -> tuple[MetaModel | None, LoadPrediction | None]:
+        """The described model and, given the checkpoint's tensors, the load prediction for them.
+
+        A model that cannot be built is fatal when `need`ed (nothing else can answer), else a note.
+        """
+        prediction = None
+        if self.key is not None and tensors is not None and isinstance(self.meta, MetaModel):
+            prediction = meta_cache.load_prediction(self.key, tensors)
+        if self.meta is None or (tensors is not None and prediction is None and isinstance(self.meta, MetaModel)):
+            if self.importing is not None:
+                self.importing.join()
+            built = _build(resolved, auto_class, model_class, remote, trust_remote_code)
+            if self.key is not None:
+                meta_cache.store_meta(self.key, built, str(resolved.config.path))
+            if isinstance(built, MetaModel) and tensors is not None:
+                prediction = predict_loading(built.module, tensors)
+                if self.key is not None:
+                    meta_cache.store_prediction(self.key, tensors, prediction)
+            self.meta = built
+        if isinstance(self.meta, AmxError):
+            if need:
+                raise self.meta
+            notes.append(f"{self.meta.message}: the head could not be compared with the checkpoint")
+            return None, None
+        return self.meta, prediction
+
+    def summary(self, config) -> ConfigSummary:
+        remembered = meta_cache.load_summary(self.key) if self.key is not None else None
+        if remembered is not None:
+            return remembered
+        summary = summarize_config(config)
+        if self.key is not None:
+            meta_cache.store_summary(self.key, summary)
+        return summary
 
 
 def inspect_repository(repository: Repository, head: str | None = None, token: str | None = None,
@@ -187,6 +242,15 @@ def inspect_repository(repository: Repository, head: str | None = None, token: s
     return report
 
 
+def module_names(meta: MetaModel) -> list[str]:
+    """Every module that holds a parameter or buffer, from their names (a remembered build has no module)."""
+    names = {""}
+    for name in [t.name for t in meta.parameters] + sorted(meta.embedding_names | meta.buffer_names):
+        parts = name.split(".")
+        names.update(".".join(parts[:end]) for end in range(1, len(parts)))
+    return sorted(names)
+
+
 def _add_module_tensors(report: InspectReport, tensors: list[TensorSpec], data_bytes: int) -> None:
     """A sentence-transformers model counts its Pooling, Dense... modules too, as the loaded model does."""
     if not tensors:
@@ -215,23 +279,22 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     """
     config = resolved.config
     notes: list[str] = []
-    auto_class, model_class, remote = resolve_head(config, load_index(), head)  # bad --head fails before any read
+    index = load_index()
+    auto_class, model_class, remote = resolve_head(config, index, head)  # bad --head fails before any read
+    expected = _Expected.start(config, index, auto_class, model_class, remote)
     headers = read_headers(resolved.ref, token=token, progress=progress)
     from_headers = headers.format == "safetensors"
-    meta = _build(resolved, auto_class, model_class, remote, trust_remote_code, not from_headers, notes)
     quantized = _quantization(config.raw)
+    tensors = _header_tensors(headers) if from_headers else None
+    meta, prediction = expected.model(resolved, auto_class, model_class, remote, trust_remote_code,
+                                      not from_headers, notes, tensors if quantized is None else None)
 
-    prediction = None
     if adapter is not None and meta is not None:
-        adapter.missing_target_modules = missing_target_modules(
-            [name for name, _ in meta.module.named_modules()], adapter.target_modules)
+        adapter.missing_target_modules = missing_target_modules(module_names(meta), adapter.target_modules)
+    if adapter is not None and prediction is not None:
+        carried = carried_by_adapter(prediction.missing_keys, adapter.tensors)
+        prediction = dataclasses.replace(prediction, missing_keys=[k for k in prediction.missing_keys if k not in carried])
     if from_headers:
-        tensors = _header_tensors(headers)
-        if meta is not None and quantized is None:
-            prediction = predict_loading(meta.module, tensors)
-            if adapter is not None:
-                carried = carried_by_adapter(prediction.missing_keys, adapter.tensors)
-                prediction.missing_keys = [key for key in prediction.missing_keys if key not in carried]
         listing = _from_headers(tensors, sum(t.nbytes for t in headers.tensors), meta, prediction, notes)
     else:
         notes.append(PICKLE_NOTE if headers.format == "pickle" else
@@ -247,7 +310,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         bits = quantization.bits if quantization and quantization.bits else DTYPE_BITS.get(checkpoint_dtype, 32)
         data_bytes = (listing.total * bits + 7) // 8
 
-    summary = summarize_config(config)
+    summary = expected.summary(config)
     cache_dtype = summary.dtype or (checkpoint_dtype if checkpoint_dtype in ("F32", "F16", "BF16") else "F16")
     return InspectReport(
         model=resolved.ref.display(),

@@ -18,7 +18,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidReferenceError, ManifestError, ModelNotFoundError
+from .auto_class_names import auto_class_candidates
+from .errors import BadInputError, InvalidReferenceError, ManifestError, ModelNotFoundError
 from .head_index import HeadIndex
 from .reference import parse_reference
 from .toml_lines import key_lines
@@ -312,8 +313,12 @@ def _parse_table(table: dict[str, Any], path: tuple, source: Source, index: Head
 
 
 def _check_head_name(head: str, index: HeadIndex, path: tuple, source: Source) -> None:
-    if head in index.auto_classes:
+    """A full Auto class name or a short form every command takes ('causal-lm', 'ner'), checked for the model later."""
+    try:
+        auto_class_candidates(head, index.auto_classes)
         return
+    except BadInputError:
+        pass
     close = difflib.get_close_matches(head, index.auto_classes, n=1)
     raise source.error(path, f"{head!r} is not an Auto class of transformers {index.transformers_version}",
                        hint=f"did you mean {close[0]!r}?" if close else "`amx heads MODEL` lists the heads of a model")

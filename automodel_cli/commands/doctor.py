@@ -24,7 +24,7 @@ def _stdin_text() -> str | None:
 def doctor(
     model: Annotated[
         str | None,
-        typer.Argument(metavar="[MODEL]", show_default=False,
+        typer.Argument(metavar="MODEL", show_default=False,
                        help="Hub id, local directory or config.json (as for 'amx heads'). Omit it to read --error "
                             "or piped text."),
     ] = None,

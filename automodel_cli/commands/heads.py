@@ -46,7 +46,7 @@ def heads(
         amx heads facebook/bart-large-cnn --revision main
         amx heads openai/whisper-tiny --processors
         amx heads ./my-checkpoint --check-weights
-        amx heads stabilityai/stable-diffusion-xl-base-1.0 --subfolder text_encoder_2
+        amx heads stabilityai/sdxl-turbo --subfolder text_encoder_2
         amx heads ./my-lora-adapter
     """
     out = Output(json_mode=json)

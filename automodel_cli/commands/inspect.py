@@ -12,7 +12,7 @@ from .common import JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, repo
 HeadOpt = Annotated[
     str | None,
     typer.Option("--head", help="Auto class to build and compare with the checkpoint (default: the native head).",
-                 show_default=False, metavar="AutoModelForXxx"),
+                 show_default=False, metavar="AUTOCLASS"),
 ]
 TrustRemoteCodeOpt = Annotated[
     bool, typer.Option("--trust-remote-code", help="Import the repository's own model code (local directories only).")
@@ -30,7 +30,7 @@ def inspect(
     pattern: Annotated[str | None, typer.Option("--filter", metavar="REGEX", show_default=False,
                                                 help="Only tensors whose name matches REGEX.")] = None,
     tree: Annotated[bool, typer.Option("--tree", help="Show the module tree with parameter counts.")] = False,
-    depth: Annotated[int, typer.Option("--depth", min=1, help="Levels of the --tree.")] = 3,
+    depth: Annotated[int, typer.Option("--depth", min=1, metavar="N", help="Levels of the --tree.")] = 3,
     trust_remote_code: TrustRemoteCodeOpt = False,
     json: JsonOpt = False,
 ) -> None:
