@@ -163,7 +163,8 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     except AmxError as error:
         return _result(spec, [_from_error("heads", error)] + versions, resolved)
     notes: list[str] = []
-    checks = _checks_from_heads(spec, report, notes, index.auto_classes) + versions + _weights_checks(spec, resolved, token)
+    checks = (_checks_from_heads(spec, report, notes, index.auto_classes) + versions
+              + _weights_checks(spec, resolved, index, token))
     if resolved.from_cache:
         notes.append("the Hub could not be asked: checked the cached config.json, which may be out of date")
     if saved_by_newer_transformers(resolved.config, index.transformers_version):
@@ -291,7 +292,7 @@ def _native_check(spec: ModelSpec, report: HeadsReport, auto_classes: list[str])
                  f"\"{report.native_head}\" if the new head is intended")
 
 
-def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, token: str | None) -> list[Check]:
+def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, index: HeadIndex, token: str | None) -> list[Check]:
     """Parameters, weight memory and checkpoint format, only when asked: they cost Hub requests, and
     without safetensors headers the inspect core builds the model on the meta device (torch)."""
     wanted = [key for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory),
@@ -303,7 +304,7 @@ def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, token: str | None
             from .inspection import inspect_model
 
             with _INSPECT_LOCK:
-                inspected = inspect_model(resolved, token=token)
+                inspected = inspect_model(resolved, token=token, index=index)
             checkpoint_format = inspected.checkpoint_format
         else:
             from .checkpoint_files import open_checkpoint, weight_files
