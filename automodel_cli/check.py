@@ -2,7 +2,7 @@
 
 Each model ends as pass, fail (incompatible: the reason in one line and what would fix it) or error
 (could not be checked: network, malformed files). Models are checked in one process and concurrently,
-so Hub fetches overlap. The work per model is the heads core (`heads_for_config`) and, only when a
+so Hub fetches overlap. The work per model is the heads core (`heads_for_repository`) and, only when a
 constraint needs the weights, the inspect core; nothing of theirs is redone here.
 """
 
@@ -21,9 +21,10 @@ from .auto_class_names import auto_class_for_model
 from .config_reader import saved_by_newer_transformers
 from .errors import AmxError, ExitCode, ManifestError, ModelNotFoundError, UnsupportedModelError
 from .head_index import HeadIndex, load_index
-from .heads import HeadsReport, heads_for_config
+from .heads import HeadsReport, heads_for_repository
 from .manifest import Manifest, ModelSpec, Source, find_manifest, load_manifest, parse_entries
-from .reference import ResolvedConfig, parse_reference, resolve_config
+from .reference import ResolvedConfig, parse_reference
+from .repository import Repository, resolve_repository
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 MAX_WORKERS = 8
@@ -126,7 +127,7 @@ def _run_checks(specs: list[ModelSpec], index: HeadIndex, token: str | None = No
 
 def _asks_the_hub(spec: ModelSpec) -> bool:
     try:
-        return not parse_reference(spec.reference or spec.model, spec.revision).is_local
+        return not parse_reference(spec.reference or spec.model, spec.revision, spec.subfolder).is_local
     except AmxError:
         return False
 
@@ -155,16 +156,24 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     """All constraints of one model; never raises AmxError (it becomes a failed or unchecked constraint)."""
     versions = _transformers_checks(spec, index.transformers_version)
     try:
-        resolved = resolve_config(spec.reference or spec.model, spec.revision, token)
+        repository = resolve_repository(spec.reference or spec.model, spec.revision, token, spec.subfolder)
+        if repository.kind == "gguf":
+            repository.transformers_config()
     except AmxError as error:
         return _result(spec, [_from_error("model", error)] + versions)
+    resolved = repository.resolved
+    if resolved is None:
+        checks = _checks_without_heads(spec, repository) + versions + _weights_checks(spec, repository, index, token)
+        return _result(spec, checks)
     try:
-        report = heads_for_config(resolved.config, index, spec.model)
+        report = heads_for_repository(repository, index)
     except AmxError as error:
         return _result(spec, [_from_error("heads", error)] + versions, resolved)
+    report.model = spec.model
     notes: list[str] = []
     checks = (_checks_from_heads(spec, report, notes, index.auto_classes) + versions
-              + _weights_checks(spec, resolved, index, token))
+              + _weights_checks(spec, repository, index, token)
+              + _adapter_checks(spec, repository, report, index, token))
     if resolved.from_cache:
         notes.append("the Hub could not be asked: checked the cached config.json, which may be out of date")
     if saved_by_newer_transformers(resolved.config, index.transformers_version):
@@ -292,7 +301,55 @@ def _native_check(spec: ModelSpec, report: HeadsReport, auto_classes: list[str])
                  f"\"{report.native_head}\" if the new head is intended")
 
 
-def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, index: HeadIndex, token: str | None) -> list[Check]:
+def _checks_without_heads(spec: ModelSpec, repository: Repository) -> list[Check]:
+    """A pipeline or a component of another library: no Auto class loads it, so relying on one fails."""
+    what = repository.no_transformers_model()
+    fix = repository.no_transformers_hint()
+    checks = [Check("heads", FAIL, f"{name}: {what}", fix) for name in spec.heads]
+    if not spec.heads:
+        checks.append(Check("heads", PASS, f"no Auto heads are relied on ({what})"))
+    if spec.native_head:
+        checks.append(Check("native-head", FAIL, f"no native head: {what}", fix))
+    return checks
+
+
+def _adapter_checks(spec: ModelSpec, repository: Repository, report: HeadsReport, index: HeadIndex,
+                    token: str | None) -> list[Check]:
+    """An adapter's target modules must exist in the model each head builds (peft raises when none does)."""
+    adapter = repository.adapter
+    if adapter is None:
+        return []
+    from .inspection import inspect_repository
+
+    checks = []
+    for name in spec.heads or [report.native_head]:
+        head = auto_class_for_model(name, index.auto_classes, report) if name else None
+        if head is None or not any(h.auto_class == head and not h.remote_code for h in report.heads):
+            continue
+        try:
+            with _INSPECT_LOCK:
+                inspected = inspect_repository(repository, head=head, token=token)
+        except AmxError as error:
+            checks.append(Check("adapter", ERROR, f"could not check the adapter on {head}: {error.message}",
+                                f"`amx inspect {spec.model} --head {head}` shows the details"))
+            continue
+        missing = inspected.adapter.missing_target_modules if inspected.adapter else None
+        targets = adapter.target_modules
+        if missing and (isinstance(targets, str) or len(missing) == len(targets or [])):
+            checks.append(Check("adapter", FAIL, f"none of the adapter's target modules ({', '.join(missing)}) is in "
+                                f"{inspected.head.model_class}: peft raises when loading it",
+                                "load the adapter on the base model it was trained on"))
+        elif missing:
+            checks.append(Check("adapter", FAIL, f"target modules {', '.join(missing)} are not in "
+                                f"{inspected.head.model_class}: their adapter weights would be unused",
+                                "load the adapter on the base model it was trained on"))
+        else:
+            checks.append(Check("adapter", PASS, f"every target module of the {adapter.peft_type or 'PEFT'} adapter "
+                                f"is in {inspected.head.model_class}"))
+    return checks
+
+
+def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, token: str | None) -> list[Check]:
     """Parameters, weight memory and checkpoint format, only when asked: they cost Hub requests, and
     without safetensors headers the inspect core builds the model on the meta device (torch)."""
     wanted = [key for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory),
@@ -300,16 +357,16 @@ def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, index: HeadIndex,
     if not wanted:
         return []
     try:
-        if spec.max_parameters or spec.max_memory:
-            from .inspection import inspect_model
+        if spec.max_parameters or spec.max_memory or repository.resolved is None:
+            from .inspection import inspect_repository
 
             with _INSPECT_LOCK:
-                inspected = inspect_model(resolved, token=token, index=index)
+                inspected = inspect_repository(repository, token=token, index=index)
             checkpoint_format = inspected.checkpoint_format
         else:
             from .checkpoint_files import open_checkpoint, weight_files
 
-            checkpoint_format = weight_files(open_checkpoint(resolved.ref, token))[0]
+            checkpoint_format = weight_files(open_checkpoint(repository.resolved.ref, token))[0]
     except AmxError as error:
         return [Check(key, ERROR, f"could not check {key}: {error.message}",
                       f"`amx inspect {spec.model}` shows the details") for key in wanted]

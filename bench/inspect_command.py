@@ -13,7 +13,7 @@
 3. `amx inspect` of a small real model (all-MiniLM-L6-v2) served by a local Range-capable Hub,
    against downloading it and loading it with `from_pretrained` (fresh process and cache each).
 
-Run: python bench/inspect_command.py    (exits 1 when a target of part 2 is missed)
+Run: python bench/inspect_command.py    (exits 1 when a target is missed)
 
 (Not named bench/inspect.py: a script of that name in bench/ shadows the standard library's `inspect`
 for every other script run from this folder.)
@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 import inspect_headers  # noqa: E402 - the 405B checkpoint writer and the Hub server live there
+from targets import finish, target  # noqa: E402 - bench/targets.py: a missed target exits 1
 
 SMALL_REPO = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -108,7 +109,7 @@ def meta_build(config_dir: Path, env: dict[str, str]) -> None:
     for side in (amx, plain):
         print(f"   {side['how']:68} {side['seconds']:6.3f} s  {side['rss'] / 2**30:5.2f} GiB")
     print(f"   ratio amx/plain: time {amx['seconds'] / plain['seconds']:.2f}x, RSS {amx['rss'] / plain['rss']:.2f}x "
-          f"(targets: < 2 s, < 1.5 GB)")
+          f"{target('meta build', amx['seconds'], '<', 2, 's')} {target('meta build RSS', amx['rss'] / 1e9, '<', 1.5, 'GB')}")
 
 
 def cpu_run(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:
@@ -119,8 +120,8 @@ def cpu_run(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:
     return out, seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def inspect_405b(checkpoint: Path, env: dict[str, str]) -> list[str]:
-    """First and second `amx inspect` against the meta build by hand; the targets missed."""
+def inspect_405b(checkpoint: Path, env: dict[str, str]) -> None:
+    """First and second `amx inspect` against the meta build by hand."""
     amx = [sys.executable, "-m", "automodel_cli", "inspect", str(checkpoint), "--json"]
     figures: dict[str, list[tuple[float, float]]] = {"by hand": [], "amx, first run": [], "amx, second run": []}
     for _ in range(REPEAT):
@@ -139,16 +140,14 @@ def inspect_405b(checkpoint: Path, env: dict[str, str]) -> list[str]:
     medians = {side: (statistics.median(f[0] for f in runs), statistics.median(f[1] for f in runs))
                for side, runs in figures.items()}
     hand_wall, hand_cpu = medians["by hand"]
-    missed = []
     print(f"   {'':58} {'wall s':>7} {'CPU s':>7} {'ratio wall':>11} {'ratio CPU':>10}")
-    for side, target in (("by hand", None), ("amx, first run", 1.0), ("amx, second run", 0.1)):
+    for side, limit in (("by hand", None), ("amx, first run", 1.0), ("amx, second run", 0.1)):
         wall, cpu = medians[side]
         label = "import + AutoConfig + meta from_config by hand" if side == "by hand" else side
-        goal = f"  (target <= {target}x)" if target else ""
-        print(f"   {label:58} {wall:7.2f} {cpu:7.2f} {wall / hand_wall:10.2f}x {cpu / hand_cpu:9.2f}x{goal}")
-        if target and min(wall / hand_wall, cpu / hand_cpu) > target:
-            missed.append(f"{side} <= {target}x")
-    return missed
+        # On a loaded shared machine the wall time measures the neighbours: the better of the two ratios counts.
+        goal = "" if limit is None else target(f"405B inspect, {side}", min(wall / hand_wall, cpu / hand_cpu), "<=",
+                                               limit, "x")
+        print(f"   {label:58} {wall:7.2f} {cpu:7.2f} {wall / hand_wall:10.2f}x {cpu / hand_cpu:9.2f}x {goal}")
 
 
 def small_model_over_http(env: dict[str, str]) -> None:
@@ -203,13 +202,11 @@ def main() -> None:
         inspect_headers.write_checkpoint(checkpoint)
         run([sys.executable, "-m", "automodel_cli", "heads", str(checkpoint)], env)  # build the head index once
         meta_build(checkpoint, env)
-        missed = inspect_405b(checkpoint, env)
+        inspect_405b(checkpoint, env)
         small_model_over_http({k: v for k, v in env.items() if k != "HF_HUB_OFFLINE"})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if missed:
-        print(f"targets missed: {', '.join(missed)}")
-        sys.exit(1)
+    finish()
 
 
 if __name__ == "__main__":

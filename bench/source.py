@@ -21,6 +21,7 @@ import sys
 import tempfile
 
 from heads import ROOT, timed  # bench/heads.py: same machine, same way of timing a fresh process
+from targets import finish, target  # bench/targets.py: a missed target exits 1
 
 TARGET = ("distilbert-base-uncased-distilled-squad", "AutoModelForQuestionAnswering", 0.1)
 CASES = [  # (example, Auto class)
@@ -70,15 +71,14 @@ def main() -> None:
         model = str(ROOT / "examples" / example)
         a_wall, a_cpu = median_pair([*amx, auto_class, model], env, repeat)
         p_wall, p_cpu = median_pair([sys.executable, "-c", PLAIN, model, auto_class], env, repeat)
+        # On a loaded shared machine the wall time measures the neighbours: the better of the two ratios counts.
         ratios[example, auto_class] = min(a_wall / p_wall, a_cpu / p_cpu)
         print(f"{example:42} {auto_class:34} {a_wall:7.2f} {p_wall:8.2f} {a_wall / p_wall:6.2f} {a_cpu / p_cpu:10.2f}")
     print(f"\nmean ratio amx / plain transformers: {statistics.mean(ratios.values()):.2f}x")
-    example, auto_class, target = TARGET
+    example, auto_class, limit = TARGET
     ratio = ratios[example, auto_class]
-    print(f"{auto_class} {example}: {ratio:.2f}x (target <= {target}x)")
-    if ratio > target:
-        print("target missed")
-        sys.exit(1)
+    print(f"{auto_class} {example}: {ratio:.2f}x {target('amx source ratio', ratio, '<=', limit, 'x')}")
+    finish()
 
 
 if __name__ == "__main__":
