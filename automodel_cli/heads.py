@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from .adapter import AdapterInfo, adapt_heads
 from .config_reader import ModelConfig
 from .errors import ConfigError, UnsupportedModelError
 from .head_index import HeadIndex
 from .tasks import native_priority, task_info
+
+if TYPE_CHECKING:
+    from .repository import Repository
 
 BASE_MODEL_AUTO = "AutoModel"
 
@@ -37,6 +42,7 @@ class HeadsReport:
     heads: list[Head]
     notes: list[str] = field(default_factory=list)
     from_cache: bool = False
+    adapter: AdapterInfo | None = None  # MODEL is a PEFT adapter: the heads are its base model's
 
 
 def choose_model_class(candidates: list[str], architectures: list[str]) -> str:
@@ -69,6 +75,17 @@ def _new_weights(model_class: str, native_class: str | None, base_class: str | N
     if model_class == base_class:
         return False, f"drops the {native_class} head's weights"
     return True, f"head not in a {native_class} checkpoint"
+
+
+def _predict_for_port(heads: list[Head], port: Head, remote_class: str, base_class: str | None) -> None:
+    """The checkpoint was saved by the repository's class (architectures `MPTForCausalLM`, auto_map) of a model_type
+    transformers knows. Without trust_remote_code transformers loads its built-in class for that Auto class instead
+    (`MptForCausalLM`), a port that reads the same checkpoint: the built-in heads are judged against the port."""
+    for head in heads:
+        head.new_weights, head.note = _new_weights(head.model_class, port.model_class, base_class)
+    for head in heads:
+        if head.model_class == port.model_class:
+            head.note = f"built-in port of the repository's {remote_class}: loads without --trust-remote-code"
 
 
 def heads_for_config(config: ModelConfig, index: HeadIndex, model: str) -> HeadsReport:
@@ -112,6 +129,9 @@ def heads_for_config(config: ModelConfig, index: HeadIndex, model: str) -> Heads
     if native is not None:
         native.native = True
         native.new_weights, native.note = False, native.note if native.remote_code else ""
+        port = next((h for h in heads if h.auto_class == native.auto_class), None) if native.remote_code else None
+        if port is not None:
+            _predict_for_port(heads, port, native_class, base_class)
     elif native_class and mapped:
         notes.append(
             f"architectures[0] {native_class!r} is not a class any Auto head of transformers "
@@ -138,3 +158,22 @@ def _pick_native(candidates: list[Head]) -> Head | None:
     if not candidates:
         return None
     return min(candidates, key=lambda head: native_priority(head.auto_class))
+
+
+def heads_for_repository(repository: Repository, index: HeadIndex) -> HeadsReport:
+    """The heads report of any repository shape: an adapter's base (native head from its task type), a
+    sentence-transformers model's Transformer module, or no heads for a component of another library."""
+    if repository.resolved is None:
+        if repository.kind == "gguf":
+            repository.transformers_config()
+        return HeadsReport(repository.display(), None, None, [], index.transformers_version, None, [],
+                           notes=[repository.no_transformers_model(), repository.no_transformers_hint()],
+                           from_cache=repository.from_cache)
+    report = heads_for_config(repository.resolved.config, index, repository.display())
+    report.from_cache = repository.from_cache
+    if repository.adapter is not None:
+        adapt_heads(report, repository.adapter)
+    if repository.modules is not None:
+        report.notes.append("sentence-transformers model: the heads of its Transformer module "
+                            f"({repository.modules.transformer_path or 'the root folder'})")
+    return report

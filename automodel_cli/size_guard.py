@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigTooLargeError
 
 # Largest real values: ~200 layers (dense decoders); 16,384 experts (Doge's tiny product-key experts), up
 # to 2**20 in "mixture of a million experts" designs.
@@ -38,10 +38,6 @@ BUILD_SECONDS = 5.0  # amx must answer within 10 s, Python and torch start-up in
 # `device="cpu"`), e.g. wav2vec2's masked_spec_embed of hidden_size floats; real models need kilobytes.
 MAX_REAL_BYTES = 256 * 2**20
 SUSPICIOUS_RATIO = 64  # a field this many times its default: real allocations are watched
-
-
-class ConfigTooLargeError(ConfigError):
-    """A config describing a model larger than any real one: amx refuses to build it."""
 
 
 def _counts(raw: dict, prefix: str = "") -> Iterator[tuple[str, str, int]]:

@@ -10,7 +10,8 @@ import pytest
 from automodel_cli.config_reader import read_config
 from automodel_cli.head_index import load_index
 from automodel_cli.meta_build import build_meta_model
-from automodel_cli.size_guard import MAX_REAL_BYTES, ConfigTooLargeError, check_counts, largest_field
+from automodel_cli.errors import ConfigTooLargeError
+from automodel_cli.size_guard import MAX_REAL_BYTES, check_counts, largest_field
 from conftest import run_amx
 from test_meta_build import LLAMA_405B
 
