@@ -176,6 +176,7 @@ class _Watchdog:
         with self._lock:
             self._done.set()
         self._thread.join()
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._target), None)  # one fired twice
 
     def _watch(self) -> None:
         deadline = time.monotonic() + BUILD_SECONDS
