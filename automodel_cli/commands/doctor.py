@@ -10,7 +10,7 @@ import typer
 from ..errors import BadInputError
 from ..load_errors import MAX_TEXT
 from ..render import Output
-from .common import JsonOpt, RevisionOpt, TokenOpt, index_building_status, reports_errors
+from .common import JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
 
 
 def _stdin_text() -> str | None:
@@ -24,7 +24,7 @@ def _stdin_text() -> str | None:
 def doctor(
     model: Annotated[
         str | None,
-        typer.Argument(metavar="[MODEL]", show_default=False,
+        typer.Argument(metavar="MODEL", show_default=False,
                        help="Hub id, local directory or config.json (as for 'amx heads'). Omit it to read --error "
                             "or piped text."),
     ] = None,
@@ -40,6 +40,7 @@ def doctor(
     ] = None,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    subfolder: SubfolderOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Predict what `AutoXxx.from_pretrained(MODEL)` would do, or explain a loading error, with the fix.
@@ -78,14 +79,14 @@ def doctor(
     if model is None and not (text or "").strip():
         raise BadInputError("nothing to diagnose: give a MODEL, --error TEXT, or pipe the error text in",
                             hint="amx doctor --help shows examples")
-    if text is not None and head is not None:
-        raise BadInputError("--head applies to a MODEL, not to --error text")
+    if text is not None and (head is not None or subfolder is not None):
+        raise BadInputError(f"{'--head' if head is not None else '--subfolder'} applies to a MODEL, not to --error text")
     index = load_index(on_build=index_building_status(out))
     if model is None:
         report = diagnose_text(text, index)
     else:
         with header_progress(out) as progress:
-            report = diagnose_model(model, index, head, revision, token, progress)
+            report = diagnose_model(model, index, head, revision, token, progress, subfolder)
     out.emit("doctor", report, render_doctor)
     if report.verdict != "ok":
         raise typer.Exit(1)
