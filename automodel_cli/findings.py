@@ -2,7 +2,7 @@
 
 `amx doctor MODEL` predicts these from a model's files; `amx doctor --error TEXT` recognises them in
 transformers' own messages. Both build them here, so a problem reads the same either way.
-Codes are stable (documented in the README); messages may improve.
+Codes are stable (documented in docs/guide.md); messages may improve.
 """
 
 from __future__ import annotations

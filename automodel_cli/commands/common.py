@@ -34,7 +34,7 @@ SubfolderOpt = Annotated[
                  help="The model's folder inside the repository (a pipeline component such as text_encoder), "
                       "as from_pretrained(..., subfolder=NAME)."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schema in the README).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schemas: docs/json.md).")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
