@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .config_summary import ConfigSummary, KvCache, kv_cache, summarize_config
 from .errors import AmxError
@@ -22,6 +23,9 @@ from .param_groups import ModuleNode, ParamGroup, group_tensors
 from .reference import ResolvedConfig
 from .safetensors_header import DTYPE_BITS, read_headers
 from .tasks import task_info
+
+if TYPE_CHECKING:
+    from .gguf_inspection import GgufReport
 
 # Heads whose model generates token by token with a key/value cache.
 DECODER_HEADS = {"AutoModelForCausalLM", "AutoModelForImageTextToText", "AutoModelForMultimodalLM"}
@@ -80,6 +84,7 @@ class InspectReport:
     notes: list[str] = field(default_factory=list)
     from_cache: bool = False
     tree: ModuleNode | None = None  # filled on request (`amx inspect --tree`)
+    gguf: GgufReport | None = None  # a GGUF checkpoint: its header's facts (gguf_inspection.py)
 
 
 ProgressCallback = Callable[[int, int], None]

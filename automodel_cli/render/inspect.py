@@ -90,7 +90,7 @@ def _summary(report: InspectReport) -> Panel:
 def _own_dtype_label(report: InspectReport) -> str:
     q = report.quantization
     packing = f"{q.method}" + (f" {q.bits}-bit" if q.bits else "") if q is not None else report.checkpoint_dtype
-    if report.source == "safetensors":
+    if report.source in ("safetensors", "gguf"):
         return f"checkpoint ({packing})"
     return f"{packing} (estimate)" if q is not None else f"as configured ({packing})"
 
@@ -109,6 +109,34 @@ def _memory(report: InspectReport) -> Iterator[RenderableType]:
         if kv.bytes_at_context:
             line.append(f", {human_bytes(kv.bytes_at_context)} for one sequence of {kv.context_length:,} tokens")
         yield line
+
+
+def _gguf(report: InspectReport) -> Iterator[RenderableType]:
+    """The GGUF header's facts: architecture, quantization per tensor type, what transformers makes of it."""
+    g = report.gguf
+    line = Text("GGUF ", style="bold")
+    line.append_text(safe_text(g.file, "bold"))
+    line.append(f"  v{g.version}, architecture ")
+    line.append_text(safe_text(g.architecture, "cyan"))
+    line.append(f", {g.quantization or '?'}")
+    if g.bits_per_weight is not None:
+        line.append(f", {g.bits_per_weight:.2f} bits per weight")
+    line.append(f"; header {human_bytes(g.header_bytes)}, {human_bytes(g.bytes_read)} read", style="dim")
+    yield line
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for column in ("GGML type", "tensors", "parameters", "bytes", "bits/weight"):
+        table.add_column(column, justify="left" if column == "GGML type" else "right", no_wrap=True)
+    for name, stats in g.tensor_types.items():
+        table.add_row(safe_text(name), str(stats.tensors), human_count(stats.parameters), human_bytes(stats.bytes),
+                      f"{stats.bits_per_weight:.2f}")
+    yield table
+    if g.transformers_loadable:
+        line = Text(f"transformers loads it as {g.model_type}", style="green")
+        line.append(f", dequantized to {g.dequantized_dtype}: {human_bytes(g.dequantized_bytes)}", style="")
+    else:
+        line = safe_text(g.reason, "red")
+    yield line
+    yield Text("")
 
 
 def _parameters(report: InspectReport, grouped: bool) -> Table:
@@ -178,6 +206,8 @@ def _tree(node: ModuleNode, branch: Tree | None = None) -> Tree:
 
 def render_inspect(report: InspectReport, grouped: bool = True) -> Iterator[RenderableType]:
     yield _summary(report)
+    if report.gguf is not None:
+        yield from _gguf(report)
     yield from _memory(report)
     yield Text("")
     yield _tree(report.tree) if report.tree is not None else _parameters(report, grouped)
