@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from .config_reader import ModelConfig
-from .config_summary import kv_cache, summarize_config
+from .config_summary import ConfigSummary, kv_cache, summarize_config
 from .errors import AmxError, UnsupportedModelError
 from .gguf_checkpoint import GgufCheckpoint
 from .gguf_config import DerivedConfig, derive_config, gguf_package_problem, load_mapping
-from .gguf_header import FILE_TYPES, FLOAT_TYPES, GgufHeader
+from .gguf_header import FILE_TYPES, GgufHeader, LongArray
 from .head_index import HeadIndex, load_index
 from .meta_build import TensorSpec, describe, instantiate, resolve_head
 from .param_groups import group_tensors
@@ -89,6 +89,24 @@ def _dequantized_dtype(header: GgufHeader, architecture: str) -> str:
     return "BF16" if "BF16" in types else "F16" if "F16" in types else "F32"
 
 
+def _llama_cpp_summary(header: GgufHeader) -> ConfigSummary:
+    """Sizes from llama.cpp's own metadata keys, for an architecture transformers cannot load."""
+    prefix = header.architecture or ""
+
+    def number(key: str) -> int | None:
+        value = header.metadata.get(f"{prefix}.{key}")
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    heads, hidden = number("attention.head_count"), number("embedding_length")
+    tokens = header.metadata.get("tokenizer.ggml.tokens")
+    return ConfigSummary(
+        model_type=None, architecture=None, layers=number("block_count"), hidden_size=hidden,
+        attention_heads=heads, key_value_heads=number("attention.head_count_kv") or heads,
+        head_dim=number("attention.key_length") or (hidden // heads if hidden and heads else None),
+        vocab_size=number("vocab_size") or (len(tokens) if isinstance(tokens, (list, LongArray)) else None),
+        context_length=number("context_length"), intermediate_size=number("feed_forward_length"), dtype=None)
+
+
 def native_architecture(model_type: str | None, index: HeadIndex) -> tuple[str, str] | None:
     """(Auto class, model class) a GGUF file of `model_type` is for: its causal LM when there is one."""
     config_class = index.config_class_for(model_type) if model_type else None
@@ -147,8 +165,7 @@ def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str |
         if head_check.auto_class in DECODER_HEADS:
             kv = kv_cache(summary, dequantized, config.raw)
     else:
-        summary = summarize_config(ModelConfig(path=Path(where), raw={}, model_type=derived.model_type,
-                                               architectures=[]))
+        summary = _llama_cpp_summary(header)
     package = gguf_package_problem()
     if config is not None and package:
         notes.append(f"{package}: from_pretrained(..., gguf_file=...) would fail")

@@ -28,6 +28,12 @@ TokenOpt = Annotated[
     typer.Option("--token", help="Hugging Face token for private or gated models (default: HF_TOKEN).",
                  show_default=False),
 ]
+GgufFileOpt = Annotated[
+    str | None,
+    typer.Option("--gguf-file", metavar="NAME", show_default=False,
+                 help="Read this GGUF file of MODEL (as from_pretrained(..., gguf_file=NAME)); needed when "
+                      "it holds several."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schema in the README).")]
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from itertools import chain
 from typing import Annotated
 
@@ -10,11 +11,10 @@ import typer
 from ..head_index import load_index
 from ..heads import heads_for_config
 from ..processors import find_processors
-from ..reference import resolve_config
 from ..render import Output, to_jsonable
 from ..render.heads import render_heads
 from ..render.processors import render_processors
-from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, reports_errors
+from .common import GgufFileOpt, JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, reports_errors
 
 
 @reports_errors
@@ -29,6 +29,7 @@ def heads(
         "--check-weights",
         help="Read the safetensors headers and build each head on the meta device, so 'new weights' is exactly "
              "what from_pretrained would initialise (slower: imports torch).")] = False,
+    gguf_file: GgufFileOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """List the AutoModel classes that can load MODEL, from its config.json alone.
@@ -45,13 +46,19 @@ def heads(
         amx heads facebook/bart-large-cnn --revision main
         amx heads openai/whisper-tiny --processors
         amx heads ./my-checkpoint --check-weights
+        amx heads Qwen/Qwen2.5-0.5B-Instruct-GGUF --gguf-file qwen2.5-0.5b-instruct-q8_0.gguf
     """
+    from ..gguf_model import gguf_note, resolve_config_or_gguf
+
     out = Output(json_mode=json)
-    resolved = resolve_config(model, revision, token)
+    index = functools.partial(load_index, on_build=index_building_status(out))
+    resolved = resolve_config_or_gguf(model, revision, token, gguf_file, index)
     if resolved.from_cache:
         out.message(f"the Hub could not be asked; using the cached config.json of {resolved.ref.display()}")
-    index = load_index(on_build=index_building_status(out))
+    index = index()
     report = heads_for_config(resolved.config, index, resolved.ref.display())
+    if getattr(resolved, "derived", None) is not None:
+        report.notes.append(gguf_note(resolved))
     report.from_cache = resolved.from_cache
     if check_weights:
         from ..inspection import check_heads_against_checkpoint

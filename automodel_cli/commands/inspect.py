@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..render import Output
-from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
+from .common import GgufFileOpt, JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
 
 HeadOpt = Annotated[
     str | None,
@@ -31,6 +31,7 @@ def inspect(
     tree: Annotated[bool, typer.Option("--tree", help="Show the module tree with parameter counts.")] = False,
     depth: Annotated[int, typer.Option("--depth", min=1, help="Levels of the --tree.")] = 3,
     trust_remote_code: TrustRemoteCodeOpt = False,
+    gguf_file: GgufFileOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Show what is inside MODEL: parameters, dtypes, memory, and what loading it with a head would do.
@@ -38,6 +39,8 @@ def inspect(
     Reads config.json and the safetensors headers only (a few KB per shard, with HTTP range
     requests on the Hub), never the weights. Without safetensors (config only, or a pickle-based
     pytorch_model.bin, which is never opened) the model is built on the meta device instead.
+    A GGUF checkpoint (llama.cpp) is read from its header: tensors with their GGML types, the
+    config transformers derives from its metadata, and the memory it takes once dequantized.
     The head section predicts what `from_pretrained(..., output_loading_info=True)` reports:
     newly initialised, unused and mismatched weights.
 
@@ -48,22 +51,29 @@ def inspect(
         amx inspect bert-base-uncased --head AutoModelForSequenceClassification
         amx inspect gpt2 --tree --depth 2
         amx inspect gpt2 --json | jq '.memory_bytes'
+        amx inspect TheBloke/Llama-2-7B-GGUF --gguf-file llama-2-7b.Q4_K_M.gguf
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
+    from ..gguf_model import GgufTarget, resolve_model
     from ..inspection import inspect_model
     from ..param_groups import filter_tensors, group_tensors, module_tree
-    from ..reference import resolve_config
     from ..render.inspect import header_progress, render_inspect
 
     if pattern is not None:
         filter_tensors([], pattern)  # a malformed regex fails before any work
     out = Output(json_mode=json)
-    resolved = resolve_config(model, revision, token)
+    resolved = resolve_model(model, revision, token, gguf_file)
     if resolved.from_cache:
         out.message(f"the Hub could not be asked; using the cached files of {resolved.ref.display()}")
-    with header_progress(out) as progress:
-        report = inspect_model(resolved, head=head, token=token, progress=progress,
-                               trust_remote_code=trust_remote_code)
+    if isinstance(resolved, GgufTarget):
+        from ..gguf_inspection import inspect_gguf
+
+        report = inspect_gguf(resolved.read(), resolved.ref.display(), resolved.where(), head=head,
+                              from_cache=resolved.from_cache)
+    else:
+        with header_progress(out) as progress:
+            report = inspect_model(resolved, head=head, token=token, progress=progress,
+                                   trust_remote_code=trust_remote_code)
     if pattern is not None:
         report.parameters = filter_tensors(report.parameters, pattern)
         report.groups = group_tensors(report.parameters)
