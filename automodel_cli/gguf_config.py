@@ -197,7 +197,7 @@ def derive_config(header: GgufHeader, where: str) -> DerivedConfig:
     config, updated = _legacy_config(header, mapping, architecture)
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
     if not (mapping.supports(architecture) or mapping.supports(updated)):
-        return DerivedConfig(architecture, model_type, config, False,
+        return DerivedConfig(architecture, None, config, False,
                              f"transformers {mapping.transformers_version} cannot load GGUF architecture "
                              f"{architecture!r}")
     return DerivedConfig(architecture, model_type, config, True)

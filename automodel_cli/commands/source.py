@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..render import Output
-from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, reports_errors
+from .common import GgufFileOpt, JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, reports_errors
 
 AutoClassArg = Annotated[
     str,
@@ -43,6 +43,7 @@ def source(
     ] = False,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    gguf_file: GgufFileOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Print the code AUTOCLASS runs for MODEL: the concrete class, its `__init__` and `forward`.
@@ -68,13 +69,13 @@ def source(
     from ..head_index import load_index
     from ..heads import heads_for_config
     from ..model_source import head_for, source_report
-    from ..reference import resolve_config
+    from ..gguf_model import resolve_config_or_gguf
     from ..render.source import render_source
 
     out = Output(json_mode=json)
     index = load_index(on_build=index_building_status(out))
     candidates = auto_class_candidates(auto_class, index.auto_classes)
-    resolved = resolve_config(model, revision, token)
+    resolved = resolve_config_or_gguf(model, revision, token, gguf_file, lambda: index)
     if resolved.from_cache:
         out.message(f"the Hub could not be asked; using the cached config.json of {resolved.ref.display()}")
     heads = heads_for_config(resolved.config, index, resolved.ref.display())
