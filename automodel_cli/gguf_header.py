@@ -190,8 +190,10 @@ class _Parser:
         """A count from the file: within its cap, and small enough for the bytes that can still follow."""
         if value > limit:
             raise self.fail(f"{what} is {value:,} (amx allows at most {limit:,})")
-        if min_item_bytes and value > self.cursor.remaining_cap() // min_item_bytes:
-            raise self.fail(f"{what} is {value:,}, more than the rest of the file could hold")
+        remaining = self.cursor.remaining_cap()
+        if min_item_bytes and value > remaining // min_item_bytes:
+            raise self.fail(f"the file ends inside its GGUF header ({what} is {value:,}, more than the "
+                            f"{remaining:,} bytes left could hold)")
         return value
 
     def string(self, what: str, limit: int = MAX_STRING_BYTES, keep: bool = True) -> str | None:
