@@ -15,12 +15,12 @@ HIDDEN, LAYERS, HEADS, KV_HEADS, FFN, VOCAB, CONTEXT = 64, 2, 4, 2, 96, 128, 256
 FILE_TYPES = {"F32": 0, "F16": 1, "Q8_0": 7, "Q4_0": 2, "BF16": 32}
 
 
-def tiny_tensors(arch: str, tied: bool = False) -> dict[str, tuple[int, ...]]:
+def tiny_tensors(arch: str, tied: bool = False, vocab: int = VOCAB) -> dict[str, tuple[int, ...]]:
     """GGUF tensor name -> shape in torch order (out_features, in_features)."""
     head_dim = HIDDEN // HEADS
-    shapes: dict[str, tuple[int, ...]] = {"token_embd.weight": (VOCAB, HIDDEN), "output_norm.weight": (HIDDEN,)}
+    shapes: dict[str, tuple[int, ...]] = {"token_embd.weight": (vocab, HIDDEN), "output_norm.weight": (HIDDEN,)}
     if not tied:
-        shapes["output.weight"] = (VOCAB, HIDDEN)
+        shapes["output.weight"] = (vocab, HIDDEN)
     for layer in range(LAYERS):
         block = f"blk.{layer}"
         shapes |= {
@@ -40,8 +40,8 @@ def tiny_tensors(arch: str, tied: bool = False) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def tiny_parameter_count(arch: str, tied: bool = False) -> int:
-    return sum(int(np.prod(shape)) for shape in tiny_tensors(arch, tied).values())
+def tiny_parameter_count(arch: str, tied: bool = False, vocab: int = VOCAB) -> int:
+    return sum(int(np.prod(shape)) for shape in tiny_tensors(arch, tied, vocab).values())
 
 
 def write_tiny_gguf(path: Path, arch: str = "llama", ggml_type: str = "F32", tied: bool = False,
@@ -72,7 +72,7 @@ def write_tiny_gguf(path: Path, arch: str = "llama", ggml_type: str = "F32", tie
     writer.add_eos_token_id(2)
     rng = np.random.default_rng(0)
     qtype = gguf.GGMLQuantizationType[ggml_type]
-    for tensor_name, shape in tiny_tensors(arch, tied).items():
+    for tensor_name, shape in tiny_tensors(arch, tied, vocab).items():
         data = (rng.standard_normal(shape) * 0.02).astype(np.float32)
         if len(shape) == 1 or ggml_type == "F32":
             writer.add_tensor(tensor_name, data)
