@@ -22,7 +22,7 @@ from .errors import AmxError, ExitCode, ManifestError, ModelNotFoundError, Unsup
 from .head_index import HeadIndex, load_index
 from .heads import HeadsReport, heads_for_config
 from .manifest import Manifest, ModelSpec, Source, find_manifest, load_manifest, parse_entries
-from .reference import ResolvedConfig, parse_reference, resolve_config
+from .reference import ResolvedConfig, parse_reference
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 MAX_WORKERS = 8
@@ -153,8 +153,12 @@ def _check_safely(spec: ModelSpec, index: HeadIndex, token: str | None) -> Model
 def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) -> ModelResult:
     """All constraints of one model; never raises AmxError (it becomes a failed or unchecked constraint)."""
     versions = _transformers_checks(spec, index.transformers_version)
+    from .gguf_model import GgufTarget, gguf_resolved_config, resolve_model
+
     try:
-        resolved = resolve_config(spec.reference or spec.model, spec.revision, token)
+        resolved = resolve_model(spec.reference or spec.model, spec.revision, token, spec.gguf_file)
+        if isinstance(resolved, GgufTarget):
+            resolved = gguf_resolved_config(resolved, index)
     except AmxError as error:
         return _result(spec, [_from_error("model", error)] + versions)
     try:
@@ -282,8 +286,14 @@ def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, token: str | None
                                   ("require-safetensors", spec.require_safetensors)) if on]
     if not wanted:
         return []
+    checkpoint = getattr(resolved, "checkpoint", None)  # a GGUF checkpoint, its header already read
     try:
-        if spec.max_parameters or spec.max_memory:
+        if checkpoint is not None:
+            from .gguf_inspection import inspect_gguf
+
+            inspected = inspect_gguf(checkpoint, spec.model, resolved.ref.display(), build_head=False)
+            checkpoint_format = inspected.checkpoint_format
+        elif spec.max_parameters or spec.max_memory:
             from .inspection import inspect_model
 
             with _INSPECT_LOCK:
@@ -318,6 +328,9 @@ def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, token: str | None
 def _format_check(checkpoint_format: str) -> Check:
     if checkpoint_format == "safetensors":
         return Check("require-safetensors", PASS, "the weights are safetensors")
+    if checkpoint_format == "gguf":
+        return Check("require-safetensors", FAIL, "the weights are a GGUF file (gguf-file), not safetensors",
+                     "drop gguf-file to check the repository's safetensors weights, or drop require-safetensors")
     if checkpoint_format == "pickle":
         return Check("require-safetensors", FAIL,
                      "the weights are pickle-only (.bin): loading them runs code stored in the file",

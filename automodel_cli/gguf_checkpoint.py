@@ -98,7 +98,7 @@ def choose_gguf(files: CheckpointFiles, wanted: str | None, where: str) -> GgufC
         raise ModelNotFoundError(f"{where} holds no GGUF file")
     if len(choices) > 1:
         raise BadInputError(f"{where} holds {len(choices)} GGUF checkpoints: {_listing(choices)}",
-                            hint="choose one with --gguf-file NAME")
+                            hint="choose one with --gguf-file NAME (gguf-file = \"NAME\" in an amx check manifest)")
     return choices[0]
 
 
@@ -123,6 +123,10 @@ def read_gguf_checkpoint(files: CheckpointFiles, choice: GgufChoice) -> GgufChec
                 raise BadInputError(f"{files.where(part)}: tensor {tensor.name!r} is also in {seen[tensor.name]}")
             seen[tensor.name] = part
         tensors.extend(header.tensors)
+    declared = first.metadata.get("split.tensors.count")
+    if isinstance(declared, int) and len(choice.parts) > 1 and declared != len(tensors):
+        raise BadInputError(f"{files.where(choice.name)}: the split checkpoint declares {declared:,} tensors, "
+                            f"its parts hold {len(tensors):,}")
     merged = GgufHeader(first.version, first.metadata, tensors, first.alignment, first.data_start,
                         first.file_size, sum(h.bytes_read for h in headers), first.value_types)
     return GgufCheckpoint(choice, merged, sizes, merged.bytes_read)

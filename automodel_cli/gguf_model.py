@@ -78,17 +78,20 @@ def _local_target(text: str, gguf_file: str | None) -> GgufTarget | None:
     return GgufTarget(ModelRef(text=text, local_dir=path.resolve()), files, choose_gguf(files, gguf_file, text))
 
 
-def _hub_target(ref: ModelRef, token: str | None, gguf_file: str | None) -> GgufTarget | None:
+def _hub_files(ref: ModelRef, token: str | None) -> tuple[CheckpointFiles, bool]:
+    """The repository's files (one listing request), or its cached snapshot when the Hub is unreachable."""
     from . import hub
 
-    from_cache = False
     try:
-        files: CheckpointFiles = HubFiles(ref, token)
+        return HubFiles(ref, token), False
     except HubUnreachableError:
         snapshot = hub.cached_snapshot(ref.repo_id, ref.revision)
         if snapshot is None:
             raise
-        files, from_cache = LocalFiles(snapshot, cached_repo=ref.repo_id), True
+        return LocalFiles(snapshot, cached_repo=ref.repo_id), True
+
+
+def _hub_target(ref: ModelRef, files: CheckpointFiles, from_cache: bool, gguf_file: str | None) -> GgufTarget | None:
     names = files.root_files()
     if gguf_file is None and ("config.json" in names or not any(is_gguf(n) for n in names)):
         return None
@@ -103,7 +106,7 @@ def find_gguf(text: str, revision: str | None = None, token: str | None = None,
     if local is not None or _existing_path(text) is not None:
         return local
     ref = parse_reference(text, revision)
-    return None if ref.is_local else _hub_target(ref, token, gguf_file)
+    return None if ref.is_local else _hub_target(ref, *_hub_files(ref, token), gguf_file)
 
 
 def resolve_model(text: str, revision: str | None = None, token: str | None = None,
@@ -123,12 +126,14 @@ def resolve_model(text: str, revision: str | None = None, token: str | None = No
     try:
         return resolve_config(text, revision, token)
     except (ModelNotFoundError, HubUnreachableError) as error:
-        if "config.json" not in error.message:
+        if "config.json" not in error.message or _existing_path(text) is not None:
             raise
-        try:
-            target = find_gguf(text, revision, token)
+        try:  # a repository without config.json: does it hold GGUF files?
+            ref = parse_reference(text, revision)
+            files, from_cache = _hub_files(ref, token)
         except AmxError:
             raise error from None
+        target = _hub_target(ref, files, from_cache, None)
         if target is None:
             raise
         return target

@@ -45,13 +45,14 @@ def tiny_parameter_count(arch: str, tied: bool = False, vocab: int = VOCAB) -> i
 
 
 def write_tiny_gguf(path: Path, arch: str = "llama", ggml_type: str = "F32", tied: bool = False,
-                    name: str = "tiny", vocab: int = VOCAB) -> Path:
+                    name: str = "tiny", vocab: int = VOCAB, split_max_tensors: int = 0) -> Path:
     """A tiny decoder of `arch` (llama, qwen2, or any other name for an architecture transformers lacks);
-    2-D weights in `ggml_type` (F32, F16, BF16, Q8_0, Q4_0), norms and biases in F32 as llama.cpp does."""
+    2-D weights in `ggml_type` (F32, F16, BF16, Q8_0, Q4_0), norms and biases in F32 as llama.cpp does.
+    With `split_max_tensors`, the parts are written as `<stem>-0000k-of-0000n.gguf` next to `path`."""
     import gguf
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = gguf.GGUFWriter(str(path), arch)
+    writer = gguf.GGUFWriter(str(path), arch, split_max_tensors=split_max_tensors)
     writer.add_name(name)
     writer.add_file_type(FILE_TYPES[ggml_type])
     writer.add_context_length(CONTEXT)
