@@ -153,12 +153,15 @@ def _check_safely(spec: ModelSpec, index: HeadIndex, token: str | None) -> Model
 def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) -> ModelResult:
     """All constraints of one model; never raises AmxError (it becomes a failed or unchecked constraint)."""
     versions = _transformers_checks(spec, index.transformers_version)
-    from .gguf_model import GgufTarget, gguf_resolved_config, resolve_model
+    from .gguf_model import GgufModel, resolve_model
 
+    gguf = None
     try:
         resolved = resolve_model(spec.reference or spec.model, spec.revision, token, spec.gguf_file)
-        if isinstance(resolved, GgufTarget):
-            resolved = gguf_resolved_config(resolved, index)
+        if isinstance(resolved, GgufModel):
+            gguf, resolved = resolved, resolved.resolved
+            if resolved is None:
+                raise UnsupportedModelError(gguf.derived.reason, hint="`amx inspect` still lists the file's tensors")
     except AmxError as error:
         return _result(spec, [_from_error("model", error)] + versions)
     try:
@@ -166,7 +169,7 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     except AmxError as error:
         return _result(spec, [_from_error("heads", error)] + versions, resolved)
     notes: list[str] = []
-    checks = _checks_from_heads(spec, report, notes) + versions + _weights_checks(spec, resolved, token)
+    checks = _checks_from_heads(spec, report, notes) + versions + _weights_checks(spec, resolved, token, gguf)
     if resolved.from_cache:
         notes.append("the Hub could not be asked: checked the cached config.json, which may be out of date")
     if saved_by_newer_transformers(resolved.config, index.transformers_version):
@@ -279,19 +282,18 @@ def _native_check(spec: ModelSpec, report: HeadsReport) -> Check:
                  f"\"{report.native_head}\" if the new head is intended")
 
 
-def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, token: str | None) -> list[Check]:
+def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, token: str | None, gguf=None) -> list[Check]:
     """Parameters, weight memory and checkpoint format, only when asked: they cost Hub requests, and
     without safetensors headers the inspect core builds the model on the meta device (torch)."""
     wanted = [key for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory),
                                   ("require-safetensors", spec.require_safetensors)) if on]
     if not wanted:
         return []
-    checkpoint = getattr(resolved, "checkpoint", None)  # a GGUF checkpoint, its header already read
     try:
-        if checkpoint is not None:
+        if gguf is not None:  # a GGUF checkpoint (gguf_model.GgufModel), its header already read
             from .gguf_inspection import inspect_gguf
 
-            inspected = inspect_gguf(checkpoint, spec.model, resolved.ref.display(), build_head=False)
+            inspected = inspect_gguf(gguf.checkpoint, spec.model, gguf.target.where(), build_head=False)
             checkpoint_format = inspected.checkpoint_format
         elif spec.max_parameters or spec.max_memory:
             from .inspection import inspect_model

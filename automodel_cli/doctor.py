@@ -184,36 +184,23 @@ def _checkpoint_findings(resolved: ResolvedConfig, head: str, native: str | None
     return found
 
 
-def _diagnose_gguf(target, index: HeadIndex, head: str | None) -> DoctorReport:
+def _diagnose_gguf(gguf, index: HeadIndex, head: str | None) -> DoctorReport:
     """`from_pretrained(..., gguf_file=...)`: the architecture, the gguf package, then the head, by classes."""
-    from .gguf_config import derive_config, gguf_package_problem
-    from .gguf_model import GgufTarget, gguf_note
-    from .gguf_inspection import gguf_model_config
+    from .gguf_config import gguf_package_problem
 
-    assert isinstance(target, GgufTarget)
-    subject = target.ref.display()
-    try:
-        checkpoint = target.read()
-    except BadInputError as error:  # transformers fails on a broken header too
-        return make_report("model", subject, [f.bad_weights(error.message)], index)
-    derived = derive_config(checkpoint.header, target.where())
+    subject = gguf.target.ref.display()
     found = []
     if (problem := gguf_package_problem()) is not None:
         found.append(f.missing_dependency("loading a GGUF file (from_pretrained(..., gguf_file=...))", "gguf",
                                           "'gguf>=0.10.0'"))
-    try:
-        config = gguf_model_config(derived, target.where(), index)
-    except UnsupportedModelError:
-        found.append(f.gguf_unsupported_architecture(derived.architecture, index.transformers_version))
-        return make_report("model", subject, found, index, head=head, model_type=derived.model_type)
+    if gguf.resolved is None:
+        found.append(f.gguf_unsupported_architecture(gguf.derived.architecture, index.transformers_version))
+        return make_report("model", subject, found, index, head=head, notes=[problem] if problem else [])
+    config = gguf.resolved.config
     report = heads_for_config(config, index, subject)
     chosen, reading = choose_head(head, report, index)
     model_class = next((h.model_class for h in report.heads if h.auto_class == chosen), None)
-    notes = [note for note in (reading, problem) if note]
-    from .gguf_model import ResolvedGguf
-
-    notes.append(gguf_note(ResolvedGguf(ref=target.ref, config=config, from_cache=target.from_cache,
-                                        checkpoint=checkpoint, derived=derived)))
+    notes = [note for note in (reading, problem) if note] + [gguf.note()]
     found += _head_findings(chosen, report, config, index)
     return make_report("model", subject, found, index, head=chosen, model_class=model_class,
                        model_type=config.model_type, notes=notes)
@@ -227,13 +214,13 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
     With safetensors weights, new, unused and mismatched weights are predicted key by key (the head is
     built on the meta device, which imports torch); otherwise from the classes alone.
     """
-    from .gguf_model import GgufTarget, resolve_model
+    from .gguf_model import GgufModel, resolve_model
 
     try:
         resolved = resolve_model(model, revision, token, gguf_file)
     except ModelNotFoundError as error:
         return make_report("model", model, [_not_found_finding(error, model)], index)
-    if isinstance(resolved, GgufTarget):
+    if isinstance(resolved, GgufModel):
         return _diagnose_gguf(resolved, index, head)
     ref, config = resolved.ref, resolved.config
     notes = [f"the Hub could not be asked; used the cached config.json of {ref.display()}"] if resolved.from_cache else []

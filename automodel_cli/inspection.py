@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .adapter import carried_by_adapter, read_adapter_weights
 from .config_summary import ConfigSummary, KvCache, kv_cache, summarize_config
 from .errors import AmxError
 from .head_index import load_index
@@ -20,7 +21,7 @@ from .heads import HeadsReport
 from .load_prediction import LoadPrediction, Mismatch, predict_loading
 from .meta_build import MetaModel, TensorSpec, describe, instantiate, resolve_head
 from .param_groups import ModuleNode, ParamGroup, group_tensors
-from .reference import ResolvedConfig
+from .reference import ModelRef, ResolvedConfig
 from .safetensors_header import DTYPE_BITS, read_headers
 from .tasks import task_info
 
@@ -273,12 +274,18 @@ def _listed(keys: list[str], limit: int = 3) -> str:
 
 
 def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig, token: str | None = None,
-                                   progress: ProgressCallback | None = None) -> None:
+                                   progress: ProgressCallback | None = None,
+                                   adapter_ref: ModelRef | None = None) -> None:
     """Replace the class-level "new weights" guess of every head with the load prediction (in place).
 
     Needs the checkpoint's safetensors headers; without them (or for a quantized checkpoint) the
-    class-level guess stays and a note says why.
+    class-level guess stays and a note says why. With `adapter_ref` (report.adapter set), weights the
+    adapter carries (modules_to_save) are not new.
     """
+    carried: list[TensorSpec] = []
+    if adapter_ref is not None and report.adapter is not None:
+        report.notes.extend(read_adapter_weights(adapter_ref, report.adapter, token))
+        carried = report.adapter.tensors
     headers = read_headers(resolved.ref, token=token, progress=progress)
     if headers.format != "safetensors":
         report.notes.append("no safetensors checkpoint: 'new weights' is the class-level guess")
@@ -296,7 +303,8 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
             head.note = f"not checked: {error.message}"
             continue
         prediction = predict_loading(module, tensors)
-        new = prediction.missing_keys + [m.name for m in prediction.mismatched_keys]
+        saved = carried_by_adapter(prediction.missing_keys, carried)
+        new = [key for key in prediction.missing_keys if key not in saved] + [m.name for m in prediction.mismatched_keys]
         head.new_weights = bool(new)
         head.note = f"new: {_listed(new)}" if new else ""
         if prediction.refused:

@@ -141,7 +141,7 @@ def test_several_gguf_files_are_listed_until_one_is_chosen(models):
     missing = run_amx("inspect", str(models / "several"), "--gguf-file", "nope.gguf")
     assert missing.returncode == 1 and "has no GGUF file 'nope.gguf'" in missing.stderr
     escaping = run_amx("heads", str(models / "several"), "--gguf-file", "../x.gguf")
-    assert escaping.returncode == 2 and "must be a file name inside the model" in escaping.stderr
+    assert escaping.returncode == 2 and "must be the name of a .gguf file inside the model" in escaping.stderr
 
 
 def test_config_json_wins_unless_a_gguf_file_is_asked_for(models):

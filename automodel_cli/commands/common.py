@@ -28,6 +28,12 @@ TokenOpt = Annotated[
     typer.Option("--token", help="Hugging Face token for private or gated models (default: HF_TOKEN).",
                  show_default=False),
 ]
+SubfolderOpt = Annotated[
+    str | None,
+    typer.Option("--subfolder", metavar="NAME", show_default=False,
+                 help="The model's folder inside the repository (a pipeline component such as text_encoder), "
+                      "as from_pretrained(..., subfolder=NAME)."),
+]
 GgufFileOpt = Annotated[
     str | None,
     typer.Option("--gguf-file", metavar="NAME", show_default=False,

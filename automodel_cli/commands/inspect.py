@@ -54,7 +54,7 @@ def inspect(
         amx inspect TheBloke/Llama-2-7B-GGUF --gguf-file llama-2-7b.Q4_K_M.gguf
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
-    from ..gguf_model import GgufTarget, resolve_model
+    from ..gguf_model import GgufModel, resolve_model
     from ..inspection import inspect_model
     from ..param_groups import filter_tensors, group_tensors, module_tree
     from ..render.inspect import header_progress, render_inspect
@@ -65,10 +65,10 @@ def inspect(
     resolved = resolve_model(model, revision, token, gguf_file)
     if resolved.from_cache:
         out.message(f"the Hub could not be asked; using the cached files of {resolved.ref.display()}")
-    if isinstance(resolved, GgufTarget):
+    if isinstance(resolved, GgufModel):
         from ..gguf_inspection import inspect_gguf
 
-        report = inspect_gguf(resolved.read(), resolved.ref.display(), resolved.where(), head=head,
+        report = inspect_gguf(resolved.checkpoint, resolved.ref.display(), resolved.target.where(), head=head,
                               from_cache=resolved.from_cache)
     else:
         with header_progress(out) as progress:

@@ -75,7 +75,7 @@ def source(
     out = Output(json_mode=json)
     index = load_index(on_build=index_building_status(out))
     candidates = auto_class_candidates(auto_class, index.auto_classes)
-    resolved = resolve_config_or_gguf(model, revision, token, gguf_file, lambda: index)
+    resolved = resolve_config_or_gguf(model, revision, token, gguf_file)
     if resolved.from_cache:
         out.message(f"the Hub could not be asked; using the cached config.json of {resolved.ref.display()}")
     heads = heads_for_config(resolved.config, index, resolved.ref.display())

@@ -1,0 +1,225 @@
+"""The shape of a model repository, decided once from its small JSON files, for every command.
+
+A repository is not always one transformers folder:
+
+- `adapter`: adapter_config.json (PEFT) naming a base model; the commands answer for the base's config.json;
+- `sentence-transformers`: modules.json chaining a Transformer module with Pooling, Dense, Normalize...;
+  the commands answer for the Transformer module's config.json;
+- `diffusers`: model_index.json naming components in subfolders (a pipeline), or, with `--subfolder`, one
+  component of a library other than transformers (no Auto heads);
+- `gguf`: `*.gguf` files and no config.json;
+- `transformers`: config.json (also a pipeline component that is a transformers model).
+
+Decided in transformers' own order (adapter_config.json first, as `AutoModel.from_pretrained` looks for
+it first). The JSON files get config.json's treatment: size cap, strict types, folder names checked not to
+escape the repository, nothing imported. A Hub repository costs one listing request; when the Hub cannot
+be reached, the Hugging Face cache answers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_adapter_config
+from .config_reader import load_json_object, read_config
+from .errors import AmxError, HubUnreachableError, ModelNotFoundError, UnsupportedModelError
+from .gguf_checkpoint import is_gguf
+from .reference import ModelRef, ResolvedConfig, local_file, locate_file, parse_reference
+
+CONFIG = "config.json"
+MODULES = "modules.json"
+MODEL_INDEX = "model_index.json"
+KINDS = ("transformers", "adapter", "sentence-transformers", "diffusers", "gguf")
+
+
+@dataclass
+class Repository:
+    """What a MODEL reference is, and the transformers model the commands answer for."""
+
+    kind: str  # one of KINDS
+    ref: ModelRef  # as the user named it (with --subfolder)
+    resolved: ResolvedConfig | None  # the transformers config to answer for; None when there is none
+    adapter: AdapterInfo | None = None
+    modules: object | None = None  # sentence_transformers_chain.SentenceChain
+    pipeline: object | None = None  # pipeline.Pipeline: the components of model_index.json
+    component: object | None = None  # pipeline.Component: --subfolder of a component without Auto heads
+    gguf_files: list[str] = field(default_factory=list)
+    gguf: object | None = None  # gguf_model.GgufModel: the chosen GGUF checkpoint, its header and derived config
+    from_cache: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def display(self) -> str:
+        return self.ref.display()
+
+    def transformers_config(self, command: str) -> ResolvedConfig:
+        """The config to answer for, or one line saying why this repository has none."""
+        if self.resolved is not None:
+            return self.resolved
+        raise UnsupportedModelError(self.no_transformers_model(), hint=self.no_transformers_hint(command))
+
+    def no_transformers_model(self) -> str:
+        if self.kind == "gguf":
+            return self.gguf.derived.reason
+        if self.component is not None:
+            return f"{self.display()} is a {self.component.library or 'non-model'} component " \
+                   f"({self.component.class_name or 'no class'}): it has no transformers Auto heads"
+        return f"{self.display()} is a diffusers pipeline ({self.pipeline.class_name}): it has no Auto heads itself"
+
+    def no_transformers_hint(self, command: str) -> str:
+        if self.pipeline is not None:
+            names = [c.name for c in self.pipeline.components if c.library == "transformers" and c.has_config]
+            if names:
+                return f"point at a transformers component with --subfolder ({', '.join(names)})"
+            return "amx inspect lists the components and their sizes"
+        if self.kind == "gguf":
+            return "`amx inspect` still lists the file's tensors"
+        return f"load it with {self.component.library or 'its own library'}; amx inspect shows its weights"
+
+
+class RepositoryFiles:
+    """The small files of one repository: a local folder, or a Hub repository listed once.
+
+    When the listing fails because the Hub cannot be reached, the cached copies answer; when nothing
+    usable is cached, the listing's error is the answer (no second network timeout).
+    """
+
+    def __init__(self, ref: ModelRef, token: str | None):
+        self.ref, self.token = ref, token
+        self.listing: set[str] | None = None
+        self.unreachable: HubUnreachableError | None = None
+        self.from_cache = False
+        if not ref.is_local:
+            from . import hub
+
+            if not hub.is_offline():
+                try:
+                    self.listing = {f.path for f in hub.list_repo_files(ref.repo_id, revision=ref.revision,
+                                                                         token=token)}
+                except HubUnreachableError as error:
+                    self.unreachable = error
+                except ModelNotFoundError:  # fetching config.json names the problem precisely (the revision...)
+                    pass
+
+    def has(self, name: str) -> bool:
+        if self.ref.is_local:
+            try:
+                path = local_file(self.ref, name)
+                return path.exists() or path.is_symlink()
+            except (OSError, ValueError):
+                return False
+        path = self.ref.repo_path(name)
+        if self.listing is not None:
+            return path in self.listing
+        from . import hub
+
+        return hub.cached_file(self.ref.repo_id, path, self.ref.revision) is not None
+
+    def names(self) -> list[str]:
+        """The files directly in the model's folder (without a listing: those in the cache)."""
+        if self.listing is not None:
+            prefix = self.ref.repo_path("")
+            return sorted(p[len(prefix):] for p in self.listing if p.startswith(prefix) and "/" not in p[len(prefix):])
+        folder = self.ref.local_dir
+        if folder is None:
+            from . import hub
+
+            snapshot = hub.cached_snapshot(self.ref.repo_id, self.ref.revision)
+            folder = snapshot / self.ref.subfolder if snapshot else None
+        try:
+            return sorted(entry.name for entry in os.scandir(folder)) if folder else []
+        except OSError:
+            return []
+
+    def locate(self, name: str) -> Path:
+        if self.unreachable is not None:
+            from . import hub
+
+            cached = hub.cached_file(self.ref.repo_id, self.ref.repo_path(name), self.ref.revision)
+            if cached is None:
+                raise self.unreachable
+            self.from_cache = True
+            return cached
+        if self.listing is not None and self.ref.repo_path(name) not in self.listing:
+            raise ModelNotFoundError(f"{name} not found in {self.ref.display()}")
+        path, from_cache = locate_file(self.ref, name, self.token)
+        self.from_cache |= from_cache
+        return path
+
+    def read_json(self, name: str, what: str) -> dict:
+        return load_json_object(self.locate(name), what)
+
+    def resolved_config(self, name: str = CONFIG) -> ResolvedConfig:
+        return ResolvedConfig(ref=self.ref, config=read_config(self.locate(name)), from_cache=self.from_cache)
+
+
+def resolve_repository(text: str, revision: str | None = None, token: str | None = None,
+                       subfolder: str | None = None, gguf_file: str | None = None) -> Repository:
+    """Parse a reference and decide the repository's shape, fetching only its small JSON files.
+
+    `gguf_file` (`--gguf-file`) reads that GGUF file of the repository, config.json or not.
+    """
+    return open_repository(parse_reference(text, revision, subfolder), token, gguf_file)
+
+
+def open_repository(ref: ModelRef, token: str | None = None, gguf_file: str | None = None) -> Repository:
+    files = RepositoryFiles(ref, token)
+    if gguf_file is not None or is_gguf(ref.config_file):  # asked for, or the path of a .gguf file itself
+        return resolve_gguf(files, gguf_file or ref.config_file)
+    if ref.config_file != CONFIG:  # the path of a config file itself
+        return _transformers(files)
+    if files.has(ADAPTER_CONFIG):
+        return _adapter(files)
+    if not files.has(CONFIG):
+        if any(is_gguf(name) for name in files.names()):
+            return resolve_gguf(files, None)
+    return _transformers(files)
+
+
+def _transformers(files: RepositoryFiles) -> Repository:
+    resolved = files.resolved_config(files.ref.config_file)
+    return Repository("transformers", files.ref, resolved, from_cache=resolved.from_cache)
+
+
+def resolve_gguf(files: RepositoryFiles, gguf_file: str | None) -> Repository:
+    """A GGUF checkpoint: the file asked for, or the only one (several: BadInputError listing them). Its
+    header is read (range requests on the Hub) and `resolved` is the config transformers builds from it,
+    or None when transformers cannot load the architecture (`no_transformers_model` says why)."""
+    from .gguf_model import open_gguf
+
+    gguf = open_gguf(files.ref, files.token, gguf_file, hub_unreachable=files.unreachable)
+    return Repository("gguf", files.ref, gguf.resolved, gguf_files=list(gguf.target.choice.parts), gguf=gguf,
+                      from_cache=gguf.target.from_cache)
+
+
+def _adapter(files: RepositoryFiles) -> Repository:
+    ref = files.ref
+    where = f"{ref.display()}/{ADAPTER_CONFIG}" if not ref.is_local else str(ref.local_dir / ADAPTER_CONFIG)
+    info = parse_adapter_config(files.read_json(ADAPTER_CONFIG, "adapter config"), where)
+    if ref.is_local and files.has(CONFIG):  # transformers loads a folder with its own config.json as the base
+        info.embedded_base, info.base_reference = True, ref.display()
+        return Repository("adapter", ref, files.resolved_config(), adapter=info, from_cache=files.from_cache)
+    try:
+        base_ref = base_model_reference(ref, info, where)
+        info.base_reference = base_ref.display()
+        path, from_cache = locate_file(base_ref, CONFIG, files.token)
+        resolved = ResolvedConfig(ref=base_ref, config=read_config(path), from_cache=from_cache)
+    except ModelNotFoundError as error:
+        if info.base_reference and _is_adapter(base_ref, files.token):
+            raise ModelNotFoundError(
+                f"{where}: the base model {info.base_model!r} is itself an adapter (no config.json); "
+                "transformers does not follow chains of adapters",
+                hint="set base_model_name_or_path to the model the adapters were trained on") from None
+        raise ModelNotFoundError(f"{where}: base model {info.base_model!r}: {error.message}", error.hint) from None
+    except (HubUnreachableError, UnsupportedModelError) as error:
+        raise type(error)(f"{where}: base model {info.base_model!r}: {error.message}", error.hint) from None
+    return Repository("adapter", ref, resolved, adapter=info, from_cache=files.from_cache or resolved.from_cache)
+
+
+def _is_adapter(ref: ModelRef, token: str | None) -> bool:
+    """Whether a base model without config.json is an adapter (asked only to explain the failure)."""
+    try:
+        return RepositoryFiles(ref, token).has(ADAPTER_CONFIG)
+    except AmxError:
+        return False
