@@ -44,6 +44,12 @@ def is_gguf(name: str) -> bool:
     return name.lower().endswith(GGUF_SUFFIX)
 
 
+def is_gguf_file_name(name: str) -> bool:
+    """A .gguf file name inside a model (`--gguf-file`, `gguf-file =`): relative, no '..', no backslash."""
+    return (is_gguf(name) and not name.startswith("/") and "\\" not in name and "\0" not in name
+            and all(part not in ("", ".", "..") for part in name.split("/")))
+
+
 def quantization_from_name(name: str) -> str | None:
     """`Llama-3-8B-Q4_K_M.gguf` -> 'Q4_K_M'; None when the name carries no known quantization."""
     stem = _SPLIT.sub(r"\g<stem>", name.rpartition("/")[2])

@@ -139,11 +139,8 @@ def gguf_model_config(derived: DerivedConfig, where: str, index: HeadIndex) -> M
 
 
 def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str | None = None,
-                 from_cache: bool = False, build_head: bool = True):
-    """Everything `amx inspect` shows for a GGUF checkpoint, as an InspectReport with a `gguf` section.
-
-    `build_head`: build the head on the meta device for its parameter count (imports torch).
-    """
+                 from_cache: bool = False):
+    """Everything `amx inspect` shows for a GGUF checkpoint, as an InspectReport with a `gguf` section."""
     from .inspection import DECODER_HEADS, HeadCheck, InspectReport, Quantization, _memory
 
     header = checkpoint.header
@@ -163,7 +160,7 @@ def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str |
         notes.append(f"{error.message}: the tensors are listed from the GGUF header")
     dequantized = _dequantized_dtype(header, derived.architecture) if config is not None else None
     if config is not None:
-        head_check = _head(config, index, head, notes, build_head)
+        head_check = _head(config, index, head, notes)
         summary = summarize_config(config)
         if head_check.auto_class in DECODER_HEADS:
             kv = kv_cache(summary, dequantized, config.raw)
@@ -221,14 +218,12 @@ def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str |
     )
 
 
-def _head(config: ModelConfig, index: HeadIndex, head: str | None, notes: list[str], build: bool):
+def _head(config: ModelConfig, index: HeadIndex, head: str | None, notes: list[str]):
     """The head transformers would build: its class and parameter count, from a meta-device build."""
     from .inspection import HeadCheck
 
     auto_class, model_class, _ = resolve_head(config, index, head)
     note = "not predicted for a GGUF file: transformers renames its tensors while loading"
-    if not build:
-        return HeadCheck(auto_class, model_class, None, None, None, None, note=note)
     try:
         meta = describe(instantiate(config, auto_class, model_class), auto_class, model_class)
     except AmxError as error:

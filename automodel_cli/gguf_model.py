@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .checkpoint_files import CheckpointFiles, HubFiles, LocalFiles
-from .errors import BadInputError, HubUnreachableError, ModelNotFoundError, UnsupportedModelError
-from .gguf_checkpoint import GgufCheckpoint, GgufChoice, choose_gguf, is_gguf, read_gguf_checkpoint
+from .errors import BadInputError, HubUnreachableError, UnsupportedModelError
+from .gguf_checkpoint import GgufCheckpoint, GgufChoice, choose_gguf, is_gguf, is_gguf_file_name, read_gguf_checkpoint
 from .gguf_config import DerivedConfig, derive_config
 from .head_index import load_index
-from .reference import ModelRef, ResolvedConfig, parse_reference, resolve_config
+from .reference import ModelRef, ResolvedConfig
 
 
 @dataclass
@@ -51,15 +51,6 @@ class GgufModel:
                 "head is the model type's causal LM, as llama.cpp runs it")
 
 
-def check_gguf_file(name: str) -> None:
-    """`--gguf-file` names a .gguf file inside the model."""
-    parts = name.split("/")
-    if (not is_gguf(name) or name.startswith("/") or "\\" in name or "\0" in name
-            or any(part in ("", ".", "..") for part in parts)):
-        raise BadInputError(f"--gguf-file {name!r} must be the name of a .gguf file inside the model, "
-                            "such as model-Q4_K_M.gguf")
-
-
 def _checkpoint_files(ref: ModelRef, token: str | None, hub_unreachable: HubUnreachableError | None
                       ) -> tuple[CheckpointFiles, bool]:
     """Where the GGUF files are read: the local folder, the Hub (range requests) or its cached snapshot."""
@@ -85,8 +76,9 @@ def open_gguf(ref: ModelRef, token: str | None, gguf_file: str | None,
         if gguf_file is not None and gguf_file != ref.config_file:
             raise BadInputError(f"{ref.text} is a GGUF file itself, but --gguf-file names {gguf_file!r}")
         gguf_file = ref.config_file
-    if gguf_file is not None:
-        check_gguf_file(gguf_file)
+    if gguf_file is not None and not is_gguf_file_name(gguf_file):
+        raise BadInputError(f"--gguf-file {gguf_file!r} must be the name of a .gguf file inside the model, "
+                            "such as model-Q4_K_M.gguf")
     files, from_cache = _checkpoint_files(ref, token, hub_unreachable)
     target = GgufTarget(ref, files, choose_gguf(files, gguf_file, ref.display()), from_cache)
     checkpoint = read_gguf_checkpoint(files, target.choice)
@@ -99,37 +91,3 @@ def open_gguf(ref: ModelRef, token: str | None, gguf_file: str | None,
         derived.loadable, derived.reason = False, error.message
         return GgufModel(target, checkpoint, derived, None)
     return GgufModel(target, checkpoint, derived, ResolvedConfig(ref=ref, config=config, from_cache=from_cache))
-
-
-def resolve_model(text: str, revision: str | None = None, token: str | None = None,
-                  gguf_file: str | None = None) -> ResolvedConfig | GgufModel:
-    """config.json as before, or the GGUF checkpoint repository.py finds the reference to be.
-
-    For the commands that read config.json themselves: repository.py is asked when `--gguf-file` is
-    given, when the reference is a .gguf file, or when config.json is missing (its one listing request).
-    """
-    from .repository import resolve_repository
-
-    if gguf_file is not None or is_gguf(parse_reference(text, revision).config_file):
-        return resolve_repository(text, revision, token, gguf_file=gguf_file).gguf
-    try:
-        return resolve_config(text, revision, token)
-    except (ModelNotFoundError, HubUnreachableError) as error:
-        if "config.json" not in error.message:
-            raise
-        repository = resolve_repository(text, revision, token)
-        if repository.kind != "gguf":
-            raise
-        return repository.gguf
-
-
-def resolve_config_or_gguf(text: str, revision: str | None, token: str | None,
-                           gguf_file: str | None) -> ResolvedConfig:
-    """For commands that need a config: config.json, or the config transformers derives from the GGUF
-    (UnsupportedModelError when it cannot load the architecture)."""
-    resolved = resolve_model(text, revision, token, gguf_file)
-    if not isinstance(resolved, GgufModel):
-        return resolved
-    if resolved.resolved is None:
-        raise UnsupportedModelError(resolved.derived.reason, hint="`amx inspect` still lists the file's tensors")
-    return resolved.resolved

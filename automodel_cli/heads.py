@@ -151,9 +151,9 @@ def heads_for_repository(repository: Repository, index: HeadIndex) -> HeadsRepor
     sentence-transformers model's Transformer module, or no heads for a component of another library."""
     if repository.resolved is None:
         if repository.kind == "gguf":
-            repository.transformers_config("heads")
+            repository.transformers_config()
         return HeadsReport(repository.display(), None, None, [], index.transformers_version, None, [],
-                           notes=[repository.no_transformers_model(), repository.no_transformers_hint("heads")],
+                           notes=[repository.no_transformers_model(), repository.no_transformers_hint()],
                            from_cache=repository.from_cache)
     report = heads_for_config(repository.resolved.config, index, repository.display())
     report.from_cache = repository.from_cache

@@ -19,7 +19,7 @@ be reached, the Hugging Face cache answers.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_adapter_config
@@ -53,21 +53,21 @@ class Repository:
     def display(self) -> str:
         return self.ref.display()
 
-    def transformers_config(self, command: str) -> ResolvedConfig:
+    def transformers_config(self) -> ResolvedConfig:
         """The config to answer for, or one line saying why this repository has none."""
         if self.resolved is not None:
             return self.resolved
-        raise UnsupportedModelError(self.no_transformers_model(), hint=self.no_transformers_hint(command))
+        raise UnsupportedModelError(self.no_transformers_model(), hint=self.no_transformers_hint())
 
     def no_transformers_model(self) -> str:
         if self.kind == "gguf":
             return self.gguf.derived.reason
         if self.component is not None:
-            return f"{self.display()} is a {self.component.library or 'non-model'} component " \
-                   f"({self.component.class_name or 'no class'}): it has no transformers Auto heads"
-        return f"{self.display()} is a diffusers pipeline ({self.pipeline.class_name}): it has no Auto heads itself"
+            return (f"{self.display()} is a {self.component.library or 'non-model'} component "
+                    f"({self.component.class_name or 'no class'}) without transformers Auto heads")
+        return f"{self.display()} is a diffusers pipeline ({self.pipeline.class_name}), not one transformers model"
 
-    def no_transformers_hint(self, command: str) -> str:
+    def no_transformers_hint(self) -> str:
         if self.pipeline is not None:
             names = [c.name for c in self.pipeline.components if c.library == "transformers" and c.has_config]
             if names:
@@ -101,6 +101,27 @@ class RepositoryFiles:
                     self.unreachable = error
                 except ModelNotFoundError:  # fetching config.json names the problem precisely (the revision...)
                     pass
+
+    def _view(self, ref: ModelRef) -> RepositoryFiles:
+        """The same repository at another folder, sharing the listing (no new request)."""
+        view = RepositoryFiles.__new__(RepositoryFiles)
+        view.ref, view.token, view.listing, view.unreachable, view.from_cache = (
+            ref, self.token, self.listing, self.unreachable, False)
+        return view
+
+    def inside(self, folder: str) -> RepositoryFiles:
+        return self._view(self.ref.inside(folder))
+
+    def at_root(self) -> RepositoryFiles:
+        """The repository's top folder, above `--subfolder`."""
+        ref = self.ref
+        if ref.is_local:
+            return self._view(replace(ref, local_dir=ref.root_dir, subfolder=""))
+        return self._view(replace(ref, subfolder=""))
+
+    def where(self, name: str) -> str:
+        """A file as messages name it."""
+        return str(self.ref.local_dir / name) if self.ref.is_local else f"{self.ref.display()}/{name}"
 
     def has(self, name: str) -> bool:
         if self.ref.is_local:
@@ -171,6 +192,23 @@ def open_repository(ref: ModelRef, token: str | None = None, gguf_file: str | No
         return _transformers(files)
     if files.has(ADAPTER_CONFIG):
         return _adapter(files)
+    if ref.subfolder and not files.has(MODEL_INDEX):
+        component = _pipeline_component(files)
+        if component is not None:
+            return component
+    if files.has(MODEL_INDEX):
+        from .pipeline import read_pipeline
+
+        pipeline = read_pipeline(files)
+        return Repository("diffusers", ref, None, pipeline=pipeline, from_cache=files.from_cache)
+    if files.has(MODULES):
+        from .sentence_transformers_chain import read_chain
+
+        chain = read_chain(files)
+        transformer = files.inside(chain.transformer_path) if chain.transformer_path else files
+        resolved = transformer.resolved_config()
+        return Repository("sentence-transformers", ref, resolved, modules=chain,
+                          from_cache=files.from_cache or transformer.from_cache)
     if not files.has(CONFIG):
         if any(is_gguf(name) for name in files.names()):
             return resolve_gguf(files, None)
@@ -179,6 +217,11 @@ def open_repository(ref: ModelRef, token: str | None = None, gguf_file: str | No
 
 def _transformers(files: RepositoryFiles) -> Repository:
     resolved = files.resolved_config(files.ref.config_file)
+    if resolved.config.model_type is None and "_diffusers_version" in resolved.config.raw:
+        from .pipeline import component_from_config
+
+        component = component_from_config(files.ref, resolved.config.raw)
+        return Repository("diffusers", files.ref, None, component=component, from_cache=files.from_cache)
     return Repository("transformers", files.ref, resolved, from_cache=resolved.from_cache)
 
 
@@ -193,9 +236,20 @@ def resolve_gguf(files: RepositoryFiles, gguf_file: str | None) -> Repository:
                       from_cache=gguf.target.from_cache)
 
 
+def _pipeline_component(files: RepositoryFiles) -> Repository | None:
+    """`--subfolder NAME` of a pipeline: a transformers component is answered as a transformers model, any
+    other (a UNet, a VAE, a scheduler, a tokenizer) as a component without Auto heads."""
+    from .pipeline import component_of
+
+    component = component_of(files)
+    if component is None or (component.library == "transformers" and component.has_config):
+        return None
+    return Repository("diffusers", files.ref, None, component=component, from_cache=files.from_cache)
+
+
 def _adapter(files: RepositoryFiles) -> Repository:
     ref = files.ref
-    where = f"{ref.display()}/{ADAPTER_CONFIG}" if not ref.is_local else str(ref.local_dir / ADAPTER_CONFIG)
+    where = files.where(ADAPTER_CONFIG)
     info = parse_adapter_config(files.read_json(ADAPTER_CONFIG, "adapter config"), where)
     if ref.is_local and files.has(CONFIG):  # transformers loads a folder with its own config.json as the base
         info.embedded_base, info.base_reference = True, ref.display()

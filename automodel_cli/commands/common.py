@@ -21,11 +21,11 @@ ModelArg = Annotated[
     ),
 ]
 RevisionOpt = Annotated[
-    str | None, typer.Option("--revision", "-r", help="Branch, tag or commit of a Hub model.", show_default=False)
+    str | None, typer.Option("--revision", "-r", metavar="REV", help="Branch, tag or commit of a Hub model.", show_default=False)
 ]
 TokenOpt = Annotated[
     str | None,
-    typer.Option("--token", help="Hugging Face token for private or gated models (default: HF_TOKEN).",
+    typer.Option("--token", metavar="TOKEN", help="Hugging Face token for private or gated models (default: HF_TOKEN).",
                  show_default=False),
 ]
 SubfolderOpt = Annotated[

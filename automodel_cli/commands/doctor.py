@@ -10,7 +10,7 @@ import typer
 from ..errors import BadInputError
 from ..load_errors import MAX_TEXT
 from ..render import Output
-from .common import GgufFileOpt, JsonOpt, RevisionOpt, TokenOpt, index_building_status, reports_errors
+from .common import GgufFileOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
 
 
 def _stdin_text() -> str | None:
@@ -24,7 +24,7 @@ def _stdin_text() -> str | None:
 def doctor(
     model: Annotated[
         str | None,
-        typer.Argument(metavar="[MODEL]", show_default=False,
+        typer.Argument(metavar="MODEL", show_default=False,
                        help="Hub id, local directory or config.json (as for 'amx heads'). Omit it to read --error "
                             "or piped text."),
     ] = None,
@@ -40,6 +40,7 @@ def doctor(
     ] = None,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    subfolder: SubfolderOpt = None,
     gguf_file: GgufFileOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -79,16 +80,16 @@ def doctor(
     if model is None and not (text or "").strip():
         raise BadInputError("nothing to diagnose: give a MODEL, --error TEXT, or pipe the error text in",
                             hint="amx doctor --help shows examples")
-    if model is None and gguf_file is not None:
-        raise BadInputError("--gguf-file applies to a MODEL, not to --error text")
-    if text is not None and head is not None:
-        raise BadInputError("--head applies to a MODEL, not to --error text")
+    misplaced = [name for name, value in (("--head", head), ("--subfolder", subfolder), ("--gguf-file", gguf_file))
+                 if value is not None]
+    if text is not None and misplaced:
+        raise BadInputError(f"{misplaced[0]} applies to a MODEL, not to --error text")
     index = load_index(on_build=index_building_status(out))
     if model is None:
         report = diagnose_text(text, index)
     else:
         with header_progress(out) as progress:
-            report = diagnose_model(model, index, head, revision, token, progress, gguf_file)
+            report = diagnose_model(model, index, head, revision, token, progress, subfolder, gguf_file)
     out.emit("doctor", report, render_doctor)
     if report.verdict != "ok":
         raise typer.Exit(1)

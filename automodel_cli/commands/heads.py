@@ -47,7 +47,7 @@ def heads(
         amx heads facebook/bart-large-cnn --revision main
         amx heads openai/whisper-tiny --processors
         amx heads ./my-checkpoint --check-weights
-        amx heads stabilityai/stable-diffusion-xl-base-1.0 --subfolder text_encoder_2
+        amx heads stabilityai/sdxl-turbo --subfolder text_encoder_2
         amx heads ./my-lora-adapter
         amx heads Qwen/Qwen2.5-0.5B-Instruct-GGUF --gguf-file qwen2.5-0.5b-instruct-q8_0.gguf
     """

@@ -27,20 +27,13 @@ def render_heads(report: HeadsReport) -> Iterator[RenderableType]:
         title.append("  architectures=")
         title.append_text(safe_text(", ".join(report.architectures), "cyan"))
     yield title
+    if report.adapter is not None:
+        from .repository import render_adapter
 
-    table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("", width=1, no_wrap=True)
-    table.add_column("Auto class", no_wrap=True)
-    table.add_column("model class", no_wrap=True)
-    table.add_column("new weights", justify="center", no_wrap=True)
-    table.add_column("task", min_width=12)
-    for head in report.heads:
-        marker = Text("★", style="bold green") if head.native else Text("")
-        auto = safe_text(head.auto_class, "bold green" if head.native else "")
-        model_class = safe_text(head.model_class, "magenta" if head.remote_code else "")
-        table.add_row(marker, auto, model_class, _new_weights_cell(head.new_weights), safe_text(head.task))
-    yield table
+        yield from render_adapter(report.adapter)
 
+    if report.heads:
+        yield _table(report)
     summary = Text("")
     if report.native_head:
         summary.append("★ native head: ", style="bold green")
@@ -52,3 +45,18 @@ def render_heads(report: HeadsReport) -> Iterator[RenderableType]:
         line = Text("note: ", style="yellow")
         line.append_text(safe_text(note))
         yield line
+
+
+def _table(report: HeadsReport) -> Table:
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    table.add_column("", width=1, no_wrap=True)
+    table.add_column("Auto class", no_wrap=True)
+    table.add_column("model class", no_wrap=True)
+    table.add_column("new weights", justify="center", no_wrap=True)
+    table.add_column("task", min_width=12)
+    for head in report.heads:
+        marker = Text("★", style="bold green") if head.native else Text("")
+        auto = safe_text(head.auto_class, "bold green" if head.native else "")
+        model_class = safe_text(head.model_class, "magenta" if head.remote_code else "")
+        table.add_row(marker, auto, model_class, _new_weights_cell(head.new_weights), safe_text(head.task))
+    return table
