@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import meta_cache
 from .config_reader import ModelConfig
 from .config_summary import ConfigSummary, kv_cache, summarize_config
 from .errors import AmxError, UnsupportedModelError
-from .gguf_checkpoint import GgufCheckpoint
+from .gguf_checkpoint import GgufCheckpoint, quantization_from_name
 from .gguf_config import DerivedConfig, derive_config, gguf_package_problem, load_mapping
 from .gguf_header import FILE_TYPES, GgufHeader, LongArray
 from .head_index import HeadIndex, load_index
@@ -70,8 +71,6 @@ def _tensor_types(header: GgufHeader) -> dict[str, TensorTypeStats]:
 
 
 def _quantization(header: GgufHeader, file_name: str, types: dict[str, TensorTypeStats]) -> str | None:
-    from .gguf_checkpoint import quantization_from_name
-
     file_type = header.metadata.get("general.file_type")
     if isinstance(file_type, int) and file_type in FILE_TYPES:
         return FILE_TYPES[file_type]
@@ -141,7 +140,7 @@ def gguf_model_config(derived: DerivedConfig, where: str, index: HeadIndex) -> M
 def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str | None = None,
                  from_cache: bool = False):
     """Everything `amx inspect` shows for a GGUF checkpoint, as an InspectReport with a `gguf` section."""
-    from .inspection import DECODER_HEADS, HeadCheck, InspectReport, Quantization, _memory
+    from .inspection import DECODER_HEADS, HeadCheck, InspectReport, Quantization, memory_for
 
     header = checkpoint.header
     derived = derive_config(header, where)
@@ -206,7 +205,7 @@ def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str |
         checkpoint_files=list(checkpoint.choice.parts),
         checkpoint_dtype=main_type,
         dtypes={name: s.parameters for name, s in types.items()},
-        memory_bytes=_memory(total, data_bytes),
+        memory_bytes=memory_for(total, data_bytes),
         kv_cache=kv,
         parameters=tensors,
         groups=group_tensors(tensors),
@@ -219,14 +218,21 @@ def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str |
 
 
 def _head(config: ModelConfig, index: HeadIndex, head: str | None, notes: list[str]):
-    """The head transformers would build: its class and parameter count, from a meta-device build."""
+    """The head transformers would build: its class and parameter count, from a meta-device build
+    (remembered in meta_cache, as for other checkpoints, so a second inspection imports no torch)."""
     from .inspection import HeadCheck
 
     auto_class, model_class, _ = resolve_head(config, index, head)
+    key = meta_cache.model_key(config, index, auto_class, model_class)
+    meta = meta_cache.load_meta(key, str(config.path))
+    if meta is None:
+        try:
+            meta = describe(instantiate(config, auto_class, model_class), auto_class, model_class)
+        except AmxError as error:
+            meta = error
+        meta_cache.store_meta(key, meta, str(config.path))
     note = "not predicted for a GGUF file: transformers renames its tensors while loading"
-    try:
-        meta = describe(instantiate(config, auto_class, model_class), auto_class, model_class)
-    except AmxError as error:
-        notes.append(f"{error.message}: the head could not be built")
+    if isinstance(meta, AmxError):
+        notes.append(f"{meta.message}: the head could not be built")
         return HeadCheck(auto_class, model_class, None, None, None, None, note=note)
     return HeadCheck(auto_class, model_class, meta.num_parameters, None, None, None, note=note)

@@ -49,7 +49,7 @@ def heads(
         amx heads ./my-checkpoint --check-weights
         amx heads stabilityai/sdxl-turbo --subfolder text_encoder_2
         amx heads ./my-lora-adapter
-        amx heads Qwen/Qwen2.5-0.5B-Instruct-GGUF --gguf-file qwen2.5-0.5b-instruct-q8_0.gguf
+        amx heads TheBloke/Llama-2-7B-GGUF --gguf-file llama-2-7b.Q8_0.gguf
     """
     out = Output(json_mode=json)
     repository = resolve_repository(model, revision, token, subfolder, gguf_file)
