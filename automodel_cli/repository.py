@@ -26,7 +26,7 @@ from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_ad
 from .config_reader import load_json_object, read_config
 from .errors import AmxError, HubUnreachableError, ModelNotFoundError, UnsupportedModelError
 from .gguf_checkpoint import is_gguf
-from .reference import ModelRef, ResolvedConfig, local_file, locate_file, parse_reference
+from .reference import ModelRef, ResolvedConfig, local_file, local_folder_first, locate_file, parse_reference
 
 CONFIG = "config.json"
 MODULES = "modules.json"
@@ -181,7 +181,9 @@ def resolve_repository(text: str, revision: str | None = None, token: str | None
 
     `gguf_file` (`--gguf-file`) reads that GGUF file of the repository, config.json or not.
     """
-    return open_repository(parse_reference(text, revision, subfolder), token, gguf_file)
+    ref = parse_reference(text, revision, subfolder)
+    with local_folder_first(ref):
+        return open_repository(ref, token, gguf_file)
 
 
 def open_repository(ref: ModelRef, token: str | None = None, gguf_file: str | None = None) -> Repository:
