@@ -40,7 +40,7 @@ GgufFileOpt = Annotated[
                  help="Read this GGUF file of MODEL (as from_pretrained(..., gguf_file=NAME)); needed when "
                       "it holds several."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schema in the README).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schemas: docs/json.md).")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
