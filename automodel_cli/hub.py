@@ -14,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .compat.hub_http import http_library
 from .errors import AmxError, HubUnreachableError, ModelNotFoundError
 
 # When nothing accepts the connection, amx must give up within 3 s of wall time, Python start-up
 # (~0.3 s) included; a reachable Hub completes a connection in well under a second.
 CONNECT_TIMEOUT_SECONDS = 2.0
+ANSWER_TIMEOUT_SECONDS = 10.0  # huggingface_hub's default for both variables
 OFFLINE_HINT = (
     "check the network, point HF_ENDPOINT at a reachable mirror, set HF_HUB_OFFLINE=1 to use only "
     "the cache, or pass a local directory"
@@ -45,20 +47,18 @@ def _constants():
 
 
 def _timeout(read: float):
-    """httpx timeouts: CONNECT_TIMEOUT_SECONDS to connect, then `read` seconds for each answer."""
-    import httpx2
-
-    return httpx2.Timeout(read, connect=CONNECT_TIMEOUT_SECONDS)
+    """HTTP timeouts: CONNECT_TIMEOUT_SECONDS to connect, then `read` seconds for each answer."""
+    return http_library().Timeout(read, connect=CONNECT_TIMEOUT_SECONDS)
 
 
 def metadata_timeout():
     """For HEAD requests and listings: HF_HUB_ETAG_TIMEOUT (10 s unless set) once connected."""
-    return _timeout(float(_constants().HF_HUB_ETAG_TIMEOUT))
+    return _timeout(float(getattr(_constants(), "HF_HUB_ETAG_TIMEOUT", ANSWER_TIMEOUT_SECONDS)))
 
 
 def download_timeout():
     """For file contents (range reads): HF_HUB_DOWNLOAD_TIMEOUT (10 s unless set) once connected."""
-    return _timeout(float(_constants().HF_HUB_DOWNLOAD_TIMEOUT))
+    return _timeout(float(getattr(_constants(), "HF_HUB_DOWNLOAD_TIMEOUT", ANSWER_TIMEOUT_SECONDS)))
 
 
 def endpoint() -> str:
@@ -78,11 +78,10 @@ def cached_file(repo_id: str, filename: str, revision: str | None) -> Path | Non
 
 
 def _network_errors() -> tuple[type[BaseException], ...]:
-    import httpx2
     from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 
     # LocalEntryNotFoundError: hf_hub_download's own "could not locate it on the Hub, nothing cached".
-    return (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError, ConnectionError, TimeoutError)
+    return (http_library().TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError, ConnectionError, TimeoutError)
 
 
 def _translate_http_error(error: Exception, repo_id: str, filename: str, revision: str | None) -> AmxError:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .auto_class_names import auto_class_for_model
+from .compat.tying import tie_as_loaded
 from .config_reader import ModelConfig
 from .errors import AmxError, ConfigError, UnsupportedModelError
 from .head_index import HeadIndex
@@ -148,7 +149,9 @@ def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_c
     try:
         with quiet_transformers(), torch.device("meta"), bounded_build(f"{config.path}: {model_class}",
                                                                       config.raw, _default_config(config)):
-            return cls._from_config(built_config)
+            module = cls._from_config(built_config)
+            tie_as_loaded(module)
+            return module
     except AmxError:
         raise
     except Exception as error:  # noqa: BLE001 - model constructors raise anything
@@ -187,7 +190,9 @@ def _instantiate_remote(auto_class: str, model_class: str, trust_remote_code: bo
         with quiet_transformers():
             built_config = transformers.AutoConfig.from_pretrained(str(local_dir), trust_remote_code=True)
             with torch.device("meta"), bounded_build(f"{local_dir}: {model_class}", {}, None):
-                return getattr(transformers, auto_class).from_config(built_config, trust_remote_code=True)
+                module = getattr(transformers, auto_class).from_config(built_config, trust_remote_code=True)
+                tie_as_loaded(module)
+                return module
     except AmxError:
         raise
     except Exception as error:  # noqa: BLE001 - repository code raises anything
