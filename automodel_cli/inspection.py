@@ -415,7 +415,7 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
 
     Needs the checkpoint's safetensors headers; without them (or for a quantized checkpoint) the
     class-level guess stays and a note says why. With `adapter_ref` (report.adapter set), weights the
-    adapter carries (modules_to_save) are not new.
+    adapter carries (modules_to_save) are not new. Each head's prediction is remembered (`meta_cache`).
     """
     carried: list[TensorSpec] = []
     if adapter_ref is not None and report.adapter is not None:
@@ -429,15 +429,17 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
         report.notes.append("quantized checkpoint: 'new weights' is the class-level guess")
         return
     tensors = _header_tensors(headers)
+    index = load_index()
     for head in report.heads:
         if head.remote_code:
             continue
+        expected = _Expected.start(resolved.config, index, head.auto_class, head.model_class, False, False)
         try:
-            module = instantiate(resolved.config, head.auto_class, head.model_class)
+            _, prediction = expected.model(resolved, head.auto_class, head.model_class, False, False, True, [],
+                                           tensors)
         except AmxError as error:
             head.note = f"not checked: {error.message}"
             continue
-        prediction = predict_loading(module, tensors)
         saved = carried_by_adapter(prediction.missing_keys, carried)
         new = [key for key in prediction.missing_keys if key not in saved] + [m.name for m in prediction.mismatched_keys]
         head.new_weights = bool(new)
