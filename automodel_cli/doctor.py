@@ -38,6 +38,7 @@ _CLASS_LEVEL = {"new-weights", "unused-weights", "unknown-checkpoint-head"}
 ProgressCallback = Callable[[int, int], None]
 # ModelNotFoundError messages of reference.py and hub.py -> the finding that explains them.
 _NOT_FOUND = [
+    (re.compile(r"adapter_config\.json: (the )?base model "), lambda m, model: f.adapter_base(m.string)),
     (re.compile(r"(?P<repo>\S+) is gated"), lambda m, model: f.gated_repo(m["repo"])),
     (re.compile(r"repository (?P<repo>\S+) not found"), lambda m, model: f.repo_not_found(m["repo"])),
     (re.compile(r"revision (?P<rev>'[^']*'|\S+) not found in (?P<repo>\S+)"),

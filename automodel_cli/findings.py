@@ -291,3 +291,10 @@ def no_auto_heads(what: str, loader: str) -> Finding:
         f"{what}, so AutoModel...from_pretrained cannot load it",
         loader,
     )
+
+
+def adapter_base(message: str) -> Finding:
+    """A PEFT adapter whose base model (base_model_name_or_path) cannot be loaded."""
+    return Finding("adapter-base", ERROR, message,
+                   "set base_model_name_or_path in adapter_config.json to the Hub id or path of the model the "
+                   "adapter was trained on, or load that base yourself and attach the adapter with peft")

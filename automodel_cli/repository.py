@@ -63,7 +63,8 @@ class Repository:
         if self.component is not None:
             return (f"{self.display()} is a {self.component.library or 'non-model'} component "
                     f"({self.component.class_name or 'no class'}) without transformers Auto heads")
-        return f"{self.display()} is a diffusers pipeline ({self.pipeline.class_name}), not one transformers model"
+        return (f"{self.display()} is a diffusers pipeline ({self.pipeline.class_name or 'no _class_name'}) "
+                "without transformers Auto heads of its own")
 
     def no_transformers_hint(self) -> str:
         if self.pipeline is not None:
