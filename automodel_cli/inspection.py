@@ -4,7 +4,9 @@ from config.json and safetensors headers, before any weight is downloaded.
 The facts come from the safetensors headers when the checkpoint has them; otherwise (config only, or a
 pickle-based `pytorch_model.bin`, never unpickled) from the model built on the meta device. The chosen
 head (default: native) is always built on the meta device too, to predict what `from_pretrained` would
-report for it. This is the core other commands reuse (`amx check`, `amx doctor`).
+report for it; what a build told is remembered (`meta_cache`), so the next inspection of the model, or
+of any with the same config, imports neither torch nor transformers. This is the core other commands
+reuse (`amx check`, `amx doctor`).
 """
 
 from __future__ import annotations
