@@ -28,6 +28,13 @@ TokenOpt = Annotated[
     typer.Option("--token", help="Hugging Face token for private or gated models (default: HF_TOKEN).",
                  show_default=False),
 ]
+ImportOpt = Annotated[
+    list[str] | None,
+    typer.Option("--import", metavar="MODULE", show_default=False,
+                 help="Import this module of yours first (this runs its code), so that the models it registers "
+                      "with the Auto classes (AutoConfig.register, AutoModel.register) count. Repeatable; the "
+                      "current directory is importable. Imports transformers, even for `amx heads`."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schema in the README).")]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,3 +73,12 @@ def reports_errors(command: F) -> F:
 def index_building_status(out: Output):
     """The `on_build` callback of `head_index.load_index`: a spinner for the one-off build."""
     return lambda: out.status("Indexing the Auto classes of the installed transformers (once)")
+
+
+def import_registered(modules: list[str] | None, out: Output) -> None:
+    """`--import`: run the user's modules so their Auto registrations count (nothing happens without it)."""
+    if modules:
+        from ..registered import import_modules
+
+        with out.status(f"Importing {', '.join(modules)}"):
+            import_modules(modules)

@@ -14,7 +14,9 @@ from ..reference import resolve_config
 from ..render import Output, to_jsonable
 from ..render.heads import render_heads
 from ..render.processors import render_processors
-from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, reports_errors
+from .common import (
+    ImportOpt, JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, import_registered, reports_errors,
+)
 
 
 @reports_errors
@@ -22,6 +24,7 @@ def heads(
     model: ModelArg,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    imports: ImportOpt = None,
     processors: Annotated[bool, typer.Option(
         "--processors", help="Also show the preprocessing Auto classes (AutoTokenizer, AutoProcessor...) that apply.")
     ] = False,
@@ -47,6 +50,7 @@ def heads(
         amx heads ./my-checkpoint --check-weights
     """
     out = Output(json_mode=json)
+    import_registered(imports, out)
     resolved = resolve_config(model, revision, token)
     if resolved.from_cache:
         out.message(f"the Hub could not be asked; using the cached config.json of {resolved.ref.display()}")

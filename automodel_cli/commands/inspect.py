@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..render import Output
-from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, reports_errors
+from .common import ImportOpt, JsonOpt, ModelArg, RevisionOpt, TokenOpt, import_registered, reports_errors
 
 HeadOpt = Annotated[
     str | None,
@@ -24,6 +24,7 @@ def inspect(
     model: ModelArg,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    imports: ImportOpt = None,
     head: HeadOpt = None,
     all_tensors: Annotated[bool, typer.Option("--all", help="List every tensor instead of collapsing layers.")] = False,
     pattern: Annotated[str | None, typer.Option("--filter", metavar="REGEX", show_default=False,
@@ -58,6 +59,7 @@ def inspect(
     if pattern is not None:
         filter_tensors([], pattern)  # a malformed regex fails before any work
     out = Output(json_mode=json)
+    import_registered(imports, out)
     resolved = resolve_config(model, revision, token)
     if resolved.from_cache:
         out.message(f"the Hub could not be asked; using the cached files of {resolved.ref.display()}")

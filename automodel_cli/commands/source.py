@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from ..render import Output
-from .common import JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, reports_errors
+from .common import (
+    ImportOpt, JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, import_registered, reports_errors,
+)
 
 AutoClassArg = Annotated[
     str,
@@ -43,6 +45,7 @@ def source(
     ] = False,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Print the code AUTOCLASS runs for MODEL: the concrete class, its `__init__` and `forward`.
@@ -72,6 +75,7 @@ def source(
     from ..render.source import render_source
 
     out = Output(json_mode=json)
+    import_registered(imports, out)
     index = load_index(on_build=index_building_status(out))
     candidates = auto_class_candidates(auto_class, index.auto_classes)
     resolved = resolve_config(model, revision, token)
