@@ -277,8 +277,8 @@ def registered_model_type_mismatch(config_class: str, key: str, class_model_type
     return Finding(
         "registered-model-type-mismatch", ERROR,
         f"{config_class} is registered with AutoConfig as {key!r} (by {module}) but its model_type is "
-        f"{class_model_type!r}: AutoConfig.register refuses that, and a config saved with it would reload as "
-        f"{class_model_type!r}",
+        f"{class_model_type!r}: a config saved with it would reload as {class_model_type!r} (AutoConfig.register "
+        "raises on this mismatch)",
         f"set model_type = {key!r} in the body of {config_class} (a class attribute), or register it as "
         f"{class_model_type!r}",
     )

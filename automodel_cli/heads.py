@@ -94,7 +94,8 @@ def heads_for_config(config: ModelConfig, index: HeadIndex, model: str) -> Heads
             )
         raise UnsupportedModelError(
             f"model_type {config.model_type!r} is not known to the installed transformers {index.transformers_version}",
-            hint="upgrade transformers (pip install -U transformers) or check the model's documentation",
+            hint="upgrade transformers (pip install -U transformers) or check the model's documentation; "
+                 "if your code registers it (AutoConfig.register), pass --import with that module",
         )
     if config_class is None:
         notes.append(

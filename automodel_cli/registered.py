@@ -83,18 +83,16 @@ def import_modules(modules: list[str], search_paths: list[Path] = ()) -> Imports
     global _imports
     check_module_names(modules)
     _make_importable([Path.cwd(), *search_paths])
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+    from .head_index import build_index, use_live_index
 
-    from .head_index import auto_model_classes, build_index, use_live_index
-
-    mappings = {CONFIG_AUTO: CONFIG_MAPPING, **{name: cls._model_mapping for name, cls in auto_model_classes()}}
     registrations = list(_imports.registrations) if _imports else []
     for name in modules:
-        before = {auto: dict(mapping._extra_content) for auto, mapping in mappings.items()}
+        # Before transformers is imported nothing is registered: a module that fails fails fast.
+        before = _registered_now() if "transformers.models.auto.modeling_auto" in sys.modules else {}
         _import(name)
-        for auto, mapping in mappings.items():
-            for key, value in mapping._extra_content.items():
-                if before[auto].get(key) is not value:
+        for auto, (mapping, entries) in _registered_now().items():
+            for key, value in entries.items():
+                if before.get(auto, (None, {}))[1].get(key) is not value:
                     registrations.append(_describe(auto, key, value, name, mapping))
     _imports = Imports([*(_imports.modules if _imports else []), *modules], registrations)
     index = build_index(include_registered=True)
@@ -106,6 +104,16 @@ def import_modules(modules: list[str], search_paths: list[Path] = ()) -> Imports
         index, imports=list(_imports.modules), registered_heads=registered_heads,
         registered_configs={r.key: r.module for r in registrations if r.auto_class == CONFIG_AUTO}))
     return _imports
+
+
+def _registered_now() -> dict[str, tuple[Any, dict]]:
+    """Auto class -> (its mapping, a copy of what is registered in it), AutoConfig included."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    from .head_index import auto_model_classes
+
+    mappings = {CONFIG_AUTO: CONFIG_MAPPING, **{name: cls._model_mapping for name, cls in auto_model_classes()}}
+    return {auto: (mapping, dict(mapping._extra_content)) for auto, mapping in mappings.items()}
 
 
 def _make_importable(paths: list[Path]) -> None:
@@ -134,9 +142,10 @@ def _import(name: str) -> None:
         if finding is not None:
             raise RegistrationError(name, detail, finding) from None
         if isinstance(error, ModuleNotFoundError) and error.name and (name + ".").startswith(error.name + "."):
-            raise ModuleImportError(
-                name, detail, hint=f"run amx from the folder that holds {error.name.partition('.')[0]}, "
-                                   "or add that folder to PYTHONPATH") from None
+            top = error.name.partition(".")[0]
+            hint = (f"run amx from the folder that holds {top}, or add that folder to PYTHONPATH" if error.name == top
+                    else f"{error.name.rpartition('.')[0]} was found but not {error.name}: check the module's name")
+            raise ModuleImportError(name, detail, hint=hint) from None
         raise ModuleImportError(name, detail, hint=f"python -c 'import {name}' shows the traceback") from None
 
 
@@ -152,9 +161,18 @@ def _describe(auto: str, key: Any, value: Any, module: str, mapping: Any) -> Reg
     builtin = mapping._reverse_config_mapping.get(key.__name__) in mapping._model_mapping
     return Registration(
         auto, key.__name__, model.__name__, module, model.__module__, shadows_builtin=builtin,
-        model_config_class=getattr(own_config, "__name__", None if own_config is None else str(own_config)),
-        config_class_matches=own_config is key,
+        model_config_class=_config_name(own_config, key), config_class_matches=own_config is key,
         pretrained_model=isinstance(model, type) and issubclass(model, PreTrainedModel))
+
+
+def _config_name(own_config: Any, registered: type) -> str | None:
+    """A model class's config_class by name; a different class of the registered class's name by its full name."""
+    if own_config is None:
+        return None
+    name = getattr(own_config, "__name__", str(own_config))
+    if name == registered.__name__ and own_config is not registered:
+        return f"{own_config.__module__}.{getattr(own_config, '__qualname__', name)}"
+    return name
 
 
 def registration_findings(model_type: str | None, config_class: str | None) -> list[Finding]:

@@ -7,12 +7,9 @@ from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassificati
 
 class NewModelConfig(PreTrainedConfig):
     model_type = "new-model"
-
-    def __init__(self, vocab_size=50, hidden_size=16, num_layers=2, **kwargs):
-        self.vocab_size = vocab_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        super().__init__(**kwargs)
+    vocab_size: int = 50
+    hidden_size: int = 16
+    num_layers: int = 2
 
 
 class NewModelPreTrainedModel(PreTrainedModel):
