@@ -77,15 +77,20 @@ def auto_class_candidates(text: str, auto_classes: list[str]) -> list[str]:
     )
 
 
-def choose_auto_class(text: str, candidates: list[str], report: HeadsReport) -> str:
-    """Narrow the candidates to the Auto class that accepts this model.
+def auto_class_for_model(text: str, auto_classes: list[str], report: HeadsReport) -> str:
+    """The Auto class `text` names for this model: what every command's head argument goes through.
 
-    One candidate that the model does not support, or several of which none does, is a "no"
-    (UnsupportedModelError, exit 1, listing the supported heads); several that all fit is ambiguous
-    (BadInputError, exit 2) unless one of them is the native head.
+    Of several candidates (a task name, a fragment) the one the model supports wins, the native head if
+    several do; several that all fit is ambiguous (BadInputError, exit 2). A name of exactly one Auto class
+    is returned even when the model does not support it: the caller says so in its own way (`amx source`
+    exits 1, `amx doctor` reports unsupported-head, `amx check` fails the model). Several candidates none of
+    which fits is a "no" (UnsupportedModelError, exit 1, listing the supported heads).
     """
     supported = [head.auto_class for head in report.heads]
+    candidates = auto_class_candidates(text, list(dict.fromkeys([*auto_classes, *supported])))
     fitting = [auto for auto in candidates if auto in supported]
+    if len(candidates) == 1:
+        return candidates[0]
     if len(fitting) == 1:
         return fitting[0]
     if report.native_head in fitting:
@@ -95,10 +100,20 @@ def choose_auto_class(text: str, candidates: list[str], report: HeadsReport) -> 
             f"{text!r} is ambiguous for {report.model}: it could be {', '.join(fitting)}",
             hint="give the full Auto class name",
         )
-    asked = candidates[0] if len(candidates) == 1 else f"{text!r} ({', '.join(candidates)})"
+    raise not_supported(f"{text!r} ({', '.join(candidates)})", report)
+
+
+def not_supported(asked: str, report: HeadsReport) -> UnsupportedModelError:
+    """The "no" for a head the model does not accept, with the heads it does."""
+    supported = [head.auto_class for head in report.heads]
     example = report.native_head or (supported[0] if supported else None)
-    raise UnsupportedModelError(
+    return UnsupportedModelError(
         f"{asked} does not accept {report.model} (model_type={report.model_type or '?'}); "
         f"supported heads: {', '.join(dict.fromkeys(supported)) or 'none'}",
         hint=f"pick a supported head, e.g. amx source {example} {report.model}" if example else None,
     )
+
+
+def read_as(text: str, auto_class: str) -> str | None:
+    """A note when a short form was read as an Auto class (`--head 'ner' read as AutoModelForTokenClassification`)."""
+    return None if normalize(text) == normalize(auto_class) else f"--head {text!r} read as {auto_class}"

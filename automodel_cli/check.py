@@ -2,7 +2,7 @@
 
 Each model ends as pass, fail (incompatible: the reason in one line and what would fix it) or error
 (could not be checked: network, malformed files). Models are checked in one process and concurrently,
-so Hub fetches overlap. The work per model is the heads core (`heads_for_config`) and, only when a
+so Hub fetches overlap. The work per model is the heads core (`heads_for_repository`) and, only when a
 constraint needs the weights, the inspect core; nothing of theirs is redone here.
 """
 
@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .auto_class_names import auto_class_for_model
 from .config_reader import saved_by_newer_transformers
 from .errors import AmxError, ExitCode, ManifestError, ModelNotFoundError, UnsupportedModelError
 from .head_index import HeadIndex, load_index
-from .heads import HeadsReport, heads_for_config
+from .heads import HeadsReport, heads_for_repository
 from .manifest import Manifest, ModelSpec, Source, find_manifest, load_manifest, parse_entries
-from .reference import ResolvedConfig, parse_reference, resolve_config
+from .reference import ResolvedConfig, parse_reference
+from .repository import Repository, resolve_repository
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 MAX_WORKERS = 8
@@ -147,7 +149,7 @@ def _run_checks(specs: list[ModelSpec], index: HeadIndex, token: str | None = No
 
 def _asks_the_hub(spec: ModelSpec) -> bool:
     try:
-        return not parse_reference(spec.reference or spec.model, spec.revision).is_local
+        return not parse_reference(spec.reference or spec.model, spec.revision, spec.subfolder).is_local
     except AmxError:
         return False
 
@@ -176,15 +178,23 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     """All constraints of one model; never raises AmxError (it becomes a failed or unchecked constraint)."""
     versions = _transformers_checks(spec, index.transformers_version)
     try:
-        resolved = resolve_config(spec.reference or spec.model, spec.revision, token)
+        repository = resolve_repository(spec.reference or spec.model, spec.revision, token, spec.subfolder)
+        if repository.kind == "gguf":
+            repository.transformers_config()
     except AmxError as error:
         return _result(spec, [_from_error("model", error)] + versions)
+    resolved = repository.resolved
+    if resolved is None:
+        checks = _checks_without_heads(spec, repository) + versions + _weights_checks(spec, repository, token)
+        return _result(spec, checks)
     try:
-        report = heads_for_config(resolved.config, index, spec.model)
+        report = heads_for_repository(repository, index)
     except AmxError as error:
         return _result(spec, [_from_error("heads", error)] + versions, resolved)
+    report.model = spec.model
     notes: list[str] = []
-    checks = _checks_from_heads(spec, report, notes) + versions + _weights_checks(spec, resolved, token)
+    checks = (_checks_from_heads(spec, report, notes, index.auto_classes) + versions
+              + _weights_checks(spec, repository, token) + _adapter_checks(spec, repository, report, index, token))
     if index.imports:
         checks += _registration_checks(report, notes)
     if resolved.from_cache:
@@ -248,15 +258,24 @@ def _newer(version: str, limit: str) -> bool:
     return release[:len(bound)] > bound
 
 
-def _checks_from_heads(spec: ModelSpec, report: HeadsReport, notes: list[str]) -> list[Check]:
+def _checks_from_heads(spec: ModelSpec, report: HeadsReport, notes: list[str], auto_classes: list[str]) -> list[Check]:
+    """Heads are read as every command reads them: `causal-lm` or `ner` name an Auto class, the model decides a task."""
     available = {}
     for head in report.heads:  # a built-in class wins over the repository's own code for the same Auto class
         if head.auto_class not in available or available[head.auto_class].remote_code:
             available[head.auto_class] = head
     where = f"{report.model_type or 'this model'} in transformers {report.transformers_version}"
     checks = []
+    relied_on: dict[str, str] = {}  # name as written -> the Auto class it names for this model
     for name in spec.heads:
-        head = available.get(name)
+        try:
+            auto_class = auto_class_for_model(name, auto_classes, report)
+        except AmxError as error:
+            checks.append(Check("heads", FAIL, error.message, f"{error.hint or 'give the full Auto class name'} "
+                                                              f"(`amx heads {spec.model}`)"))
+            continue
+        relied_on[name] = auto_class
+        head = available.get(auto_class)
         if head is None:
             choices = ", ".join(([report.native_head] if report.native_head else []) +
                                 [h for h in available if h != report.native_head][:3])
@@ -268,13 +287,15 @@ def _checks_from_heads(spec: ModelSpec, report: HeadsReport, notes: list[str]) -
         elif head.new_weights:
             notes.append(f"{name} starts with newly initialised head weights: the checkpoint is "
                          f"{report.architectures[0]}")
-        checks.append(Check("heads", PASS, f"{name} builds {head.model_class}"))
+        checks.append(Check("heads", PASS, f"{name} builds {head.model_class}" if name == auto_class
+                            else f"{name} ({auto_class}) builds {head.model_class}"))
     if not spec.heads:
         checks.append(Check("heads", PASS, f"{len(report.heads)} heads load {where}"))
     if spec.native_head:
-        checks.append(_native_check(spec, report))
+        checks.append(_native_check(spec, report, auto_classes))
     if not spec.allow_remote_code:
-        remote = [name for name in spec.heads if name in available and available[name].remote_code]
+        remote = [name for name, auto_class in relied_on.items()
+                  if auto_class in available and available[auto_class].remote_code]
         if report.config_class is None or remote:
             what = ", ".join(remote) if remote else f"model_type {report.model_type!r}"
             checks.append(Check("allow-remote-code", FAIL, f"{what} needs the repository's own code (auto_map)",
@@ -298,8 +319,12 @@ def _registration_checks(report: HeadsReport, notes: list[str]) -> list[Check]:
     return checks
 
 
-def _native_check(spec: ModelSpec, report: HeadsReport) -> Check:
-    if report.native_head == spec.native_head:
+def _native_check(spec: ModelSpec, report: HeadsReport, auto_classes: list[str]) -> Check:
+    try:
+        expected = auto_class_for_model(spec.native_head, auto_classes, report)
+    except AmxError as error:
+        return Check("native-head", FAIL, error.message, error.hint or "give the full Auto class name")
+    if report.native_head == expected:
         return Check("native-head", PASS, f"the checkpoint was trained for {spec.native_head}")
     if report.native_head is None:
         found = (f"architectures[0] {report.architectures[0]!r} is no head's class" if report.architectures
@@ -313,7 +338,55 @@ def _native_check(spec: ModelSpec, report: HeadsReport) -> Check:
                  f"\"{report.native_head}\" if the new head is intended")
 
 
-def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, token: str | None) -> list[Check]:
+def _checks_without_heads(spec: ModelSpec, repository: Repository) -> list[Check]:
+    """A pipeline or a component of another library: no Auto class loads it, so relying on one fails."""
+    what = repository.no_transformers_model()
+    fix = repository.no_transformers_hint()
+    checks = [Check("heads", FAIL, f"{name}: {what}", fix) for name in spec.heads]
+    if not spec.heads:
+        checks.append(Check("heads", PASS, f"no Auto heads are relied on ({what})"))
+    if spec.native_head:
+        checks.append(Check("native-head", FAIL, f"no native head: {what}", fix))
+    return checks
+
+
+def _adapter_checks(spec: ModelSpec, repository: Repository, report: HeadsReport, index: HeadIndex,
+                    token: str | None) -> list[Check]:
+    """An adapter's target modules must exist in the model each head builds (peft raises when none does)."""
+    adapter = repository.adapter
+    if adapter is None:
+        return []
+    from .inspection import inspect_repository
+
+    checks = []
+    for name in spec.heads or [report.native_head]:
+        head = auto_class_for_model(name, index.auto_classes, report) if name else None
+        if head is None or not any(h.auto_class == head and not h.remote_code for h in report.heads):
+            continue
+        try:
+            with _INSPECT_LOCK:
+                inspected = inspect_repository(repository, head=head, token=token)
+        except AmxError as error:
+            checks.append(Check("adapter", ERROR, f"could not check the adapter on {head}: {error.message}",
+                                f"`amx inspect {spec.model} --head {head}` shows the details"))
+            continue
+        missing = inspected.adapter.missing_target_modules if inspected.adapter else None
+        targets = adapter.target_modules
+        if missing and (isinstance(targets, str) or len(missing) == len(targets or [])):
+            checks.append(Check("adapter", FAIL, f"none of the adapter's target modules ({', '.join(missing)}) is in "
+                                f"{inspected.head.model_class}: peft raises when loading it",
+                                "load the adapter on the base model it was trained on"))
+        elif missing:
+            checks.append(Check("adapter", FAIL, f"target modules {', '.join(missing)} are not in "
+                                f"{inspected.head.model_class}: their adapter weights would be unused",
+                                "load the adapter on the base model it was trained on"))
+        else:
+            checks.append(Check("adapter", PASS, f"every target module of the {adapter.peft_type or 'PEFT'} adapter "
+                                f"is in {inspected.head.model_class}"))
+    return checks
+
+
+def _weights_checks(spec: ModelSpec, repository: Repository, token: str | None) -> list[Check]:
     """Parameters, weight memory and checkpoint format, only when asked: they cost Hub requests, and
     without safetensors headers the inspect core builds the model on the meta device (torch)."""
     wanted = [key for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory),
@@ -321,16 +394,16 @@ def _weights_checks(spec: ModelSpec, resolved: ResolvedConfig, token: str | None
     if not wanted:
         return []
     try:
-        if spec.max_parameters or spec.max_memory:
-            from .inspection import inspect_model
+        if spec.max_parameters or spec.max_memory or repository.resolved is None:
+            from .inspection import inspect_repository
 
             with _INSPECT_LOCK:
-                inspected = inspect_model(resolved, token=token)
+                inspected = inspect_repository(repository, token=token)
             checkpoint_format = inspected.checkpoint_format
         else:
             from .checkpoint_files import open_checkpoint, weight_files
 
-            checkpoint_format = weight_files(open_checkpoint(resolved.ref, token))[0]
+            checkpoint_format = weight_files(open_checkpoint(repository.resolved.ref, token))[0]
     except AmxError as error:
         return [Check(key, ERROR, f"could not check {key}: {error.message}",
                       f"`amx inspect {spec.model}` shows the details") for key in wanted]

@@ -18,6 +18,9 @@ from .reference import ModelRef
 
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 SAFETENSORS_SINGLE = "model.safetensors"
+# What diffusers' ModelMixin.from_pretrained reads in a pipeline component's folder (without variant=).
+DIFFUSERS_INDEX = "diffusion_pytorch_model.safetensors.index.json"
+DIFFUSERS_SINGLE = "diffusion_pytorch_model.safetensors"
 PICKLE_INDEX = "pytorch_model.bin.index.json"
 PICKLE_SINGLE = "pytorch_model.bin"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
@@ -84,10 +87,12 @@ class HubFiles:
         from . import hub
 
         self.ref, self.token, self._hub = ref, token, hub
-        self._sizes = {f.path: f.size for f in hub.list_repo_files(ref.repo_id, revision=ref.revision, token=token)}
+        listing = hub.list_repo_files(ref.repo_id, revision=ref.revision, token=token)
+        prefix = ref.repo_path("")
+        self._sizes = {f.path[len(prefix):]: f.size for f in listing if f.path.startswith(prefix)}
 
     def where(self, name: str) -> str:
-        return f"{self.ref.repo_id}/{name}"
+        return f"{self.ref.repo_id}/{self.ref.repo_path(name)}"
 
     def missing(self, name: str, problem: str) -> AmxError:
         return BadInputError(problem)
@@ -102,7 +107,8 @@ class HubFiles:
         """The listed size; with `ask`, a HEAD request when the listing had none (olah mirrors)."""
         known = self._sizes.get(name)
         if known is None and ask:
-            return self._hub.file_size(self.ref.repo_id, name, revision=self.ref.revision, token=self.token)
+            return self._hub.file_size(self.ref.repo_id, self.ref.repo_path(name), revision=self.ref.revision,
+                                       token=self.token)
         return known
 
     def guess(self, tensor_names: list[str] | None) -> int:
@@ -113,7 +119,8 @@ class HubFiles:
 
     def fetch(self, name: str) -> Fetch:
         def read(start: int, end: int) -> tuple[bytes, int | None]:
-            got = self._hub.read_range(self.ref.repo_id, name, start, end, revision=self.ref.revision, token=self.token)
+            got = self._hub.read_range(self.ref.repo_id, self.ref.repo_path(name), start, end,
+                                       revision=self.ref.revision, token=self.token)
             return got.data, got.file_size
 
         return read
@@ -134,7 +141,7 @@ def open_checkpoint(ref: ModelRef, token: str | None) -> CheckpointFiles:
         from . import hub
 
         snapshot = hub.cached_snapshot(ref.repo_id, ref.revision)
-        cached = LocalFiles(snapshot, cached_repo=ref.repo_id) if snapshot else None
+        cached = LocalFiles(snapshot / ref.subfolder, cached_repo=ref.repo_id) if snapshot else None
         if cached is None or weight_files(cached)[0] == "none":
             raise
         return cached
@@ -147,6 +154,10 @@ def weight_files(files: CheckpointFiles) -> tuple[str, str | None, list[str]]:
         return "safetensors", SAFETENSORS_INDEX, []
     if SAFETENSORS_SINGLE in root:
         return "safetensors", None, [SAFETENSORS_SINGLE]
+    if DIFFUSERS_INDEX in root:
+        return "safetensors", DIFFUSERS_INDEX, []
+    if DIFFUSERS_SINGLE in root:
+        return "safetensors", None, [DIFFUSERS_SINGLE]
     other_indexes = sorted(name for name in root if name.endswith(".safetensors.index.json"))
     if other_indexes:
         return "safetensors", other_indexes[0], []

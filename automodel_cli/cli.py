@@ -9,12 +9,14 @@ import typer
 from .commands.check import check
 from .commands.doctor import doctor
 from .commands.heads import heads
+from .commands.help_format import AmxCommand, AmxGroup
 from .commands.inspect import inspect
 from .commands.source import source
 from .commands.tasks import tasks
 
 app = typer.Typer(
     name="amx",
+    cls=AmxGroup,
     help=(
         "Inspect Hugging Face models and pick the right AutoModel head, from config.json and "
         "safetensors headers alone: no weight downloads, no repository code run.\n\n"
@@ -33,12 +35,12 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("heads")(heads)
-app.command("inspect")(inspect)
-app.command("source")(source)
-app.command("check")(check)
-app.command("tasks")(tasks)
-app.command("doctor")(doctor)
+app.command("heads", cls=AmxCommand)(heads)
+app.command("inspect", cls=AmxCommand)(inspect)
+app.command("source", cls=AmxCommand)(source)
+app.command("check", cls=AmxCommand)(check)
+app.command("tasks", cls=AmxCommand)(tasks)
+app.command("doctor", cls=AmxCommand)(doctor)
 
 
 def _versions() -> str:
@@ -72,4 +74,4 @@ def root(
 
 
 def main() -> None:
-    app()
+    app(prog_name="amx")

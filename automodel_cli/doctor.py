@@ -13,14 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import findings as f
-from .auto_class_names import auto_class_candidates
+from .auto_class_names import auto_class_for_model, read_as
 from .checkpoint_files import PICKLE_INDEX, PICKLE_SINGLE, SAFETENSORS_INDEX, SAFETENSORS_SINGLE, open_checkpoint
 from .config_reader import ModelConfig, saved_by_newer_transformers
 from .errors import AmxError, BadInputError, ConfigError, ModelNotFoundError, UnsupportedModelError
 from .findings import Finding, verdict
 from .head_index import HeadIndex
-from .heads import HeadsReport, heads_for_config
-from .reference import ModelRef, ResolvedConfig, resolve_config
+from .heads import HeadsReport, heads_for_repository
+from .reference import ModelRef
+from .repository import Repository, resolve_repository
 
 # Exactly the names from_pretrained looks for (other *.safetensors need variant= or are not transformers').
 SAFETENSORS_FILES = (SAFETENSORS_SINGLE, SAFETENSORS_INDEX)
@@ -101,25 +102,15 @@ def _model_type_findings(config: ModelConfig, index: HeadIndex, where: str) -> l
 def choose_head(requested: str | None, report: HeadsReport, index: HeadIndex) -> tuple[str, str | None]:
     """The Auto class to examine and, when a short form was given, how it was read.
 
-    Default: the native head, else AutoModel. `--head` takes what `amx source` takes (any case,
-    `QuestionAnswering`, `causal-lm`, `ner`, a pipeline task); of several candidates, the one this
-    model supports wins, and a single candidate that it does not support is examined (and reported).
+    Default: the native head, else AutoModel. `--head` is read as every command reads a head
+    (auto_class_names.auto_class_for_model); a single Auto class that the model does not support is
+    examined, and reported as unsupported.
     """
     supported = [head.auto_class for head in report.heads]
     if requested is None:
         return report.native_head or ("AutoModel" if "AutoModel" in supported or not supported else supported[0]), None
-    candidates = auto_class_candidates(requested, list(dict.fromkeys([*index.auto_classes, *supported])))
-    fitting = [auto for auto in candidates if auto in supported]
-    if len(candidates) == 1:
-        chosen = candidates[0]
-    elif len(fitting) == 1:
-        chosen = fitting[0]
-    elif report.native_head in fitting:
-        chosen = report.native_head
-    else:
-        raise BadInputError(f"--head {requested!r} could be {', '.join(fitting or candidates)}",
-                            hint="give the full Auto class name ('amx heads MODEL' lists the ones that fit)")
-    return chosen, None if chosen.lower() == requested.lower() else f"--head {requested!r} read as {chosen}"
+    chosen = auto_class_for_model(requested, index.auto_classes, report)
+    return chosen, read_as(requested, chosen)
 
 
 def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: HeadIndex) -> list[Finding]:
@@ -159,14 +150,16 @@ def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> tupl
     return [f.no_weights(ref.display(), others)], False
 
 
-def _checkpoint_findings(resolved: ResolvedConfig, head: str, native: str | None, token: str | None,
+def _checkpoint_findings(repository: Repository, head: str, native: str | None, token: str | None,
                          progress: ProgressCallback | None, notes: list[str]) -> list[Finding] | None:
     """What from_pretrained would report for `head`, key by key, from the safetensors headers and the
-    head built on the meta device (imports torch); None when that cannot be predicted."""
-    from .inspection import inspect_model
+    head built on the meta device (imports torch); None when that cannot be predicted. For an adapter,
+    base + adapter: weights it carries are not new, and its target modules must exist."""
+    from .inspection import inspect_repository
 
     try:
-        check = inspect_model(resolved, head=head, token=token, progress=progress).head
+        report = inspect_repository(repository, head=head, token=token, progress=progress)
+        check = report.head
     except BadInputError as error:  # a malformed safetensors header or index: transformers fails on it too
         return [f.bad_weights(error.message)]
     except AmxError as error:  # the Hub went away, or the head cannot be built here: no prediction
@@ -176,6 +169,10 @@ def _checkpoint_findings(resolved: ResolvedConfig, head: str, native: str | None
         notes.append(f"weights not compared key by key: {check.note}")
         return None
     found = []
+    adapter = report.adapter
+    if adapter is not None and adapter.missing_target_modules:
+        found.append(f.missing_target_modules(adapter.missing_target_modules, adapter.target_modules,
+                                              check.model_class))
     if check.mismatched_keys:
         found.append(f.size_mismatch([(m.name, str(list(m.checkpoint_shape)), str(list(m.model_shape)))
                                       for m in check.mismatched_keys]))
@@ -187,16 +184,20 @@ def _checkpoint_findings(resolved: ResolvedConfig, head: str, native: str | None
 
 
 def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revision: str | None = None,
-                   token: str | None = None, progress: ProgressCallback | None = None) -> DoctorReport:
+                   token: str | None = None, progress: ProgressCallback | None = None,
+                   subfolder: str | None = None) -> DoctorReport:
     """Predict `AutoXxx.from_pretrained(model)`; BadInputError for malformed references and files.
 
     With safetensors weights, new, unused and mismatched weights are predicted key by key (the head is
     built on the meta device, which imports torch); otherwise from the classes alone.
     """
     try:
-        resolved = resolve_config(model, revision, token)
+        repository = resolve_repository(model, revision, token, subfolder)
     except ModelNotFoundError as error:
         return make_report("model", model, [_not_found_finding(error, model)], index)
+    if repository.resolved is None:
+        return _without_auto_heads(repository, index, head)
+    resolved = repository.resolved
     ref, config = resolved.ref, resolved.config
     notes = [f"the Hub could not be asked; used the cached config.json of {ref.display()}"] if resolved.from_cache else []
     found = _model_type_findings(config, index, ref.display())
@@ -207,7 +208,7 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
     weight_findings, has_safetensors = _weight_findings(ref, token, notes)
     chosen, model_class = head, None
     try:
-        report = heads_for_config(config, index, ref.display())
+        report = heads_for_repository(repository, index)
     except (UnsupportedModelError, ConfigError):  # no heads at all: the model_type finding says why
         report = None
     if report is not None:
@@ -218,9 +219,24 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
         builds_here = any(h.auto_class == chosen and not h.remote_code for h in report.heads)
         if has_safetensors and builds_here:
             native = report.native_head if report.native_head != chosen else None
-            exact = _checkpoint_findings(resolved, chosen, native, token, progress, notes)
+            exact = _checkpoint_findings(repository, chosen, native, token, progress, notes)
             if exact is not None:  # the key-level answer replaces the class-level guess
                 head_findings = [finding for finding in head_findings if finding.code not in _CLASS_LEVEL] + exact
         found += head_findings
-    return make_report("model", ref.display(), found + weight_findings, index, head=chosen, model_class=model_class,
-                       model_type=config.model_type, notes=notes)
+    return make_report("model", repository.display(), found + weight_findings, index, head=chosen,
+                       model_class=model_class, model_type=config.model_type, notes=notes)
+
+
+def _without_auto_heads(repository: Repository, index: HeadIndex, head: str | None) -> DoctorReport:
+    """A pipeline, or a component of another library: AutoXxx.from_pretrained cannot load it."""
+    if repository.kind == "gguf":
+        repository.transformers_config()
+    component = repository.component
+    if component is not None:
+        loader = (f"load it with {component.class_name}.from_pretrained of {component.library}"
+                  if component.library and component.class_name else "load it with the library that wrote it")
+    else:
+        loader = ("load the pipeline with DiffusionPipeline.from_pretrained of diffusers, or "
+                  + repository.no_transformers_hint())
+    return make_report("model", repository.display(), [f.no_auto_heads(repository.no_transformers_model(), loader)],
+                       index, head=head)

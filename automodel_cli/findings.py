@@ -270,6 +270,29 @@ def unknown_error(first_line: str) -> Finding:
     )
 
 
+def missing_target_modules(missing: list[str], targets: list[str] | str, model_class: str) -> Finding:
+    """A PEFT adapter whose target modules the model lacks: peft raises when none is found, and leaves the
+    adapter's weights for the missing ones unused otherwise."""
+    every = isinstance(targets, str) or len(missing) == len(targets)
+    return Finding(
+        "missing-target-modules", ERROR if every else WARNING,
+        f"the adapter targets modules {model_class} does not have: {_keys(missing)}"
+        + (": peft raises 'Target modules ... not found in the base model'" if every
+           else ": their adapter weights would not be loaded"),
+        "load the adapter on the base model it was trained on (base_model_name_or_path), or retrain it with "
+        "target_modules that exist in this model (`amx inspect --tree` lists its modules)", missing,
+    )
+
+
+def no_auto_heads(what: str, loader: str) -> Finding:
+    """A diffusers pipeline, or a component of another library: no AutoModel class loads it."""
+    return Finding(
+        "no-auto-heads", ERROR,
+        f"{what}, so AutoModel...from_pretrained cannot load it",
+        loader,
+    )
+
+
 # Classes a project registers with the Auto classes (`amx ... --import MODULE`); docs/registered-models.md.
 
 def registered_model_type_mismatch(config_class: str, key: str, class_model_type: str | None,

@@ -128,6 +128,11 @@ def num_labels(raw: dict[str, Any]) -> tuple[int, bool]:
     return _DEFAULT_NUM_LABELS, False
 
 
+def reads_config_sizes(auto_class: str) -> bool:
+    """Whether this head's main output is sized by config values found through the config's aliases."""
+    return any(dim.partition("+")[0] in _CONFIG_NAMES for _, dims in OUTPUT_SHAPES.get(auto_class, ()) for dim in dims)
+
+
 def main_output(
     auto_class: str, raw: dict[str, Any], attribute_map: dict[str, str] | None = None,
     fields: list[OutputField] | None = None,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .cache import amx_cache_dir
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 _FINGERPRINT_FILES = (
     "models/auto/configuration_auto.py", "models/auto/modeling_auto.py", "models/auto/auto_mappings.py",
     "models/auto/auto_factory.py", "models/auto/tokenization_auto.py", "models/auto/image_processing_auto.py",
@@ -49,6 +49,8 @@ class HeadIndex:
     preprocessors: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     preprocessor_classes: list[str] = field(default_factory=list)  # names `transformers` exports
     pipelines: dict[str, list[str]] = field(default_factory=dict)  # pipeline task -> Auto classes it loads
+    # model and config class -> the module transformers' lazy loader takes it from (read without importing)
+    class_modules: dict[str, str] = field(default_factory=dict)
     # Only in the live index after `--import` (registered.py), never in the cached one:
     imports: list[str] = field(default_factory=list)  # the modules imported, in order
     registered_configs: dict[str, str] = field(default_factory=dict)  # model_type -> module that registered it
@@ -160,6 +162,9 @@ def build_index(include_registered: bool = False) -> HeadIndex:
     if include_registered:
         config_classes.update({key: value.__name__ for key, value in configuration_auto.CONFIG_MAPPING._extra_content.items()})
     version, _ = installed_transformers()
+    named = {name for mapped in heads.values() for names in mapped.values() for name in names}
+    named.update(configuration_auto.CONFIG_MAPPING_NAMES.values())
+    lazy = transformers._class_to_module  # the lazy top-level module's own table: nothing is imported
     return HeadIndex(
         transformers_version=version,
         auto_classes=[name for name, _ in auto_classes],
@@ -168,6 +173,7 @@ def build_index(include_registered: bool = False) -> HeadIndex:
         preprocessors=preprocessors,
         preprocessor_classes=sorted(name for name in dir(transformers) if _PREPROCESSOR_NAME.search(name)),
         pipelines={task: [c.__name__ for c in spec.get("pt", ())] for task, spec in SUPPORTED_TASKS.items()},
+        class_modules={name: f"transformers.{lazy[name]}" for name in sorted(named) if name in lazy},
     )
 
 

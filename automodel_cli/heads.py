@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from .adapter import AdapterInfo, adapt_heads
 from .config_reader import ModelConfig
 from .errors import ConfigError, UnsupportedModelError
 from .head_index import HeadIndex
 from .tasks import native_priority, task_info
+
+if TYPE_CHECKING:
+    from .repository import Repository
 
 BASE_MODEL_AUTO = "AutoModel"
 
@@ -38,6 +43,7 @@ class HeadsReport:
     heads: list[Head]
     notes: list[str] = field(default_factory=list)
     from_cache: bool = False
+    adapter: AdapterInfo | None = None  # MODEL is a PEFT adapter: the heads are its base model's
     registered_by: str | None = None  # the --import module that registered the model_type with AutoConfig
 
 
@@ -151,3 +157,22 @@ def _pick_native(candidates: list[Head]) -> Head | None:
     if not candidates:
         return None
     return min(candidates, key=lambda head: native_priority(head.auto_class))
+
+
+def heads_for_repository(repository: Repository, index: HeadIndex) -> HeadsReport:
+    """The heads report of any repository shape: an adapter's base (native head from its task type), a
+    sentence-transformers model's Transformer module, or no heads for a component of another library."""
+    if repository.resolved is None:
+        if repository.kind == "gguf":
+            repository.transformers_config()
+        return HeadsReport(repository.display(), None, None, [], index.transformers_version, None, [],
+                           notes=[repository.no_transformers_model(), repository.no_transformers_hint()],
+                           from_cache=repository.from_cache)
+    report = heads_for_config(repository.resolved.config, index, repository.display())
+    report.from_cache = repository.from_cache
+    if repository.adapter is not None:
+        adapt_heads(report, repository.adapter)
+    if repository.modules is not None:
+        report.notes.append("sentence-transformers model: the heads of its Transformer module "
+                            f"({repository.modules.transformer_path or 'the root folder'})")
+    return report

@@ -9,9 +9,14 @@ report for it. This is the core other commands reuse (`amx check`, `amx doctor`)
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from . import meta_cache
+from .adapter import AdapterInfo, carried_by_adapter, missing_target_modules, read_adapter_weights
 from .config_summary import ConfigSummary, KvCache, kv_cache, summarize_config
 from .errors import AmxError
 from .head_index import load_index
@@ -19,9 +24,14 @@ from .heads import HeadsReport
 from .load_prediction import LoadPrediction, Mismatch, predict_loading
 from .meta_build import MetaModel, TensorSpec, describe, instantiate, resolve_head
 from .param_groups import ModuleNode, ParamGroup, group_tensors
-from .reference import ResolvedConfig
+from .reference import ModelRef, ResolvedConfig
 from .safetensors_header import DTYPE_BITS, read_headers
 from .tasks import task_info
+
+if TYPE_CHECKING:
+    from .pipeline import Component
+    from .repository import Repository
+    from .sentence_transformers_chain import SentenceModule
 
 # Heads whose model generates token by token with a key/value cache.
 DECODER_HEADS = {"AutoModelForCausalLM", "AutoModelForImageTextToText", "AutoModelForMultimodalLM"}
@@ -75,11 +85,15 @@ class InspectReport:
     kv_cache: KvCache | None
     parameters: list[TensorSpec]
     groups: list[ParamGroup]
-    head: HeadCheck
+    head: HeadCheck | None  # None for a repository without transformers heads (a pipeline, a UNet)
     quantization: Quantization | None = None
     notes: list[str] = field(default_factory=list)
     from_cache: bool = False
     tree: ModuleNode | None = None  # filled on request (`amx inspect --tree`)
+    adapter: AdapterInfo | None = None  # a PEFT adapter: the totals above are its base model's
+    modules: list[SentenceModule] | None = None  # a sentence-transformers model's module chain
+    embedding_dimension: int | None = None  # ... and the dimension of the embeddings it outputs
+    components: list[Component] | None = None  # a diffusers pipeline's components
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -98,7 +112,7 @@ def _quantization(raw: dict) -> tuple[str, int | None] | None:
     return method, bits
 
 
-def _memory(parameters: int, checkpoint_bytes: int) -> dict[str, int]:
+def memory_for(parameters: int, checkpoint_bytes: int) -> dict[str, int]:
     return {
         "float32": parameters * 4,
         "bfloat16": parameters * 2,
@@ -109,7 +123,7 @@ def _memory(parameters: int, checkpoint_bytes: int) -> dict[str, int]:
     }
 
 
-def _main_dtype(tensors: list[TensorSpec]) -> str:
+def main_dtype(tensors: list[TensorSpec]) -> str:
     """The dtype holding most of the parameters' bytes."""
     by_dtype: dict[str, int] = {}
     for tensor in tensors:
@@ -128,47 +142,166 @@ class _Listing:
     data_bytes: int | None  # bytes of tensor data in the checkpoint; None without one
 
 
-def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: bool, trust_remote_code: bool,
-           need: bool, notes: list[str]) -> MetaModel | None:
-    """The chosen head built on the meta device; a failed build is fatal only when nothing else can answer."""
+def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: bool,
+           trust_remote_code: bool) -> MetaModel | AmxError:
+    """The chosen head built on the meta device and described, or why it cannot be built."""
     try:
         module = instantiate(resolved.config, auto_class, model_class, remote, trust_remote_code,
                              resolved.ref.local_dir)
     except AmxError as error:
-        if need:
-            raise
-        notes.append(f"{error.message}: the head could not be compared with the checkpoint")
-        return None
+        return error
     return describe(module, auto_class, model_class.rpartition(".")[2])
 
 
+@dataclass
+class _Expected:
+    """The head's expected state: remembered from an earlier build (`meta_cache`) or built now."""
+
+    key: meta_cache.ModelKey | None  # None: not cached (repository code, --import)
+    meta: MetaModel | AmxError | None  # None: not remembered yet
+    importing: threading.Thread | None = None
+
+    @classmethod
+    def start(cls, config, index, auto_class: str, model_class: str, remote: bool) -> _Expected:
+        """Look the build up, and when it must be done, start the heavy imports while the caller reads headers."""
+        if remote or index.imports:  # repository code, or a project's own classes (--import): never cached
+            return cls(None, None)
+        key = meta_cache.model_key(config, index, auto_class, model_class)
+        remembered = meta_cache.load_meta(key, str(config.path))
+        return cls(key, remembered, None if remembered is not None else meta_cache.import_in_background(model_class))
+
+    def model(self, resolved: ResolvedConfig, auto_class: str, model_class: str, remote: bool,
+              trust_remote_code: bool, need: bool, notes: list[str], tensors: list[TensorSpec] | None
+              ) -> tuple[MetaModel | None, LoadPrediction | None]:
+        """The described model and, given the checkpoint's tensors, the load prediction for them.
+
+        A model that cannot be built is fatal when `need`ed (nothing else can answer), else a note.
+        """
+        prediction = None
+        if self.key is not None and tensors is not None and isinstance(self.meta, MetaModel):
+            prediction = meta_cache.load_prediction(self.key, tensors)
+        if self.meta is None or (tensors is not None and prediction is None and isinstance(self.meta, MetaModel)):
+            if self.importing is not None:
+                self.importing.join()
+            built = _build(resolved, auto_class, model_class, remote, trust_remote_code)
+            if self.key is not None:
+                meta_cache.store_meta(self.key, built, str(resolved.config.path))
+            if isinstance(built, MetaModel) and tensors is not None:
+                prediction = predict_loading(built.module, tensors)
+                if self.key is not None:
+                    meta_cache.store_prediction(self.key, tensors, prediction)
+            self.meta = built
+        if isinstance(self.meta, AmxError):
+            if need:
+                raise self.meta
+            notes.append(f"{self.meta.message}: the head could not be compared with the checkpoint")
+            return None, None
+        return self.meta, prediction
+
+    def summary(self, config) -> ConfigSummary:
+        remembered = meta_cache.load_summary(self.key) if self.key is not None else None
+        if remembered is not None:
+            return remembered
+        summary = summarize_config(config)
+        if self.key is not None:
+            meta_cache.store_summary(self.key, summary)
+        return summary
+
+
+def inspect_repository(repository: Repository, head: str | None = None, token: str | None = None,
+                       progress: ProgressCallback | None = None, trust_remote_code: bool = False) -> InspectReport:
+    """`inspect_model` for any repository shape: an adapter (its base, its own tensors, and base + adapter
+    with the head), a sentence-transformers model (its Transformer module and the module chain), a pipeline
+    or a component of another library (parameters per component)."""
+    if repository.resolved is None:
+        if repository.kind == "gguf":
+            repository.transformers_config()
+        from .pipeline import inspect_components
+
+        return inspect_components(repository, token=token, progress=progress)
+    adapter = repository.adapter
+    notes: list[str] = []
+    if adapter is not None:
+        notes = read_adapter_weights(repository.ref, adapter, token)
+        if head is None and adapter.task_head:
+            head = adapter.task_head
+    report = inspect_model(repository.resolved, head=head, token=token, progress=progress,
+                           trust_remote_code=trust_remote_code, adapter=adapter)
+    report.model, report.from_cache = repository.display(), repository.from_cache
+    report.notes[:0] = notes
+    if adapter is not None and adapter.num_parameters is not None and report.total_parameters:
+        adapter.base_share = adapter.num_parameters / report.total_parameters
+    if repository.modules is not None:
+        from .sentence_transformers_chain import measure_chain
+
+        chain, tensors, data_bytes = measure_chain(repository, report.total_parameters, report.summary.hidden_size,
+                                                   token)
+        report.modules, report.embedding_dimension = chain.modules, chain.embedding_dimension
+        report.notes.extend(f"module {m.name} ({m.type}): {m.note}" for m in chain.modules if m.note)
+        _add_module_tensors(report, tensors, data_bytes)
+    return report
+
+
+def module_names(meta: MetaModel) -> list[str]:
+    """Every module that holds a parameter or buffer, from their names (a remembered build has no module)."""
+    names = {""}
+    for name in [t.name for t in meta.parameters] + sorted(meta.embedding_names | meta.buffer_names):
+        parts = name.split(".")
+        names.update(".".join(parts[:end]) for end in range(1, len(parts)))
+    return sorted(names)
+
+
+def _add_module_tensors(report: InspectReport, tensors: list[TensorSpec], data_bytes: int) -> None:
+    """A sentence-transformers model counts its Pooling, Dense... modules too, as the loaded model does."""
+    if not tensors:
+        return
+    added = sum(t.numel for t in tensors)
+    report.parameters = report.parameters + tensors
+    report.groups = group_tensors(report.parameters)
+    report.total_parameters += added
+    if report.non_embedding_parameters is not None:
+        report.non_embedding_parameters += added
+    for tensor in tensors:
+        report.dtypes[tensor.dtype] = report.dtypes.get(tensor.dtype, 0) + tensor.numel
+    report.memory_bytes = memory_for(report.total_parameters, report.memory_bytes["checkpoint"] + data_bytes)
+    if report.checkpoint_bytes is not None:
+        report.checkpoint_bytes += data_bytes
+
+
 def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str | None = None,
-                  progress: ProgressCallback | None = None, trust_remote_code: bool = False) -> InspectReport:
+                  progress: ProgressCallback | None = None, trust_remote_code: bool = False,
+                  adapter: AdapterInfo | None = None) -> InspectReport:
     """Everything `amx inspect` shows, as data. Reads only config.json and safetensors headers.
 
     `head` is an Auto class name (default: the native head); `progress(done, total)` is called while
-    the headers of a sharded checkpoint are read.
+    the headers of a sharded checkpoint are read. With `adapter` (its tensors read), the head check is
+    base + adapter: weights the adapter carries are not new, and its target modules are looked up.
     """
     config = resolved.config
     notes: list[str] = []
-    auto_class, model_class, remote = resolve_head(config, load_index(), head)  # bad --head fails before any read
+    index = load_index()
+    auto_class, model_class, remote = resolve_head(config, index, head)  # bad --head fails before any read
+    expected = _Expected.start(config, index, auto_class, model_class, remote)
     headers = read_headers(resolved.ref, token=token, progress=progress)
     from_headers = headers.format == "safetensors"
-    meta = _build(resolved, auto_class, model_class, remote, trust_remote_code, not from_headers, notes)
     quantized = _quantization(config.raw)
+    tensors = _header_tensors(headers) if from_headers else None
+    meta, prediction = expected.model(resolved, auto_class, model_class, remote, trust_remote_code,
+                                      not from_headers, notes, tensors if quantized is None else None)
 
-    prediction = None
+    if adapter is not None and meta is not None:
+        adapter.missing_target_modules = missing_target_modules(module_names(meta), adapter.target_modules)
+    if adapter is not None and prediction is not None:
+        carried = carried_by_adapter(prediction.missing_keys, adapter.tensors)
+        prediction = dataclasses.replace(prediction, missing_keys=[k for k in prediction.missing_keys if k not in carried])
     if from_headers:
-        tensors = _header_tensors(headers)
-        if meta is not None and quantized is None:
-            prediction = predict_loading(meta.module, tensors)
         listing = _from_headers(tensors, sum(t.nbytes for t in headers.tensors), meta, prediction, notes)
     else:
         notes.append(PICKLE_NOTE if headers.format == "pickle" else
                      "no weights found (config only): the parameters are those of the model built from the config")
         listing = _Listing(meta.parameters, meta.num_parameters, meta.embedding_parameters, None)
 
-    checkpoint_dtype = _main_dtype(listing.tensors)
+    checkpoint_dtype = main_dtype(listing.tensors)
     quantization = None
     if quantized is not None:
         quantization = _unpacked(quantized, listing, meta, notes)
@@ -177,7 +310,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         bits = quantization.bits if quantization and quantization.bits else DTYPE_BITS.get(checkpoint_dtype, 32)
         data_bytes = (listing.total * bits + 7) // 8
 
-    summary = summarize_config(config)
+    summary = expected.summary(config)
     cache_dtype = summary.dtype or (checkpoint_dtype if checkpoint_dtype in ("F32", "F16", "BF16") else "F16")
     return InspectReport(
         model=resolved.ref.display(),
@@ -190,8 +323,8 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         checkpoint_bytes=headers.total_bytes if headers.files else None,
         checkpoint_files=list(headers.files),
         checkpoint_dtype=checkpoint_dtype,
-        dtypes=_elements_by_dtype(listing.tensors),
-        memory_bytes=_memory(listing.total, data_bytes),
+        dtypes=elements_by_dtype(listing.tensors),
+        memory_bytes=memory_for(listing.total, data_bytes),
         kv_cache=kv_cache(summary, cache_dtype, config.raw) if auto_class in DECODER_HEADS else None,
         parameters=listing.tensors,
         groups=group_tensors(listing.tensors),
@@ -199,6 +332,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         quantization=quantization,
         notes=notes,
         from_cache=resolved.from_cache,
+        adapter=adapter,
     )
 
 
@@ -206,7 +340,7 @@ def _header_tensors(headers) -> list[TensorSpec]:
     return [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in headers.tensors]
 
 
-def _elements_by_dtype(tensors: list[TensorSpec]) -> dict[str, int]:
+def elements_by_dtype(tensors: list[TensorSpec]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for tensor in tensors:
         counts[tensor.dtype] = counts.get(tensor.dtype, 0) + tensor.numel
@@ -268,12 +402,18 @@ def _listed(keys: list[str], limit: int = 3) -> str:
 
 
 def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig, token: str | None = None,
-                                   progress: ProgressCallback | None = None) -> None:
+                                   progress: ProgressCallback | None = None,
+                                   adapter_ref: ModelRef | None = None) -> None:
     """Replace the class-level "new weights" guess of every head with the load prediction (in place).
 
     Needs the checkpoint's safetensors headers; without them (or for a quantized checkpoint) the
-    class-level guess stays and a note says why.
+    class-level guess stays and a note says why. With `adapter_ref` (report.adapter set), weights the
+    adapter carries (modules_to_save) are not new.
     """
+    carried: list[TensorSpec] = []
+    if adapter_ref is not None and report.adapter is not None:
+        report.notes.extend(read_adapter_weights(adapter_ref, report.adapter, token))
+        carried = report.adapter.tensors
     headers = read_headers(resolved.ref, token=token, progress=progress)
     if headers.format != "safetensors":
         report.notes.append("no safetensors checkpoint: 'new weights' is the class-level guess")
@@ -291,7 +431,8 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
             head.note = f"not checked: {error.message}"
             continue
         prediction = predict_loading(module, tensors)
-        new = prediction.missing_keys + [m.name for m in prediction.mismatched_keys]
+        saved = carried_by_adapter(prediction.missing_keys, carried)
+        new = [key for key in prediction.missing_keys if key not in saved] + [m.name for m in prediction.mismatched_keys]
         head.new_weights = bool(new)
         head.note = f"new: {_listed(new)}" if new else ""
         if prediction.refused:

@@ -18,7 +18,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidReferenceError, ManifestError, ModelNotFoundError
+from .auto_class_names import auto_class_candidates
+from .errors import BadInputError, InvalidReferenceError, ManifestError, ModelNotFoundError
 from .head_index import HeadIndex
 from .reference import parse_reference
 from .toml_lines import key_lines
@@ -46,6 +47,7 @@ class ModelSpec:
     allow_remote_code: bool = True
     min_transformers: str | None = None
     max_transformers: str | None = None
+    subfolder: str | None = None  # the model's folder in the repository (a pipeline component)
     reference: str | None = None  # what to resolve when it differs from `model` (a path next to the manifest)
     file: str | None = None
     line: int | None = None
@@ -142,6 +144,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "model": ("model", _string),
     "heads": ("heads", _heads),
     "revision": ("revision", _string),
+    "subfolder": ("subfolder", _string),
     "max-parameters": ("max_parameters", _parameters),
     "max-memory": ("max_memory", _bytes),
     "dtype": ("dtype", _dtype),
@@ -151,7 +154,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "min-transformers": ("min_transformers", _version),
     "max-transformers": ("max_transformers", _version),
 }
-DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads")]
+DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder")]
 
 
 @dataclass
@@ -326,8 +329,12 @@ def _parse_table(table: dict[str, Any], path: tuple, source: Source, index: Head
 
 
 def _check_head_name(head: str, index: HeadIndex, path: tuple, source: Source) -> None:
-    if head in index.auto_classes:
+    """A full Auto class name or a short form every command takes ('causal-lm', 'ner'), checked for the model later."""
+    try:
+        auto_class_candidates(head, index.auto_classes)
         return
+    except BadInputError:
+        pass
     close = difflib.get_close_matches(head, index.auto_classes, n=1)
     raise source.error(path, f"{head!r} is not an Auto class of transformers {index.transformers_version}",
                        hint=f"did you mean {close[0]!r}?" if close else "`amx heads MODEL` lists the heads of a model")
@@ -346,12 +353,13 @@ def _next_to(base: Path, text: str) -> str | None:
 def _identity(spec: ModelSpec, source: Source, path: tuple) -> tuple:
     """What makes two entries the same model: the same local folder, or the same Hub id and revision."""
     try:
-        ref = parse_reference(spec.reference or spec.model, spec.revision)
+        ref = parse_reference(spec.reference or spec.model, spec.revision, spec.subfolder)
     except InvalidReferenceError as error:
-        key = "revision" if spec.revision and "revision" in error.message else "model"
+        key = ("revision" if spec.revision and "revision" in error.message else
+               "subfolder" if spec.subfolder and "subfolder" in error.message else "model")
         raise source.error(path + (key,), error.message, error.hint) from None
     except ModelNotFoundError:  # a missing local model fails its check, it does not stop the others
         return ("missing", spec.reference or spec.model)
     if ref.is_local:
         return ("local", str(ref.local_dir / ref.config_file))
-    return ("hub", ref.repo_id, ref.revision)
+    return ("hub", ref.repo_id, ref.revision, ref.subfolder)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .auto_class_names import auto_class_for_model
 from .config_reader import ModelConfig
 from .errors import AmxError, ConfigError, UnsupportedModelError
 from .head_index import HeadIndex
@@ -78,20 +79,22 @@ def quiet_transformers() -> Iterator[None]:
 def resolve_head(config: ModelConfig, index: HeadIndex, head: str | None) -> tuple[str, str, bool]:
     """(auto class, model class, remote code) for `--head`, defaulting to the native head.
 
-    Raises UnsupportedModelError listing the supported heads when `head` does not fit the config.
+    `head` is read as every command reads it (`causal-lm`, `ner`...). Raises BadInputError for a name that is
+    no Auto class, UnsupportedModelError listing the supported heads when it does not fit the config.
     """
     report = heads_for_config(config, index, str(config.path))
     by_auto = {h.auto_class: h for h in report.heads if not h.remote_code}
     by_auto.update({h.auto_class: h for h in report.heads if h.remote_code and h.auto_class not in by_auto})
-    if head is None:
+    if head is not None:
+        head = auto_class_for_model(head, index.auto_classes, report)  # short forms, as every command reads them
+    else:
         head = report.native_head or (BASE_MODEL_AUTO if BASE_MODEL_AUTO in by_auto else next(iter(by_auto), None))
         if head is None:
             raise UnsupportedModelError(f"no Auto class of transformers {index.transformers_version} builds this model")
     chosen = by_auto.get(head)
     if chosen is None:
-        what = "is not an Auto model class" if head not in index.auto_classes else f"does not fit {config.model_type!r}"
         raise UnsupportedModelError(
-            f"--head {head} {what}",
+            f"--head {head} does not fit {config.model_type!r}",
             hint=f"heads for this model: {', '.join(by_auto) or 'none'} (see `amx heads`)",
         )
     return chosen.auto_class, chosen.model_class, chosen.remote_code

@@ -1,7 +1,9 @@
 """`amx source`: the concrete class an Auto class builds for a model, its code, and its forward contract.
 
-transformers' own classes are imported (one model module) and read with `inspect`; a repository's
-class (`auto_map`) is parsed from its file, and imported only with --trust-remote-code.
+transformers' own classes are read from their files without importing them (`static_source`) when the
+answer is certain to be what `inspect` would print, else imported (one model module) and read with
+`inspect`; a repository's class (`auto_map`) is parsed from its file, and imported only with
+--trust-remote-code.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from dataclasses import dataclass, field
 
 from .errors import BadInputError
 from .forward_contract import Contract
-from .head_index import HeadIndex
+from .head_index import HeadIndex, installed_transformers
 from .heads import Head, HeadsReport
 from .live_source import (
     MethodSource, class_source, import_transformers_class, live_contract, method_source, package_relative,
 )
 from .reference import ResolvedConfig, locate_file
+from .static_source import Declined, StaticReader
+from . import static_source
 from .remote_code import (
     ParsedClass, code_location, import_remote_class, parse_class, parse_remote_class, static_class,
     static_contract, static_method,
@@ -52,11 +56,13 @@ def head_for(report: HeadsReport, auto_class: str) -> Head:
 def source_report(
     resolved: ResolvedConfig, index: HeadIndex, report: HeadsReport, head: Head, *,
     methods: list[str] | None = None, whole_class: bool = False, trust_remote_code: bool = False,
-    token: str | None = None,
+    token: str | None = None, short_contract: bool = False,
 ) -> SourceReport:
-    """Build the report for one head. Imports transformers (never the repository's code unless trusted).
+    """Build the report for one head. May import transformers (never the repository's code unless trusted).
 
     `methods`: the methods to show; None for __init__ and forward, where a missing one is only noted.
+    `short_contract`: only the contract's one-line summary is needed (names, output class and fields, main
+    output), which the static reading can give; types, defaults and documented shapes need the import.
     """
     notes = []
     native = next((h for h in report.heads if h.auto_class == head.auto_class and not h.remote_code), None)
@@ -68,7 +74,12 @@ def source_report(
     common = dict(model=report.model, model_type=report.model_type, architectures=report.architectures,
                   auto_class=head.auto_class, transformers_version=index.transformers_version,
                   from_cache=resolved.from_cache)
-    if head.remote_code and not trust_remote_code:
+    static = None
+    if short_contract and not head.remote_code and not head.registered_by:  # a registered class is the project's
+        static = _unimported_report(resolved, index, head, methods, whole_class, common)
+    if static is not None:
+        result = static
+    elif head.remote_code and not trust_remote_code:
         result = _static_report(resolved, head, methods, whole_class, token, common)
     else:
         if head.remote_code:
@@ -109,6 +120,32 @@ def _live_report(
         file=package_relative(inspect.getsourcefile(cls) or "?", cls.__module__),
         remote_code=head.remote_code, imported=True, methods=blocks,
         contract=live_contract(cls, head.auto_class, resolved.config.raw, attribute_map), notes=notes,
+    )
+
+
+def _unimported_report(
+    resolved: ResolvedConfig, index: HeadIndex, head: Head, methods: list[str] | None, whole_class: bool,
+    common: dict,
+) -> SourceReport | None:
+    """transformers' class read from its files; None whenever the static reading cannot be sure."""
+    module = index.class_modules.get(head.model_class)
+    if module is None:
+        return None
+    config_class = index.config_class_for(resolved.config.model_type or "")
+    config_module = index.class_modules.get(config_class or "")
+    try:
+        reader = StaticReader(installed_transformers()[1])
+        cls = reader.find_class(module, head.model_class)
+        blocks = [static_source.class_source(cls)] if whole_class else []
+        blocks += [static_source.method_source(reader, cls, name) for name in _method_names(methods, whole_class)]
+        config = reader.find_class(config_module, config_class) if config_module and config_class else None
+        contract = static_source.short_contract(reader, cls, head.auto_class, resolved.config.raw, config)
+    except Declined:
+        return None
+    return SourceReport(
+        **common, model_class=cls.name, module=cls.module.name,
+        file=package_relative(str(cls.module.path), cls.module.name), remote_code=False, imported=False,
+        methods=blocks, contract=contract,
     )
 
 

@@ -8,9 +8,10 @@ also covers models that are only in the Hugging Face cache.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .config_reader import ModelConfig, read_config
@@ -24,6 +25,21 @@ _REVISION = re.compile(r"[\w\-./]{1,255}", re.ASCII)
 # C0/C1 controls (newline, NUL, ESC...), format characters (bidi overrides, zero-width) and line or
 # paragraph separators: they break the one-line messages or make a reference display as another.
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# Files that make a directory a model repository of some shape (repository.py decides which).
+REPOSITORY_MARKERS = ("config.json", "adapter_config.json", "modules.json", "model_index.json")
+MAX_SUBFOLDER_LENGTH = 255
+
+
+def check_subfolder(name: object, where: str) -> str:
+    """A folder inside a repository, named by the user or by one of its files: relative, no '..', no drive."""
+    if not isinstance(name, str) or not name or len(name) > MAX_SUBFOLDER_LENGTH:
+        raise InvalidReferenceError(f"{where}: a folder name must be a non-empty string of at most "
+                                    f"{MAX_SUBFOLDER_LENGTH} characters")
+    if ("\\" in name or ":" in name or any(unicodedata.category(c) in _INVISIBLE for c in name)
+            or any(part in ("", ".", "..") for part in name.strip("/").split("/")) or name.startswith("/")):
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        raise InvalidReferenceError(f"{where}: folder {shown!r} points outside the repository")
+    return name.strip("/")
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,9 @@ class ModelRef:
     repo_id: str | None = None
     revision: str | None = None
     config_file: str = "config.json"
+    # The model's folder inside its repository (`--subfolder`, a pipeline component, a sentence-transformers
+    # module). Hub file names are prefixed with it; a local model's `local_dir` already ends with it.
+    subfolder: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -43,7 +62,29 @@ class ModelRef:
     def display(self) -> str:
         if self.is_local:
             return str(self.local_dir)
-        return f"{self.repo_id}@{self.revision}" if self.revision else str(self.repo_id)
+        shown = f"{self.repo_id}@{self.revision}" if self.revision else str(self.repo_id)
+        return f"{shown}/{self.subfolder}" if self.subfolder else shown
+
+    def repo_path(self, filename: str) -> str:
+        """The path of a Hub model's file inside its repository."""
+        return f"{self.subfolder}/{filename}" if self.subfolder and not self.is_local else filename
+
+    @property
+    def root_dir(self) -> Path | None:
+        """A local model's repository folder, above its subfolder."""
+        if self.local_dir is None:
+            return None
+        return self.local_dir.parents[len(Path(self.subfolder).parts) - 1] if self.subfolder else self.local_dir
+
+    def inside(self, folder: str) -> ModelRef:
+        """The same repository, at `folder` below this reference (checked not to escape it)."""
+        if not folder:
+            return self
+        folder = check_subfolder(folder, self.display())
+        subfolder = f"{self.subfolder}/{folder}" if self.subfolder else folder
+        if self.is_local:
+            return replace(self, local_dir=self.local_dir / folder, subfolder=subfolder, config_file="config.json")
+        return replace(self, subfolder=subfolder, config_file="config.json")
 
 
 def _reject(text: str, why: str) -> InvalidReferenceError:
@@ -58,11 +99,14 @@ def _looks_like_path(text: str) -> bool:
     return text.startswith(("/", "./", "../", "~")) or text in (".", "..")
 
 
-def parse_reference(text: str, revision: str | None = None) -> ModelRef:
+def parse_reference(text: str, revision: str | None = None, subfolder: str | None = None) -> ModelRef:
     """Validate `text` and decide whether it names a local model or a Hub repository.
 
-    An existing local path always wins, as in transformers' `from_pretrained`.
+    An existing local path always wins, as in transformers' `from_pretrained`. `subfolder` is the
+    model's folder inside the repository, as `from_pretrained(..., subfolder=...)` takes it.
     """
+    if subfolder:
+        check_subfolder(subfolder, "--subfolder")
     if not text or not text.strip():
         raise _reject(text, "it is empty")
     if len(text) > MAX_REFERENCE_LENGTH:
@@ -75,7 +119,7 @@ def parse_reference(text: str, revision: str | None = None) -> ModelRef:
     except RuntimeError:  # "~nosuchuser/x": no such home directory
         raise _reject(text, "it starts with '~' but names no user on this machine") from None
     if _looks_like_path(text) or path.exists():
-        return _local_reference(text, path, revision)
+        return _local_reference(text, path, revision, subfolder)
 
     repo_id, at_revision = text, None
     if "@" in text:
@@ -89,27 +133,43 @@ def parse_reference(text: str, revision: str | None = None) -> ModelRef:
         raise _reject(text, "not an existing local path, and not a Hub id of the form 'name' or 'org/name'")
     if revision is not None and (not _REVISION.fullmatch(revision) or ".." in revision):
         raise _reject(text, f"malformed revision {revision!r}")
-    return ModelRef(text=text, repo_id=repo_id, revision=revision)
+    return ModelRef(text=text, repo_id=repo_id, revision=revision, subfolder=(subfolder or "").strip("/"))
 
 
-def _local_reference(text: str, path: Path, revision: str | None) -> ModelRef:
+def _local_reference(text: str, path: Path, revision: str | None, subfolder: str | None) -> ModelRef:
     if path.is_dir() and (path / "snapshots").is_dir() and not (path / "config.json").exists():
         path = _cache_snapshot(text, path, revision)
     elif revision:
         raise _reject(text, "--revision applies to Hub ids and cache folders, not to local model directories")
     if path.is_file():
+        if subfolder:
+            raise _reject(text, "--subfolder applies to a directory, not to a file")
         return ModelRef(text=text, local_dir=path.parent.resolve(), config_file=path.name)
     if not path.is_dir():
         if ".." in Path(text).parts:
             raise _reject(text, "no such local directory, and '..' is not allowed in a Hub id")
         raise ModelNotFoundError(f"no such local directory: {text}")
-    config = path / "config.json"
-    if not config.exists() and not config.is_symlink():
+    if subfolder:
+        subfolder = subfolder.strip("/")
+        if not (path / subfolder).is_dir():
+            raise ModelNotFoundError(f"{text} has no subfolder {subfolder!r}")
+        return ModelRef(text=text, local_dir=path.resolve() / subfolder, subfolder=subfolder)
+    if not _has_marker(path):
         raise ModelNotFoundError(
             f"{text} is a directory without config.json",
-            hint="point amx at the folder that holds the model's config.json",
+            hint="point amx at the folder that holds the model's config.json (or its adapter_config.json, "
+                 "modules.json, model_index.json or .gguf file)",
         )
     return ModelRef(text=text, local_dir=path.resolve())
+
+
+def _has_marker(path: Path) -> bool:
+    if any((path / name).exists() or (path / name).is_symlink() for name in REPOSITORY_MARKERS):
+        return True
+    try:
+        return any(entry.name.endswith(".gguf") for entry in os.scandir(path))
+    except OSError:
+        return False
 
 
 def _cache_snapshot(text: str, repo_dir: Path, revision: str | None) -> Path:
@@ -152,7 +212,7 @@ def locate_file(ref: ModelRef, filename: str, token: str | None = None) -> tuple
         return path, False
     from . import hub
 
-    fetched = hub.fetch_file(ref.repo_id, filename, revision=ref.revision, token=token)
+    fetched = hub.fetch_file(ref.repo_id, ref.repo_path(filename), revision=ref.revision, token=token)
     return fetched.path, fetched.from_cache
 
 

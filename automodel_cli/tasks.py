@@ -7,7 +7,9 @@ the Hub's "Use this model" button:
 1. generation heads win (the checkpoint was trained to generate; other mappings are by-products),
    multimodal generation before text-only generation;
 2. then task heads (classification, question answering, detection, ...);
-3. then pre-training by-products (masked LM, next-sentence prediction, PreTraining, ...);
+3. then pre-training by-products (masked LM, next-sentence prediction, ...), AutoModelForPreTraining last:
+   it maps many model types to their masked-LM class (deberta-v2, layoutlm, roberta), and a
+   `*ForMaskedLM` checkpoint is a fill-mask model on the Hub;
 4. generic classes (AutoModel, then AutoModelForTextEncoding, AutoBackbone) last.
 
 Within a rank, the order of transformers' own modeling_auto wins.
@@ -260,10 +262,14 @@ def head_io(auto_class: str) -> HeadIO:
 
 # Generic classes: a checkpoint saved as BertModel is "an AutoModel", not "a text encoder".
 _GENERIC_ORDER = ["AutoModel", "AutoModelForTextEncoding", "AutoBackbone"]
+# PreTraining is the catch-all of the by-products: any specific objective that maps the class wins.
+_BY_PRODUCT_ORDER = ["AutoModelForMaskedLM", "AutoModelForNextSentencePrediction", "AutoModelForMaskedImageModeling",
+                     "AutoModelForAudioTokenization", "AutoModelForPreTraining"]
+_RANK_ORDER = {GENERATION: _GENERATION_ORDER, BY_PRODUCT: _BY_PRODUCT_ORDER, GENERIC: _GENERIC_ORDER}
 
 
 def native_priority(auto_class: str) -> tuple[int, int]:
     """Sort key: lower wins the native-head choice."""
     info = task_info(auto_class)
-    order = _GENERATION_ORDER if info.rank == GENERATION else _GENERIC_ORDER if info.rank == GENERIC else []
+    order = _RANK_ORDER.get(info.rank, [])
     return info.rank, order.index(auto_class) if auto_class in order else len(order)

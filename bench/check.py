@@ -1,6 +1,6 @@
 """Benchmark: `amx check` on 100 local models against the plain transformers way.
 
-The 100 models are the shared corpus's config.json files, repeated (each copy a folder of its own)
+The 100 models are the test corpus's (tests/corpus) config.json files, repeated (each copy a folder of its own)
 and each given other heads to rely on, a native head and remote code forbidden. Targets (issue 6):
 the 100 checked in under 10 s, each model after the first in under 50 ms.
 
@@ -25,9 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# ../shared beside the project (further up from a git worktree), as in tests/conftest.py.
-CORPUS = next((p / "shared" / "corpus" / "configs" for p in ROOT.parents if (p / "shared" / "corpus").is_dir()),
-              ROOT.parent / "shared" / "corpus" / "configs")
+CORPUS = ROOT / "tests" / "corpus"  # real config.json files, as the tests use them
 HEADS = ["AutoModel", "AutoModelForCausalLM", "AutoModelForSequenceClassification",
          "AutoModelForTokenClassification", "AutoModelForMaskedLM", "AutoModelForQuestionAnswering",
          "AutoModelForImageClassification", "AutoModelForSeq2SeqLM"]
@@ -101,8 +99,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=100)
     args = parser.parse_args()
-    if not CORPUS.is_dir():
-        sys.exit(f"the shared corpus is missing: {CORPUS}")
 
     workdir = Path(tempfile.mkdtemp(prefix="amx-bench-check-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "AMX_CACHE_DIR": str(workdir / "cache")}

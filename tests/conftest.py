@@ -4,6 +4,7 @@ the local Hub server (tests/localhub.py): no test may reach the real Hub."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,25 +23,23 @@ os.environ.pop("HF_HUB_CACHE", None)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = PROJECT_ROOT / "examples"
-# ../shared beside the project; from a git worktree (/work/wt/<name>) it is found further up.
-CORPUS = next(
-    (p / "shared" / "corpus" / "configs" for p in PROJECT_ROOT.parents if (p / "shared" / "corpus" / "configs").is_dir()),
-    PROJECT_ROOT.parent / "shared" / "corpus" / "configs",
-)
+# Real config.json files of public repositories (byte copies; MANIFEST.tsv names each source and commit).
+CORPUS = PROJECT_ROOT / "tests" / "corpus"
 
 
 def corpus_slugs() -> list[str]:
-    """Slugs of the shared corpus, or an empty list when it is absent (a user's clone)."""
-    if not CORPUS.is_dir():
-        return []
+    """Slugs of the corpus configs (folders holding a config.json)."""
     return sorted(p.name for p in CORPUS.iterdir() if (p / "config.json").is_file())
 
 
 @pytest.fixture
 def corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip("../shared/corpus/configs is absent (it ships beside the project, not in it)")
     return CORPUS
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The session's HF and amx caches go with it: nothing is left in the temp folder."""
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
 def run_amx(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None,

@@ -480,3 +480,18 @@ def test_unreachable_hub_is_could_not_check_unless_cached(hub, tmp_path):
     (model,) = json.loads(from_cache.stdout)["models"]
     assert model["from_cache"] is True
     assert model["notes"] == ["the Hub could not be asked: checked the cached config.json, which may be out of date"]
+
+
+def test_heads_take_the_short_forms_every_command_takes():
+    """`amx check --head causal-lm` reads the name as `amx source` and `amx doctor --head` do."""
+    gpt2 = str(EXAMPLES / "gpt2")
+    short = run_amx("check", gpt2, "--head", "causal-lm", "--native-head", "causal-lm", "--json")
+    assert short.returncode == 0, short.stderr
+    (model,) = json.loads(short.stdout)["models"]
+    assert model["status"] == "pass" and model["heads"] == ["causal-lm"]
+    assert "causal-lm (AutoModelForCausalLM) builds GPT2LMHeadModel" in [c["message"] for c in model["checks"]]
+    unsupported = run_amx("check", gpt2, "--head", "image-classification")
+    assert unsupported.returncode == 1 and "image-classification cannot load gpt2" in unsupported.stdout
+    ambiguous = run_amx("check", gpt2, "--head", "classification", "--json")
+    assert ambiguous.returncode == 1
+    assert "'classification' is ambiguous" in json.loads(ambiguous.stdout)["models"][0]["reason"]

@@ -1,3 +1,5 @@
+import re
+
 from automodel_cli.cli import app
 from typer.testing import CliRunner
 
@@ -51,3 +53,38 @@ def test_every_command_help_teaches_with_an_example():
         result = CliRunner().invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
         assert f"amx {name} " in result.output, f"amx {name} --help shows no example"
+
+
+def _examples(help_text: str) -> list[str]:
+    """The indented command lines after 'Examples:' in a docstring."""
+    _, _, after = help_text.partition("Examples:")
+    return [line.strip() for line in after.splitlines() if line.startswith("    ") and line.strip()]
+
+
+def test_help_reads_cleanly_at_80_columns():
+    """Usage lines name arguments plainly, options show no type labels, and examples fit without wrapping."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name in [None, *group.commands]:
+        result = run_amx(*([name] if name else []), "--help", env={"COLUMNS": "80"})
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= 80, name
+        usage = next(line.strip() for line in lines if "Usage:" in line)
+        assert usage.startswith(f"Usage: amx {name or ''}".rstrip()), usage
+        assert "{" not in usage and "[[" not in usage, usage
+        for noise in ("<bool>", "<str>", "<int>", "<list", "<path>"):
+            assert noise not in result.stdout, (name, noise)
+        examples = _examples((group.commands[name] if name else group).help)
+        assert examples, f"amx {name} --help shows no example"
+        shown = {line.strip() for line in lines}
+        for example in examples:
+            assert example in shown, f"wrapped at 80 columns: {example}"
+
+
+def test_usage_marks_optional_arguments_once():
+    assert "Usage: amx tasks [OPTIONS] [QUERY]" in run_amx("tasks", "--help").stdout
+    assert "Usage: amx doctor [OPTIONS] [MODEL]" in run_amx("doctor", "--help").stdout
+    assert "Usage: amx source [OPTIONS] AUTOCLASS MODEL" in run_amx("source", "--help").stdout
+    assert re.search(r"--revision\s+-r\s+REV\s", run_amx("heads", "--help").stdout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from automodel_cli.config_reader import read_config
 from automodel_cli.errors import ConfigError, UnsupportedModelError
 from automodel_cli.head_index import build_index, load_index
 from automodel_cli.heads import heads_for_config
+from automodel_cli.tasks import GENERATION, short_name, task_info
 from conftest import EXAMPLES, corpus_slugs, run_amx
 
 runner = CliRunner()
@@ -96,24 +98,29 @@ def test_every_known_model_type_default_config(tmp_path, index, auto_classes):
 
 @pytest.mark.parametrize("slug", corpus_slugs())
 def test_corpus_native_head_builds_on_meta_device(slug, corpus, index, auto_classes):
+    """Known model types: every built-in head names the class transformers builds, and the native one builds.
+    Model types only the repository's code knows: every head is that code (never imported), and the native one
+    is the class `architectures` names."""
     import torch
     from transformers import CONFIG_MAPPING
     from transformers.models.auto.auto_factory import _get_model_class
 
     config_file = read_config(corpus / slug / "config.json")
-    if config_file.model_type not in CONFIG_MAPPING:
-        pytest.skip(f"model_type {config_file.model_type!r} needs the repository's own code")
     report = heads_for_config(config_file, index, slug)
-    raw = {k: v for k, v in config_file.raw.items() if k not in ("auto_map", "quantization_config")}
-    config = CONFIG_MAPPING[config_file.model_type].from_dict(raw)
-    for head in report.heads:
-        if head.remote_code:
-            continue
-        try:
-            built_class = _get_model_class(config, auto_classes[head.auto_class]._model_mapping)
-        except ImportError:  # a class needing an optional backend (timm, ...) that is not installed
-            continue
-        assert head.model_class == built_class.__name__
+    known = config_file.model_type in CONFIG_MAPPING
+    if not known:
+        assert config_file.auto_map and report.heads and all(head.remote_code for head in report.heads)
+    else:
+        raw = {k: v for k, v in config_file.raw.items() if k not in ("auto_map", "quantization_config")}
+        config = CONFIG_MAPPING[config_file.model_type].from_dict(raw)
+        for head in report.heads:
+            if head.remote_code:
+                continue
+            try:
+                built_class = _get_model_class(config, auto_classes[head.auto_class]._model_mapping)
+            except ImportError:  # a class needing an optional backend (timm, ...) that is not installed
+                continue
+            assert head.model_class == built_class.__name__
     if report.native_head is None:
         assert not config_file.architectures or config_file.architectures[0] not in {h.model_class for h in report.heads}
         return
@@ -126,11 +133,13 @@ def test_corpus_native_head_builds_on_meta_device(slug, corpus, index, auto_clas
         with pytest.raises(ValueError, match=CONFIGS_TRANSFORMERS_REJECTS[slug]), torch.device("meta"):
             auto_classes[native.auto_class].from_config(config)
         return
-    try:
-        with torch.device("meta"):
-            model = auto_classes[native.auto_class].from_config(config)
-    except ImportError as error:  # e.g. DETR's timm backbone; timm needs a torchvision this machine lacks
-        pytest.skip(f"optional backend missing: {str(error).strip().splitlines()[0]}")
+    if config_file.raw.get("use_timm_backbone") and importlib.util.find_spec("timm") is None:
+        # DETR's timm backbone: transformers refuses the build, naming the library (not a test-extras dependency).
+        with pytest.raises(ImportError, match="requires the timm library"), torch.device("meta"):
+            auto_classes[native.auto_class].from_config(config)
+        return
+    with torch.device("meta"):
+        model = auto_classes[native.auto_class].from_config(config)
     assert type(model).__name__ == native.model_class
 
 
@@ -255,3 +264,105 @@ def test_heads_does_not_import_torch_or_transformers(tmp_path):
 def test_a_base_model_checkpoint_is_native_to_automodel(corpus, index):
     report = heads_for_config(read_config(corpus / "bge-large-zh-v1.5" / "config.json"), index, "bge")
     assert report.native_head == "AutoModel"
+
+
+# The head the Hub's "Use this model" offers for each corpus checkpoint (None: no architectures, or a
+# class no Auto head builds). Several Auto classes map most of these classes; only one is native.
+CORPUS_NATIVE_HEADS = {
+    "banglabert-electra-sentiment": "AutoModelForSequenceClassification",
+    "bart-large-cnn-saved": "AutoModelForSeq2SeqLM",
+    "bart-large-finetuned-titles": "AutoModelForSeq2SeqLM",
+    "beit-cervical-cls": "AutoModelForImageClassification",
+    "bert-base-uncased-seqcls-tv4.5": "AutoModelForSequenceClassification",
+    "bert-ner-finetuned": "AutoModelForTokenClassification",
+    "bge-large-zh-v1.5": "AutoModel",
+    "blip-image-captioning-base": "AutoModelForImageTextToText",
+    "blip-med-config-bert": "AutoModel",
+    "bunny-phi-2-siglip": "AutoModelForCausalLM",
+    "chatglm3-6b-base-kolors": None,
+    "chinese-hubert-base": "AutoModel",
+    "chinese-roberta-wwm-ext-large": "AutoModelForMaskedLM",
+    "clap-htsat-fused": "AutoModel",
+    "clip-vit-bigg-14-text-stable-cascade": None,
+    "convnext-maize-leaf-disease": "AutoModelForImageClassification",
+    "deberta-v2-large-japanese-char-wwm": "AutoModelForMaskedLM",
+    "deberta-v3-large": None,
+    "detr-resnet-50": "AutoModelForObjectDetection",
+    "distilbert-base-jp-2020": None,
+    "distilbert-base-uncased-distilled-squad": "AutoModelForQuestionAnswering",
+    "distilbert-prompt-injection-tv5": "AutoModelForSequenceClassification",
+    "distilbert-qa-adversarialqa": "AutoModelForQuestionAnswering",
+    "ernie-3.0-base-zh": "AutoModelForMaskedLM",
+    "falcon-180b-chat": "AutoModelForCausalLM",
+    "fuyu-8b": "AutoModelForImageTextToText",
+    "gemma-copy": "AutoModelForCausalLM",
+    "glm-4-9b-chat-bnb4bit": "AutoModelForSeq2SeqLM",
+    "gpt-j-6b": "AutoModelForCausalLM",
+    "gpt2": "AutoModelForCausalLM",
+    "gpt3-finnish-small-bloom-merged": "AutoModelForCausalLM",
+    "granite-3.1-1b-a400m-instruct": "AutoModelForCausalLM",
+    "layoutlm-wikipedia-ja": "AutoModelForMaskedLM",
+    "llama-2-7b-hf": "AutoModelForCausalLM",
+    "llama-3-8b-merged": "AutoModelForCausalLM",
+    "mamba-protein-lm-checkpoint": "AutoModelForCausalLM",
+    "mbart-large-vietnamese-gec": "AutoModelForSeq2SeqLM",
+    "minicpm-llama3-v-2.5-remote": "AutoModelForCausalLM",
+    "minicpm-v-2-remote": "AutoModelForCausalLM",
+    "minimind2-remote": "AutoModelForCausalLM",
+    "mistral-7b-v0.1-finetune": "AutoModelForCausalLM",
+    "mpt-7b-instruct-remote": "AutoModelForCausalLM",
+    "nllb-200-distilled-600m-finetuned": "AutoModelForSeq2SeqLM",
+    "opt-1.3b": "AutoModelForCausalLM",
+    "opus-mt-en-hi": "AutoModelForSeq2SeqLM",
+    "orpheus-3b-quantized": "AutoModelForCausalLM",
+    "qwen1.5-moe-8x0.5b-chat-remote": "AutoModelForCausalLM",
+    "qwen2.5-0.5b-instruct": "AutoModelForCausalLM",
+    "qwen2.5-0.5b-merged-tv5": "AutoModelForCausalLM",
+    "qwen2.5-vl-7b-instruct-copy": "AutoModelForImageTextToText",
+    "qwen3-4b-merged-tv5": "AutoModelForCausalLM",
+    "rmbg-1.4-remote": "AutoModelForImageSegmentation",
+    "roberta-prompt-injection-tv5": "AutoModelForSequenceClassification",
+    "sam-vit-huge": "AutoModelForMaskGeneration",
+    "sd21-text-encoder": "AutoModel",
+    "sdxl-base-text-encoder-2": None,
+    "segformer-mit-b0-crop-multiclass": "AutoModelForSemanticSegmentation",
+    "siglip-so400m-vision-trimmed": None,
+    "t5-small": "AutoModelForSeq2SeqLM",
+    "t5-small-summarizer-tv5": "AutoModelForSeq2SeqLM",
+    "umt5-xxl-wan-trimmed": None,
+    "vibert-punctuation-custom-arch": None,
+    "vicuna-7b-v1.3-merged": "AutoModelForCausalLM",
+    "virst-video-llm-remote": "AutoModel",
+    "vit-base-patch16-224": "AutoModelForImageClassification",
+    "vit-chest-xray-pneumonia": "AutoModelForImageClassification",
+    "vit-waste-segregation": "AutoModelForImageClassification",
+    "wav2vec2-large-robust-emotion-msp-dim": None,
+    "wav2vec2-lv60-espeak-ctc-finetuned": "AutoModelForCTC",
+    "whisper-large-v3-merged": "AutoModelForSpeechSeq2Seq",
+    "whisper-medium-finetuned": "AutoModelForSpeechSeq2Seq",
+    "wizard-vicuna-30b-uncensored-gptq": "AutoModelForCausalLM",
+    "xlm-roberta-base-claimver-tv5": "AutoModelForSequenceClassification",
+    "xlm-roberta-large-regression": "AutoModelForSequenceClassification",
+    "xlnet-seqcls-finetuned": "AutoModelForSequenceClassification",
+}
+
+
+@pytest.mark.parametrize("slug", corpus_slugs())
+def test_corpus_native_head_is_the_hubs_choice(slug, corpus, index):
+    report = heads_for_config(read_config(corpus / slug / "config.json"), index, slug)
+    if slug in CORPUS_NATIVE_HEADS:
+        assert report.native_head == CORPUS_NATIVE_HEADS[slug]
+    architecture = report.architectures[0] if report.architectures else None
+    mapping = [h.auto_class for h in report.heads if h.model_class == architecture and not h.remote_code]
+    named = [auto for auto in mapping if architecture.endswith(f"For{short_name(auto)}")]
+    if named and not any(task_info(auto).rank == GENERATION for auto in mapping):
+        # Outside generation, a class named XxxForTask is native to AutoModelForTask whatever else maps it.
+        assert report.native_head == named[0], mapping
+
+
+@pytest.mark.parametrize("slug", ["deberta-v2-large-japanese-char-wwm", "layoutlm-wikipedia-ja"])
+def test_masked_lm_checkpoint_mapped_by_pretraining_too_is_native_to_masked_lm(slug, corpus, index):
+    report = heads_for_config(read_config(corpus / slug / "config.json"), index, slug)
+    mapping = {h.auto_class for h in report.heads if h.model_class == report.architectures[0]}
+    assert mapping == {"AutoModelForMaskedLM", "AutoModelForPreTraining"}
+    assert report.native_head == "AutoModelForMaskedLM"

@@ -33,9 +33,8 @@ def hub(local_hub, tiny_bert_repo):
     local_hub.add_repo(REVISIONS_REPO, {"config.json": GPT2_CONFIG}, tags=["v1.0"],
                        branches={"qa": {"config.json": QA_CONFIG}})
     local_hub.add_repo(NO_CONFIG_REPO, {"README.md": "weights only, no config.json\n"})
-    if CORPUS.is_dir():
-        for repo_id, (slug, _) in CORPUS_REPOS.items():
-            local_hub.add_repo(repo_id, {"config.json": CORPUS / slug / "config.json"})
+    for repo_id, (slug, _) in CORPUS_REPOS.items():
+        local_hub.add_repo(repo_id, {"config.json": CORPUS / slug / "config.json"})
     return local_hub
 
 

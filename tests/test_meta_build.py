@@ -6,7 +6,7 @@ import json
 import pytest
 
 from automodel_cli.config_reader import read_config
-from automodel_cli.errors import UnsupportedModelError
+from automodel_cli.errors import BadInputError, UnsupportedModelError
 from automodel_cli.head_index import load_index
 from automodel_cli.meta_build import build_meta_model, describe, resolve_head
 from conftest import EXAMPLES
@@ -75,9 +75,9 @@ def test_resolve_head_defaults_to_native_and_rejects_others(index):
     gpt2 = read_config(EXAMPLES / "gpt2" / "config.json")
     assert resolve_head(gpt2, index, None) == ("AutoModelForCausalLM", "GPT2LMHeadModel", False)
     assert resolve_head(gpt2, index, "AutoModelForTokenClassification")[1] == "GPT2ForTokenClassification"
-    with pytest.raises(UnsupportedModelError, match="is not an Auto model class") as error:
+    assert resolve_head(gpt2, index, "causal-lm") == ("AutoModelForCausalLM", "GPT2LMHeadModel", False)
+    with pytest.raises(BadInputError, match="unknown Auto class 'GPT2LMHeadModel'"):
         resolve_head(gpt2, index, "GPT2LMHeadModel")
-    assert "AutoModelForCausalLM" in error.value.hint
     with pytest.raises(UnsupportedModelError, match="does not fit 'gpt2'"):
         resolve_head(gpt2, index, "AutoModelForImageClassification")
 

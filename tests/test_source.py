@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from automodel_cli.auto_class_names import auto_class_candidates, choose_auto_class
+from automodel_cli.auto_class_names import auto_class_candidates, auto_class_for_model
 from automodel_cli.cli import app
 from automodel_cli.errors import BadInputError, UnsupportedModelError
 from automodel_cli.head_index import load_index
@@ -109,16 +109,18 @@ def test_unknown_name_lists_close_matches(index):
 ])
 def test_the_model_decides_between_the_classes_of_a_task(slug, expected, corpus, index):
     heads = heads_for_config(resolve_config(str(corpus / slug)).config, index, slug)
-    assert choose_auto_class("asr", auto_class_candidates("asr", index.auto_classes), heads) == expected
+    assert auto_class_for_model("asr", index.auto_classes, heads) == expected
 
 
 def test_ambiguous_and_unsupported_names(corpus, index):
     heads = heads_for_config(resolve_config(str(corpus / "gpt2")).config, index, "gpt2")
     with pytest.raises(BadInputError, match="ambiguous .*AutoModelForSequenceClassification, AutoModelForTokenClass"):
-        choose_auto_class("classification", auto_class_candidates("classification", index.auto_classes), heads)
+        auto_class_for_model("classification", index.auto_classes, heads)
     with pytest.raises(UnsupportedModelError, match="supported heads: .*AutoModelForCausalLM") as error:
-        choose_auto_class("image-classification", ["AutoModelForImageClassification"], heads)
+        auto_class_for_model("segmentation", index.auto_classes, heads)  # several classes, none for gpt2
     assert error.value.exit_code == 1
+    # One class the model does not take is returned: each command says "no" in its own way.
+    assert auto_class_for_model("image-classification", index.auto_classes, heads) == "AutoModelForImageClassification"
 
 
 # --- Source of real transformers classes ----------------------------------------------------------------
@@ -308,7 +310,7 @@ def test_cli_exit_codes(corpus):
 def test_entry_point_and_help():
     result = run_amx("source", "--help", env={"COLUMNS": "200"})
     assert result.returncode == 0
-    assert "amx source AutoModelForQuestionAnswering distilbert-base-uncased-distilled-squad" in result.stdout
+    assert "amx source qa distilbert/distilbert-base-uncased-distilled-squad" in result.stdout
     assert "amx source causal-lm ./examples/gpt2 --method generate" in result.stdout
 
 

@@ -10,7 +10,9 @@ import typer
 
 from ..errors import BadInputError, ManifestError
 from ..render import Output
-from .common import ImportOpt, JsonOpt, RevisionOpt, TokenOpt, index_building_status, reports_errors
+from .common import (
+    ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors,
+)
 
 _CONSTRAINTS = "Constraints (with MODEL arguments; in a manifest they are keys)"
 
@@ -26,33 +28,35 @@ def check(
         metavar="MODEL", show_default=False,
         help="Models to check instead of a manifest (Hub ids or local directories).")] = None,
     head: Annotated[list[str] | None, typer.Option(
-        "--head", "-H", show_default=False, help="An Auto class the project loads MODEL with (repeatable).")] = None,
+        "--head", "-H", metavar="AUTOCLASS", show_default=False, help="An Auto class the project loads MODEL with (repeatable).")] = None,
     manifest: Annotated[Path | None, typer.Option(
-        "--manifest", "-m", show_default=False, dir_okay=False,
+        "--manifest", "-m", metavar="FILE", show_default=False, dir_okay=False,
         help="Manifest to read (default: ./amx.toml, else [tool.amx] in ./pyproject.toml).")] = None,
     junit_xml: Annotated[Path | None, typer.Option(
-        "--junit-xml", show_default=False, dir_okay=False, help="Also write a JUnit XML report to this file.")] = None,
+        "--junit-xml", metavar="FILE", show_default=False, dir_okay=False, help="Also write a JUnit XML report to this file.")] = None,
     max_parameters: Annotated[str | None, typer.Option(
-        "--max-parameters", rich_help_panel=_CONSTRAINTS, show_default=False, help="e.g. 7B, 110M.")] = None,
+        "--max-parameters", metavar="COUNT", rich_help_panel=_CONSTRAINTS, show_default=False, help="e.g. 7B, 110M.")] = None,
     max_memory: Annotated[str | None, typer.Option(
-        "--max-memory", rich_help_panel=_CONSTRAINTS, show_default=False, help="Weight memory, e.g. 16GB, 8GiB.")] = None,
+        "--max-memory", metavar="SIZE", rich_help_panel=_CONSTRAINTS, show_default=False, help="Weight memory, e.g. 16GB, 8GiB.")] = None,
     dtype: Annotated[str | None, typer.Option(
         "--dtype", rich_help_panel=_CONSTRAINTS, show_default=False,
         help="dtype of --max-memory (default: the checkpoint's).")] = None,
     native_head: Annotated[str | None, typer.Option(
-        "--native-head", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--native-head", metavar="AUTOCLASS", rich_help_panel=_CONSTRAINTS, show_default=False,
         help="The Auto class the checkpoint must have been trained for.")] = None,
     require_safetensors: Annotated[bool, typer.Option(
         "--require-safetensors", rich_help_panel=_CONSTRAINTS, help="Fail on pickle-only (.bin) weights.")] = False,
     no_remote_code: Annotated[bool, typer.Option(
         "--no-remote-code", rich_help_panel=_CONSTRAINTS, help="Fail if loading needs the repository's code.")] = False,
     min_transformers: Annotated[str | None, typer.Option(
-        "--min-transformers", rich_help_panel=_CONSTRAINTS, show_default=False)] = None,
+        "--min-transformers", metavar="VERSION", rich_help_panel=_CONSTRAINTS, show_default=False,
+        help="Lowest transformers version allowed.")] = None,
     max_transformers: Annotated[str | None, typer.Option(
-        "--max-transformers", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--max-transformers", metavar="VERSION", rich_help_panel=_CONSTRAINTS, show_default=False,
         help="Inclusive; '5' allows every 5.x.")] = None,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    subfolder: SubfolderOpt = None,
     imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -68,7 +72,7 @@ def check(
 
         amx check
         amx check --manifest ci/amx.toml --junit-xml amx-check.xml
-        amx check dslim/bert-base-NER --head AutoModelForTokenClassification --max-parameters 120M
+        amx check dslim/bert-base-NER --head ner --max-parameters 120M
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
     from ..check import check_models
@@ -77,7 +81,7 @@ def check(
     from ..render.check import annotation, github_annotations, in_github_actions, progress_bar, render_check, write_junit
 
     out = Output(json_mode=json)
-    options = {"heads": head, "revision": revision, "max-parameters": max_parameters, "max-memory": max_memory,
+    options = {"heads": head, "revision": revision, "subfolder": subfolder, "max-parameters": max_parameters, "max-memory": max_memory,
                "dtype": dtype, "native-head": native_head, "require-safetensors": require_safetensors or None,
                "allow-remote-code": False if no_remote_code else None, "min-transformers": min_transformers,
                "max-transformers": max_transformers}

@@ -21,12 +21,18 @@ ModelArg = Annotated[
     ),
 ]
 RevisionOpt = Annotated[
-    str | None, typer.Option("--revision", "-r", help="Branch, tag or commit of a Hub model.", show_default=False)
+    str | None, typer.Option("--revision", "-r", metavar="REV", help="Branch, tag or commit of a Hub model.", show_default=False)
 ]
 TokenOpt = Annotated[
     str | None,
-    typer.Option("--token", help="Hugging Face token for private or gated models (default: HF_TOKEN).",
+    typer.Option("--token", metavar="TOKEN", help="Hugging Face token for private or gated models (default: HF_TOKEN).",
                  show_default=False),
+]
+SubfolderOpt = Annotated[
+    str | None,
+    typer.Option("--subfolder", metavar="NAME", show_default=False,
+                 help="The model's folder inside the repository (a pipeline component such as text_encoder), "
+                      "as from_pretrained(..., subfolder=NAME)."),
 ]
 ImportOpt = Annotated[
     list[str] | None,

@@ -11,7 +11,8 @@ from ..errors import BadInputError
 from ..load_errors import MAX_TEXT
 from ..render import Output
 from .common import (
-    ImportOpt, JsonOpt, RevisionOpt, TokenOpt, index_building_status, import_registered, reports_errors,
+    ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, import_registered,
+    reports_errors,
 )
 
 
@@ -26,7 +27,7 @@ def _stdin_text() -> str | None:
 def doctor(
     model: Annotated[
         str | None,
-        typer.Argument(metavar="[MODEL]", show_default=False,
+        typer.Argument(metavar="MODEL", show_default=False,
                        help="Hub id, local directory or config.json (as for 'amx heads'). Omit it to read --error "
                             "or piped text."),
     ] = None,
@@ -42,6 +43,7 @@ def doctor(
     ] = None,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    subfolder: SubfolderOpt = None,
     imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -82,8 +84,8 @@ def doctor(
     if model is None and not (text or "").strip():
         raise BadInputError("nothing to diagnose: give a MODEL, --error TEXT, or pipe the error text in",
                             hint="amx doctor --help shows examples")
-    if text is not None and head is not None:
-        raise BadInputError("--head applies to a MODEL, not to --error text")
+    if text is not None and (head is not None or subfolder is not None):
+        raise BadInputError(f"{'--head' if head is not None else '--subfolder'} applies to a MODEL, not to --error text")
     if text is not None and imports:
         raise BadInputError("--import applies to a MODEL, not to --error text")
     try:
@@ -99,7 +101,7 @@ def doctor(
                              notes=[f"--import {refused.module} stopped: {refused.detail}"])
     else:
         with header_progress(out) as progress:
-            report = diagnose_model(model, index, head, revision, token, progress)
+            report = diagnose_model(model, index, head, revision, token, progress, subfolder)
     out.emit("doctor", report, render_doctor)
     if report.verdict != "ok":
         raise typer.Exit(1)

@@ -8,14 +8,15 @@ from typing import Annotated
 import typer
 
 from ..head_index import load_index
-from ..heads import heads_for_config
+from ..heads import heads_for_repository
 from ..processors import find_processors
-from ..reference import resolve_config
+from ..repository import resolve_repository
 from ..render import Output, to_jsonable
 from ..render.heads import render_heads
 from ..render.processors import render_processors
 from .common import (
-    ImportOpt, JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, import_registered, reports_errors,
+    ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, import_registered,
+    reports_errors,
 )
 
 
@@ -24,6 +25,7 @@ def heads(
     model: ModelArg,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    subfolder: SubfolderOpt = None,
     imports: ImportOpt = None,
     processors: Annotated[bool, typer.Option(
         "--processors", help="Also show the preprocessing Auto classes (AutoTokenizer, AutoProcessor...) that apply.")
@@ -48,23 +50,27 @@ def heads(
         amx heads facebook/bart-large-cnn --revision main
         amx heads openai/whisper-tiny --processors
         amx heads ./my-checkpoint --check-weights
+        amx heads stabilityai/sdxl-turbo --subfolder text_encoder_2
+        amx heads ./my-lora-adapter
     """
     out = Output(json_mode=json)
     import_registered(imports, out)
-    resolved = resolve_config(model, revision, token)
-    if resolved.from_cache:
-        out.message(f"the Hub could not be asked; using the cached config.json of {resolved.ref.display()}")
+    repository = resolve_repository(model, revision, token, subfolder)
+    if repository.from_cache:
+        out.message(f"the Hub could not be asked; using the cached config.json of {repository.display()}")
     index = load_index(on_build=index_building_status(out))
-    report = heads_for_config(resolved.config, index, resolved.ref.display())
-    report.from_cache = resolved.from_cache
-    if check_weights:
+    report = heads_for_repository(repository, index)
+    resolved = repository.resolved
+    if check_weights and resolved is not None:
         from ..inspection import check_heads_against_checkpoint
         from ..render.inspect import header_progress
 
         with header_progress(out) as progress:
-            check_heads_against_checkpoint(report, resolved, token=token, progress=progress)
-    if processors:
-        found = find_processors(resolved.ref, resolved.config, index, token)
+            check_heads_against_checkpoint(report, resolved, token=token, progress=progress,
+                                           adapter_ref=repository.ref if repository.adapter else None)
+    if processors and resolved is not None:
+        found = find_processors(resolved.ref if repository.adapter is None else repository.ref, resolved.config,
+                                index, token)
         out.emit("heads", {**to_jsonable(report), "preprocessing": to_jsonable(found)},
                  lambda _: chain(render_heads(report), render_processors(found)))
         return

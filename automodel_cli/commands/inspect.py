@@ -7,12 +7,14 @@ from typing import Annotated
 import typer
 
 from ..render import Output
-from .common import ImportOpt, JsonOpt, ModelArg, RevisionOpt, TokenOpt, import_registered, reports_errors
+from .common import (
+    ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, import_registered, reports_errors,
+)
 
 HeadOpt = Annotated[
     str | None,
     typer.Option("--head", help="Auto class to build and compare with the checkpoint (default: the native head).",
-                 show_default=False, metavar="AutoModelForXxx"),
+                 show_default=False, metavar="AUTOCLASS"),
 ]
 TrustRemoteCodeOpt = Annotated[
     bool, typer.Option("--trust-remote-code", help="Import the repository's own model code (local directories only).")
@@ -24,13 +26,14 @@ def inspect(
     model: ModelArg,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    subfolder: SubfolderOpt = None,
     imports: ImportOpt = None,
     head: HeadOpt = None,
     all_tensors: Annotated[bool, typer.Option("--all", help="List every tensor instead of collapsing layers.")] = False,
     pattern: Annotated[str | None, typer.Option("--filter", metavar="REGEX", show_default=False,
                                                 help="Only tensors whose name matches REGEX.")] = None,
     tree: Annotated[bool, typer.Option("--tree", help="Show the module tree with parameter counts.")] = False,
-    depth: Annotated[int, typer.Option("--depth", min=1, help="Levels of the --tree.")] = 3,
+    depth: Annotated[int, typer.Option("--depth", min=1, metavar="N", help="Levels of the --tree.")] = 3,
     trust_remote_code: TrustRemoteCodeOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -49,23 +52,25 @@ def inspect(
         amx inspect bert-base-uncased --head AutoModelForSequenceClassification
         amx inspect gpt2 --tree --depth 2
         amx inspect gpt2 --json | jq '.memory_bytes'
+        amx inspect ./my-lora-adapter --head AutoModelForSequenceClassification
+        amx inspect stabilityai/stable-diffusion-xl-base-1.0
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
-    from ..inspection import inspect_model
+    from ..inspection import inspect_repository
     from ..param_groups import filter_tensors, group_tensors, module_tree
-    from ..reference import resolve_config
+    from ..repository import resolve_repository
     from ..render.inspect import header_progress, render_inspect
 
     if pattern is not None:
         filter_tensors([], pattern)  # a malformed regex fails before any work
     out = Output(json_mode=json)
     import_registered(imports, out)
-    resolved = resolve_config(model, revision, token)
-    if resolved.from_cache:
-        out.message(f"the Hub could not be asked; using the cached files of {resolved.ref.display()}")
+    repository = resolve_repository(model, revision, token, subfolder)
+    if repository.from_cache:
+        out.message(f"the Hub could not be asked; using the cached files of {repository.display()}")
     with header_progress(out) as progress:
-        report = inspect_model(resolved, head=head, token=token, progress=progress,
-                               trust_remote_code=trust_remote_code)
+        report = inspect_repository(repository, head=head, token=token, progress=progress,
+                                    trust_remote_code=trust_remote_code)
     if pattern is not None:
         report.parameters = filter_tensors(report.parameters, pattern)
         report.groups = group_tensors(report.parameters)

@@ -9,7 +9,8 @@ import typer
 
 from ..render import Output
 from .common import (
-    ImportOpt, JsonOpt, ModelArg, RevisionOpt, TokenOpt, index_building_status, import_registered, reports_errors,
+    ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, import_registered,
+    reports_errors,
 )
 
 AutoClassArg = Annotated[
@@ -45,6 +46,7 @@ def source(
     ] = False,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
+    subfolder: SubfolderOpt = None,
     imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -60,31 +62,36 @@ def source(
 
     Examples:
 
-        amx source AutoModelForQuestionAnswering distilbert-base-uncased-distilled-squad
+        amx source qa distilbert/distilbert-base-uncased-distilled-squad
         amx source causal-lm ./examples/gpt2 --method generate
         amx source text-classification ./examples/distilbert-sst2 --contract
         amx source QuestionAnswering ./examples/bert-base-uncased --class | less
         amx source seq2seq ./examples/t5-small --json | jq -r '.methods[1].source'
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
-    from ..auto_class_names import auto_class_candidates, choose_auto_class
+    from ..auto_class_names import auto_class_candidates, auto_class_for_model, not_supported
     from ..head_index import load_index
-    from ..heads import heads_for_config
+    from ..heads import heads_for_repository
     from ..model_source import head_for, source_report
-    from ..reference import resolve_config
+    from ..repository import resolve_repository
     from ..render.source import render_source
 
     out = Output(json_mode=json)
     import_registered(imports, out)
     index = load_index(on_build=index_building_status(out))
-    candidates = auto_class_candidates(auto_class, index.auto_classes)
-    resolved = resolve_config(model, revision, token)
-    if resolved.from_cache:
-        out.message(f"the Hub could not be asked; using the cached config.json of {resolved.ref.display()}")
-    heads = heads_for_config(resolved.config, index, resolved.ref.display())
-    head = head_for(heads, choose_auto_class(auto_class, candidates, heads))
+    auto_class_candidates(auto_class, index.auto_classes)  # an unknown name fails before anything is fetched
+    repository = resolve_repository(model, revision, token, subfolder)
+    resolved = repository.transformers_config()
+    if repository.from_cache:
+        out.message(f"the Hub could not be asked; using the cached config.json of {repository.display()}")
+    heads = heads_for_repository(repository, index)
+    chosen = auto_class_for_model(auto_class, index.auto_classes, heads)
+    if chosen not in {h.auto_class for h in heads.heads}:
+        raise not_supported(chosen, heads)
+    head = head_for(heads, chosen)
     methods = method or ([] if contract and not whole_class else None)  # --contract alone: no code
     with out.status(f"Reading the source of {head.model_class}"):
         report = source_report(resolved, index, heads, head, methods=methods, whole_class=whole_class,
-                               trust_remote_code=trust_remote_code, token=token)
+                               trust_remote_code=trust_remote_code, token=token,
+                               short_contract=not (json or contract))
     out.emit("source", report, functools.partial(render_source, full_contract=contract), page=True, soft_wrap=True)

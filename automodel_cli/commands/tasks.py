@@ -14,7 +14,7 @@ from .common import JsonOpt, index_building_status, reports_errors
 def tasks(
     query: Annotated[
         str | None,
-        typer.Argument(metavar="[QUERY]", help="A task, pipeline or Auto class name, or a synonym such as 'ner'.",
+        typer.Argument(metavar="QUERY", help="A task, pipeline or Auto class name, or a synonym such as 'ner'.",
                        show_default=False),
     ] = None,
     model_types: Annotated[

@@ -27,7 +27,27 @@ def render_heads(report: HeadsReport) -> Iterator[RenderableType]:
         title.append("  architectures=")
         title.append_text(safe_text(", ".join(report.architectures), "cyan"))
     yield title
+    if report.adapter is not None:
+        from .repository import render_adapter
 
+        yield from render_adapter(report.adapter)
+
+    if report.heads:
+        yield _table(report)
+    summary = Text("")
+    if report.native_head:
+        summary.append("★ native head: ", style="bold green")
+        summary.append_text(safe_text(report.native_head))
+        summary.append("   ")
+    summary.append(f"{len(report.heads)} heads, transformers {report.transformers_version}", style="dim")
+    yield summary
+    for note in report.notes:
+        line = Text("note: ", style="yellow")
+        line.append_text(safe_text(note))
+        yield line
+
+
+def _table(report: HeadsReport) -> Table:
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("", width=1, no_wrap=True)
     table.add_column("Auto class", no_wrap=True)
@@ -41,16 +61,4 @@ def render_heads(report: HeadsReport) -> Iterator[RenderableType]:
         if head.registered_by:
             model_class.append_text(safe_text(f"  (registered by {head.registered_by})", "dim"))
         table.add_row(marker, auto, model_class, _new_weights_cell(head.new_weights), safe_text(head.task))
-    yield table
-
-    summary = Text("")
-    if report.native_head:
-        summary.append("★ native head: ", style="bold green")
-        summary.append_text(safe_text(report.native_head))
-        summary.append("   ")
-    summary.append(f"{len(report.heads)} heads, transformers {report.transformers_version}", style="dim")
-    yield summary
-    for note in report.notes:
-        line = Text("note: ", style="yellow")
-        line.append_text(safe_text(note))
-        yield line
+    return table

@@ -53,18 +53,10 @@ def _summary(report: InspectReport) -> Panel:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("model_type", safe_text(s.model_type or "-", "cyan"))
-    table.add_row("architecture", safe_text(s.architecture or "-", "cyan"))
-    table.add_row("layers", _field(s.layers))
-    table.add_row("hidden size", _field(s.hidden_size))
-    heads = _field(s.attention_heads)
-    if s.key_value_heads and s.attention_heads and s.key_value_heads != s.attention_heads:
-        heads += f"  ({s.key_value_heads} key/value heads: grouped-query attention)"
-    table.add_row("attention heads", heads)
-    table.add_row("head dim", _field(s.head_dim))
-    table.add_row("vocabulary", _field(s.vocab_size))
-    table.add_row("context length", _field(s.context_length))
-    table.add_row("intermediate size", _field(s.intermediate_size))
+    if report.components is not None:
+        table.add_row("class", safe_text(s.architecture or "-", "cyan"))
+    else:
+        _config_rows(table, report)
     total = Text(f"{human_count(report.total_parameters)}  ({report.total_parameters:,})", style="bold green")
     table.add_row("parameters", total)
     if report.embedding_parameters is not None:
@@ -85,6 +77,22 @@ def _summary(report: InspectReport) -> Panel:
     title.append_text(safe_text(report.model, "bold"))
     title.append(f"  (from {report.source})", style="dim")
     return Panel(table, title=title, title_align="left", expand=False)
+
+
+def _config_rows(table: Table, report: InspectReport) -> None:
+    s = report.summary
+    table.add_row("model_type", safe_text(s.model_type or "-", "cyan"))
+    table.add_row("architecture", safe_text(s.architecture or "-", "cyan"))
+    table.add_row("layers", _field(s.layers))
+    table.add_row("hidden size", _field(s.hidden_size))
+    heads = _field(s.attention_heads)
+    if s.key_value_heads and s.attention_heads and s.key_value_heads != s.attention_heads:
+        heads += f"  ({s.key_value_heads} key/value heads: grouped-query attention)"
+    table.add_row("attention heads", heads)
+    table.add_row("head dim", _field(s.head_dim))
+    table.add_row("vocabulary", _field(s.vocab_size))
+    table.add_row("context length", _field(s.context_length))
+    table.add_row("intermediate size", _field(s.intermediate_size))
 
 
 def _own_dtype_label(report: InspectReport) -> str:
@@ -177,10 +185,21 @@ def _tree(node: ModuleNode, branch: Tree | None = None) -> Tree:
 
 
 def render_inspect(report: InspectReport, grouped: bool = True) -> Iterator[RenderableType]:
+    from .repository import render_adapter, render_adapter_tensors, render_components, render_modules
+
     yield _summary(report)
+    if report.adapter is not None:
+        yield from render_adapter(report.adapter)
+    if report.modules is not None:
+        yield from render_modules(report.modules, report.embedding_dimension)
+    if report.components is not None:
+        yield from render_components(report.components)
     yield from _memory(report)
     yield Text("")
     yield _tree(report.tree) if report.tree is not None else _parameters(report, grouped)
+    if report.adapter is not None and report.adapter.tensors:
+        yield Text("")
+        yield render_adapter_tensors(report.adapter)
     if report.head is not None:
         yield Text("")
         yield Group(*_head(report.head))

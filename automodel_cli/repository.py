@@ -1,0 +1,271 @@
+"""The shape of a model repository, decided once from its small JSON files, for every command.
+
+A repository is not always one transformers folder:
+
+- `adapter`: adapter_config.json (PEFT) naming a base model; the commands answer for the base's config.json;
+- `sentence-transformers`: modules.json chaining a Transformer module with Pooling, Dense, Normalize...;
+  the commands answer for the Transformer module's config.json;
+- `diffusers`: model_index.json naming components in subfolders (a pipeline), or, with `--subfolder`, one
+  component of a library other than transformers (no Auto heads);
+- `gguf`: `*.gguf` files and no config.json;
+- `transformers`: config.json (also a pipeline component that is a transformers model).
+
+Decided in transformers' own order (adapter_config.json first, as `AutoModel.from_pretrained` looks for
+it first). The JSON files get config.json's treatment: size cap, strict types, folder names checked not to
+escape the repository, nothing imported. A Hub repository costs one listing request; when the Hub cannot
+be reached, the Hugging Face cache answers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_adapter_config
+from .config_reader import load_json_object, read_config
+from .errors import AmxError, HubUnreachableError, ModelNotFoundError, UnsupportedModelError
+from .reference import ModelRef, ResolvedConfig, local_file, locate_file, parse_reference
+
+CONFIG = "config.json"
+MODULES = "modules.json"
+MODEL_INDEX = "model_index.json"
+KINDS = ("transformers", "adapter", "sentence-transformers", "diffusers", "gguf")
+
+
+@dataclass
+class Repository:
+    """What a MODEL reference is, and the transformers model the commands answer for."""
+
+    kind: str  # one of KINDS
+    ref: ModelRef  # as the user named it (with --subfolder)
+    resolved: ResolvedConfig | None  # the transformers config to answer for; None when there is none
+    adapter: AdapterInfo | None = None
+    modules: object | None = None  # sentence_transformers_chain.SentenceChain
+    pipeline: object | None = None  # pipeline.Pipeline: the components of model_index.json
+    component: object | None = None  # pipeline.Component: --subfolder of a component without Auto heads
+    gguf_files: list[str] = field(default_factory=list)
+    from_cache: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def display(self) -> str:
+        return self.ref.display()
+
+    def transformers_config(self) -> ResolvedConfig:
+        """The config to answer for, or one line saying why this repository has none."""
+        if self.resolved is not None:
+            return self.resolved
+        raise UnsupportedModelError(self.no_transformers_model(), hint=self.no_transformers_hint())
+
+    def no_transformers_model(self) -> str:
+        if self.kind == "gguf":
+            return f"{self.display()} holds GGUF files ({', '.join(self.gguf_files[:3])}) and no config.json"
+        if self.component is not None:
+            return (f"{self.display()} is a {self.component.library or 'non-model'} component "
+                    f"({self.component.class_name or 'no class'}) without transformers Auto heads")
+        return f"{self.display()} is a diffusers pipeline ({self.pipeline.class_name}), not one transformers model"
+
+    def no_transformers_hint(self) -> str:
+        if self.pipeline is not None:
+            names = [c.name for c in self.pipeline.components if c.library == "transformers" and c.has_config]
+            if names:
+                return f"point at a transformers component with --subfolder ({', '.join(names)})"
+            return "amx inspect lists the components and their sizes"
+        if self.kind == "gguf":
+            return "GGUF files are read by their own loader; amx reads transformers folders"
+        return f"load it with {self.component.library or 'its own library'}; amx inspect shows its weights"
+
+
+class RepositoryFiles:
+    """The small files of one repository: a local folder, or a Hub repository listed once.
+
+    When the listing fails because the Hub cannot be reached, the cached copies answer; when nothing
+    usable is cached, the listing's error is the answer (no second network timeout).
+    """
+
+    def __init__(self, ref: ModelRef, token: str | None):
+        self.ref, self.token = ref, token
+        self.listing: set[str] | None = None
+        self.unreachable: HubUnreachableError | None = None
+        self.from_cache = False
+        if not ref.is_local:
+            from . import hub
+
+            if not hub.is_offline():
+                try:
+                    self.listing = {f.path for f in hub.list_repo_files(ref.repo_id, revision=ref.revision,
+                                                                         token=token)}
+                except HubUnreachableError as error:
+                    self.unreachable = error
+                except ModelNotFoundError:  # fetching config.json names the problem precisely (the revision...)
+                    pass
+
+    def _view(self, ref: ModelRef) -> RepositoryFiles:
+        """The same repository at another folder, sharing the listing (no new request)."""
+        view = RepositoryFiles.__new__(RepositoryFiles)
+        view.ref, view.token, view.listing, view.unreachable, view.from_cache = (
+            ref, self.token, self.listing, self.unreachable, False)
+        return view
+
+    def inside(self, folder: str) -> RepositoryFiles:
+        return self._view(self.ref.inside(folder))
+
+    def at_root(self) -> RepositoryFiles:
+        """The repository's top folder, above `--subfolder`."""
+        ref = self.ref
+        if ref.is_local:
+            return self._view(replace(ref, local_dir=ref.root_dir, subfolder=""))
+        return self._view(replace(ref, subfolder=""))
+
+    def where(self, name: str) -> str:
+        """A file as messages name it."""
+        return str(self.ref.local_dir / name) if self.ref.is_local else f"{self.ref.display()}/{name}"
+
+    def has(self, name: str) -> bool:
+        if self.ref.is_local:
+            try:
+                path = local_file(self.ref, name)
+                return path.exists() or path.is_symlink()
+            except (OSError, ValueError):
+                return False
+        path = self.ref.repo_path(name)
+        if self.listing is not None:
+            return path in self.listing
+        from . import hub
+
+        return hub.cached_file(self.ref.repo_id, path, self.ref.revision) is not None
+
+    def names(self) -> list[str]:
+        """The files directly in the model's folder (without a listing: those in the cache)."""
+        if self.listing is not None:
+            prefix = self.ref.repo_path("")
+            return sorted(p[len(prefix):] for p in self.listing if p.startswith(prefix) and "/" not in p[len(prefix):])
+        folder = self.ref.local_dir
+        if folder is None:
+            from . import hub
+
+            snapshot = hub.cached_snapshot(self.ref.repo_id, self.ref.revision)
+            folder = snapshot / self.ref.subfolder if snapshot else None
+        try:
+            return sorted(entry.name for entry in os.scandir(folder)) if folder else []
+        except OSError:
+            return []
+
+    def locate(self, name: str) -> Path:
+        if self.unreachable is not None:
+            from . import hub
+
+            cached = hub.cached_file(self.ref.repo_id, self.ref.repo_path(name), self.ref.revision)
+            if cached is None:
+                raise self.unreachable
+            self.from_cache = True
+            return cached
+        if self.listing is not None and self.ref.repo_path(name) not in self.listing:
+            raise ModelNotFoundError(f"{name} not found in {self.ref.display()}")
+        path, from_cache = locate_file(self.ref, name, self.token)
+        self.from_cache |= from_cache
+        return path
+
+    def read_json(self, name: str, what: str) -> dict:
+        return load_json_object(self.locate(name), what)
+
+    def resolved_config(self, name: str = CONFIG) -> ResolvedConfig:
+        return ResolvedConfig(ref=self.ref, config=read_config(self.locate(name)), from_cache=self.from_cache)
+
+
+def resolve_repository(text: str, revision: str | None = None, token: str | None = None,
+                       subfolder: str | None = None) -> Repository:
+    """Parse a reference and decide the repository's shape, fetching only its small JSON files."""
+    return open_repository(parse_reference(text, revision, subfolder), token)
+
+
+def open_repository(ref: ModelRef, token: str | None = None) -> Repository:
+    files = RepositoryFiles(ref, token)
+    if ref.config_file != CONFIG:  # the path of a config file itself
+        return _transformers(files)
+    if files.has(ADAPTER_CONFIG):
+        return _adapter(files)
+    if ref.subfolder and not files.has(MODEL_INDEX):
+        component = _pipeline_component(files)
+        if component is not None:
+            return component
+    if files.has(MODEL_INDEX):
+        from .pipeline import read_pipeline
+
+        pipeline = read_pipeline(files)
+        return Repository("diffusers", ref, None, pipeline=pipeline, from_cache=files.from_cache)
+    if files.has(MODULES):
+        from .sentence_transformers_chain import read_chain
+
+        chain = read_chain(files)
+        transformer = files.inside(chain.transformer_path) if chain.transformer_path else files
+        resolved = transformer.resolved_config()
+        return Repository("sentence-transformers", ref, resolved, modules=chain,
+                          from_cache=files.from_cache or transformer.from_cache)
+    if not files.has(CONFIG):
+        gguf = [name for name in files.names() if name.endswith(".gguf")]
+        if gguf:
+            return resolve_gguf(files, gguf)
+    return _transformers(files)
+
+
+def _transformers(files: RepositoryFiles) -> Repository:
+    resolved = files.resolved_config(files.ref.config_file)
+    if resolved.config.model_type is None and "_diffusers_version" in resolved.config.raw:
+        from .pipeline import component_from_config
+
+        component = component_from_config(files.ref, resolved.config.raw)
+        return Repository("diffusers", files.ref, None, component=component, from_cache=files.from_cache)
+    return Repository("transformers", files.ref, resolved, from_cache=resolved.from_cache)
+
+
+def resolve_gguf(files: RepositoryFiles, gguf_files: list[str]) -> Repository:
+    """A folder or repository of GGUF files without config.json: the one place GGUF resolution plugs in.
+
+    Today it carries the file names and no transformers config (the commands say so in one line);
+    GGUF support fills `resolved` from the GGUF metadata here.
+    """
+    return Repository("gguf", files.ref, None, gguf_files=gguf_files, from_cache=files.from_cache)
+
+
+def _pipeline_component(files: RepositoryFiles) -> Repository | None:
+    """`--subfolder NAME` of a pipeline: a transformers component is answered as a transformers model, any
+    other (a UNet, a VAE, a scheduler, a tokenizer) as a component without Auto heads."""
+    from .pipeline import component_of
+
+    component = component_of(files)
+    if component is None or (component.library == "transformers" and component.has_config):
+        return None
+    return Repository("diffusers", files.ref, None, component=component, from_cache=files.from_cache)
+
+
+def _adapter(files: RepositoryFiles) -> Repository:
+    ref = files.ref
+    where = files.where(ADAPTER_CONFIG)
+    info = parse_adapter_config(files.read_json(ADAPTER_CONFIG, "adapter config"), where)
+    if ref.is_local and files.has(CONFIG):  # transformers loads a folder with its own config.json as the base
+        info.embedded_base, info.base_reference = True, ref.display()
+        return Repository("adapter", ref, files.resolved_config(), adapter=info, from_cache=files.from_cache)
+    try:
+        base_ref = base_model_reference(ref, info, where)
+        info.base_reference = base_ref.display()
+        path, from_cache = locate_file(base_ref, CONFIG, files.token)
+        resolved = ResolvedConfig(ref=base_ref, config=read_config(path), from_cache=from_cache)
+    except ModelNotFoundError as error:
+        if info.base_reference and _is_adapter(base_ref, files.token):
+            raise ModelNotFoundError(
+                f"{where}: the base model {info.base_model!r} is itself an adapter (no config.json); "
+                "transformers does not follow chains of adapters",
+                hint="set base_model_name_or_path to the model the adapters were trained on") from None
+        raise ModelNotFoundError(f"{where}: base model {info.base_model!r}: {error.message}", error.hint) from None
+    except (HubUnreachableError, UnsupportedModelError) as error:
+        raise type(error)(f"{where}: base model {info.base_model!r}: {error.message}", error.hint) from None
+    return Repository("adapter", ref, resolved, adapter=info, from_cache=files.from_cache or resolved.from_cache)
+
+
+def _is_adapter(ref: ModelRef, token: str | None) -> bool:
+    """Whether a base model without config.json is an adapter (asked only to explain the failure)."""
+    try:
+        return RepositoryFiles(ref, token).has(ADAPTER_CONFIG)
+    except AmxError:
+        return False
