@@ -17,6 +17,7 @@ import importlib
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ def check_module_names(modules: list[str]) -> list[str]:
     return modules
 
 
-def import_modules(modules: list[str], search_paths: list[Path] = ()) -> Imports:
+def import_modules(modules: list[str], search_paths: Sequence[Path] = ()) -> Imports:
     """Import `modules` (running them) in order, record what each registered, and make the live mappings
     the index of this process. The current directory, then `search_paths`, are importable as with
     `python -c`. Raises ModuleImportError (exit 2) naming the module and its exception."""
@@ -228,23 +229,13 @@ def registration_error_finding(error: BaseException, module: str) -> Finding | N
     if "model_type" in outer and "config" in outer:  # AutoConfig.register(model_type, config)
         config, key = outer["config"], outer["model_type"]
         if "already used" in text:
-            return _refused_builtin(f"the configuration class {_name(config)}", str(key), module)
+            return f.registered_builtin_refused(f"the configuration class {_name(config)} as {str(key)!r}", module)
         return f.registered_model_type_mismatch(_name(config), str(key), getattr(config, "model_type", None), module)
     if "model_class" in outer and "config_class" in outer:  # AutoXxx.register(config_class, model_class)
         auto, config, model = _name(outer.get("cls")), outer["config_class"], outer["model_class"]
         if "already used" in text:
-            return _refused_builtin(f"{_name(model)} for {auto}", _name(config), module)
+            return f.registered_builtin_refused(f"{_name(model)} for {auto} with {_name(config)}", module)
         own = getattr(model, "config_class", None)
         return f.registered_config_class_mismatch(auto, _name(model), _name(config),
                                                   None if own is None else _name(own), module)
     return None
-
-
-def _refused_builtin(what: str, key: str, module: str) -> Finding:
-    finding = f.registered_shadows_builtin(what, key, module, "transformers' own class")
-    return dataclasses.replace(
-        finding, severity=f.ERROR,
-        message=f"{module} registers {what} as {key!r}, which transformers already has: register() refuses it "
-                "without exist_ok=True",
-        fix="give the custom model its own model_type and configuration class (exist_ok=True would replace "
-            "transformers' class in every process that imports the module)")

@@ -229,7 +229,10 @@ def test_check_fails_a_model_whose_registration_has_a_pitfall(tmp_path):
     ("regpkg.shadows_refused", "registered-shadows-builtin", ["'bert'", "exist_ok=True"]),
 ])
 def test_registrations_transformers_refuses_are_import_errors_and_doctor_findings(new_model, module, code, words):
-    assert after_import(module, "")["import_error"].startswith("ValueError: ")
+    transformers_error = after_import(module, "")["import_error"]
+    assert transformers_error.startswith("ValueError: ")
+    pasted = json_of(amx("doctor", "--error", transformers_error, "--json"))
+    assert [(f["code"], f["severity"]) for f in pasted["findings"]] == [(code, "error")]
     one_line_error(amx("heads", str(new_model), "--import", module), f"cannot import {module}", "ValueError")
     result = amx("doctor", str(new_model), "--import", module, "--json")
     report = json_of(result)
