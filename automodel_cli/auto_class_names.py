@@ -9,6 +9,7 @@ decides, since usually only one of them accepts its config.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 from .errors import BadInputError, UnsupportedModelError
@@ -35,6 +36,11 @@ def normalize(text: str) -> str:
 
 def name_table(auto_classes: list[str]) -> dict[str, tuple[str, list[str]]]:
     """normalized name -> (how to show it, the Auto classes it names), for every accepted spelling."""
+    return _name_table(tuple(auto_classes))
+
+
+@functools.lru_cache(maxsize=4)  # a manifest asks once per head name: build the table once
+def _name_table(auto_classes: tuple[str, ...]) -> dict[str, tuple[str, list[str]]]:
     table: dict[str, tuple[str, list[str]]] = {}
 
     def add(label: str, auto_class: str) -> None:

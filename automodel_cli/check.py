@@ -185,7 +185,7 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
         return _result(spec, [_from_error("model", error)] + versions)
     resolved = repository.resolved
     if resolved is None:
-        checks = _checks_without_heads(spec, repository) + versions + _weights_checks(spec, repository, token)
+        checks = _checks_without_heads(spec, repository) + versions + _weights_checks(spec, repository, index, token)
         return _result(spec, checks)
     try:
         report = heads_for_repository(repository, index)
@@ -194,7 +194,8 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     report.model = spec.model
     notes: list[str] = []
     checks = (_checks_from_heads(spec, report, notes, index.auto_classes) + versions
-              + _weights_checks(spec, repository, token) + _adapter_checks(spec, repository, report, index, token))
+              + _weights_checks(spec, repository, index, token)
+              + _adapter_checks(spec, repository, report, index, token))
     if index.imports:
         checks += _registration_checks(report, notes)
     if resolved.from_cache:
@@ -386,7 +387,7 @@ def _adapter_checks(spec: ModelSpec, repository: Repository, report: HeadsReport
     return checks
 
 
-def _weights_checks(spec: ModelSpec, repository: Repository, token: str | None) -> list[Check]:
+def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, token: str | None) -> list[Check]:
     """Parameters, weight memory and checkpoint format, only when asked: they cost Hub requests, and
     without safetensors headers the inspect core builds the model on the meta device (torch)."""
     wanted = [key for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory),
@@ -398,7 +399,7 @@ def _weights_checks(spec: ModelSpec, repository: Repository, token: str | None) 
             from .inspection import inspect_repository
 
             with _INSPECT_LOCK:
-                inspected = inspect_repository(repository, token=token)
+                inspected = inspect_repository(repository, token=token, index=index)
             checkpoint_format = inspected.checkpoint_format
         else:
             from .checkpoint_files import open_checkpoint, weight_files

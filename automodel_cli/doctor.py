@@ -38,6 +38,7 @@ _CLASS_LEVEL = {"new-weights", "unused-weights", "unknown-checkpoint-head"}
 ProgressCallback = Callable[[int, int], None]
 # ModelNotFoundError messages of reference.py and hub.py -> the finding that explains them.
 _NOT_FOUND = [
+    (re.compile(r"adapter_config\.json: (the )?base model "), lambda m, model: f.adapter_base(m.string)),
     (re.compile(r"(?P<repo>\S+) is gated"), lambda m, model: f.gated_repo(m["repo"])),
     (re.compile(r"repository (?P<repo>\S+) not found"), lambda m, model: f.repo_not_found(m["repo"])),
     (re.compile(r"revision (?P<rev>'[^']*'|\S+) not found in (?P<repo>\S+)"),
@@ -113,6 +114,13 @@ def choose_head(requested: str | None, report: HeadsReport, index: HeadIndex) ->
     return chosen, read_as(requested, chosen)
 
 
+def _checkpoint_class(report: HeadsReport, config: ModelConfig) -> str | None:
+    """The built-in class the checkpoint's head loads into: architectures[0], or the built-in port of the
+    repository's class when that is what architectures names (MPTForCausalLM -> MptForCausalLM)."""
+    port = next((h.model_class for h in report.heads if h.auto_class == report.native_head and not h.remote_code), None)
+    return port or config.native_architecture
+
+
 def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: HeadIndex) -> list[Finding]:
     local = next((h for h in report.heads if h.auto_class == head and not h.remote_code), None)
     remote = next((h for h in report.heads if h.auto_class == head and h.remote_code), None)
@@ -128,7 +136,7 @@ def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: H
         found.append(f.unknown_checkpoint_head())
     elif local.new_weights:
         found.append(f.new_weights(local.model_class, None, native))
-    elif local.model_class != config.native_architecture:  # the base model of a checkpoint with a head
+    elif local.model_class != _checkpoint_class(report, config):  # the base model of a checkpoint with a head
         found.append(f.unused_weights(local.model_class, None, native))
     return found
 

@@ -2,7 +2,7 @@
 
 `amx doctor MODEL` predicts these from a model's files; `amx doctor --error TEXT` recognises them in
 transformers' own messages. Both build them here, so a problem reads the same either way.
-Codes are stable (documented in the README); messages may improve.
+Codes are stable (documented in docs/guide.md); messages may improve.
 """
 
 from __future__ import annotations
@@ -291,6 +291,13 @@ def no_auto_heads(what: str, loader: str) -> Finding:
         f"{what}, so AutoModel...from_pretrained cannot load it",
         loader,
     )
+
+
+def adapter_base(message: str) -> Finding:
+    """A PEFT adapter whose base model (base_model_name_or_path) cannot be loaded."""
+    return Finding("adapter-base", ERROR, message,
+                   "set base_model_name_or_path in adapter_config.json to the Hub id or path of the model the "
+                   "adapter was trained on, or load that base yourself and attach the adapter with peft")
 
 
 # Classes a project registers with the Auto classes (`amx ... --import MODULE`); docs/registered-models.md.

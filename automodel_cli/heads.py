@@ -79,6 +79,17 @@ def _new_weights(model_class: str, native_class: str | None, base_class: str | N
     return True, f"head not in a {native_class} checkpoint"
 
 
+def _predict_for_port(heads: list[Head], port: Head, remote_class: str, base_class: str | None) -> None:
+    """The checkpoint was saved by the repository's class (architectures `MPTForCausalLM`, auto_map) of a model_type
+    transformers knows. Without trust_remote_code transformers loads its built-in class for that Auto class instead
+    (`MptForCausalLM`), a port that reads the same checkpoint: the built-in heads are judged against the port."""
+    for head in heads:
+        head.new_weights, head.note = _new_weights(head.model_class, port.model_class, base_class)
+    for head in heads:
+        if head.model_class == port.model_class:
+            head.note = f"built-in port of the repository's {remote_class}: loads without --trust-remote-code"
+
+
 def heads_for_config(config: ModelConfig, index: HeadIndex, model: str) -> HeadsReport:
     """The full heads report for one config; never imports transformers."""
     notes: list[str] = []
@@ -130,6 +141,9 @@ def heads_for_config(config: ModelConfig, index: HeadIndex, model: str) -> Heads
     if native is not None:
         native.native = True
         native.new_weights, native.note = False, native.note if native.remote_code else ""
+        port = next((h for h in heads if h.auto_class == native.auto_class), None) if native.remote_code else None
+        if port is not None:
+            _predict_for_port(heads, port, native_class, base_class)
     elif native_class and mapped:
         notes.append(
             f"architectures[0] {native_class!r} is not a class any Auto head of transformers "

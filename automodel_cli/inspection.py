@@ -19,7 +19,7 @@ from . import meta_cache
 from .adapter import AdapterInfo, carried_by_adapter, missing_target_modules, read_adapter_weights
 from .config_summary import ConfigSummary, KvCache, kv_cache, summarize_config
 from .errors import AmxError
-from .head_index import load_index
+from .head_index import HeadIndex, load_index
 from .heads import HeadsReport
 from .load_prediction import LoadPrediction, Mismatch, predict_loading
 from .meta_build import MetaModel, TensorSpec, describe, instantiate, resolve_head
@@ -157,18 +157,24 @@ def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: 
 class _Expected:
     """The head's expected state: remembered from an earlier build (`meta_cache`) or built now."""
 
-    key: meta_cache.ModelKey | None  # None: not cached (repository code, --import)
+    key: meta_cache.ModelKey | None  # None: not cached (repository code that is run, --import)
     meta: MetaModel | AmxError | None  # None: not remembered yet
     importing: threading.Thread | None = None
 
     @classmethod
-    def start(cls, config, index, auto_class: str, model_class: str, remote: bool) -> _Expected:
-        """Look the build up, and when it must be done, start the heavy imports while the caller reads headers."""
-        if remote or index.imports:  # repository code, or a project's own classes (--import): never cached
+    def start(cls, config, index, auto_class: str, model_class: str, remote: bool,
+              trust_remote_code: bool) -> _Expected:
+        """Look the build up, and when it must be done, start the heavy imports while the caller reads headers.
+
+        Repository code is never remembered once run (its files can change); untrusted, it is refused
+        the same way every time, and that refusal is remembered like any failed build.
+        """
+        if remote and trust_remote_code or index.imports:  # --import: the project's classes, never cached
             return cls(None, None)
         key = meta_cache.model_key(config, index, auto_class, model_class)
         remembered = meta_cache.load_meta(key, str(config.path))
-        return cls(key, remembered, None if remembered is not None else meta_cache.import_in_background(model_class))
+        importing = None if remembered is not None or remote else meta_cache.import_in_background(model_class)
+        return cls(key, remembered, importing)
 
     def model(self, resolved: ResolvedConfig, auto_class: str, model_class: str, remote: bool,
               trust_remote_code: bool, need: bool, notes: list[str], tensors: list[TensorSpec] | None
@@ -209,7 +215,8 @@ class _Expected:
 
 
 def inspect_repository(repository: Repository, head: str | None = None, token: str | None = None,
-                       progress: ProgressCallback | None = None, trust_remote_code: bool = False) -> InspectReport:
+                       progress: ProgressCallback | None = None, trust_remote_code: bool = False,
+                       index: HeadIndex | None = None) -> InspectReport:
     """`inspect_model` for any repository shape: an adapter (its base, its own tensors, and base + adapter
     with the head), a sentence-transformers model (its Transformer module and the module chain), a pipeline
     or a component of another library (parameters per component)."""
@@ -226,7 +233,7 @@ def inspect_repository(repository: Repository, head: str | None = None, token: s
         if head is None and adapter.task_head:
             head = adapter.task_head
     report = inspect_model(repository.resolved, head=head, token=token, progress=progress,
-                           trust_remote_code=trust_remote_code, adapter=adapter)
+                           trust_remote_code=trust_remote_code, adapter=adapter, index=index)
     report.model, report.from_cache = repository.display(), repository.from_cache
     report.notes[:0] = notes
     if adapter is not None and adapter.num_parameters is not None and report.total_parameters:
@@ -270,7 +277,7 @@ def _add_module_tensors(report: InspectReport, tensors: list[TensorSpec], data_b
 
 def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str | None = None,
                   progress: ProgressCallback | None = None, trust_remote_code: bool = False,
-                  adapter: AdapterInfo | None = None) -> InspectReport:
+                  adapter: AdapterInfo | None = None, index: HeadIndex | None = None) -> InspectReport:
     """Everything `amx inspect` shows, as data. Reads only config.json and safetensors headers.
 
     `head` is an Auto class name (default: the native head); `progress(done, total)` is called while
@@ -279,9 +286,9 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     """
     config = resolved.config
     notes: list[str] = []
-    index = load_index()
+    index = index or load_index()
     auto_class, model_class, remote = resolve_head(config, index, head)  # bad --head fails before any read
-    expected = _Expected.start(config, index, auto_class, model_class, remote)
+    expected = _Expected.start(config, index, auto_class, model_class, remote, trust_remote_code)
     headers = read_headers(resolved.ref, token=token, progress=progress)
     from_headers = headers.format == "safetensors"
     quantized = _quantization(config.raw)

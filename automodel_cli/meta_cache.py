@@ -18,6 +18,7 @@ another key is ignored. Repository code (auto_map) is never cached: its files ca
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -45,11 +46,15 @@ def cache_dir() -> Path:
     return amx_cache_dir() / "meta"
 
 
-def _version(package: str) -> str:
+@functools.lru_cache(maxsize=1)
+def _installed() -> tuple[str, Path, str]:
+    """transformers' version and folder, torch's version: read once per process (reading metadata is slow)."""
+    version, package_dir = installed_transformers()
     try:
-        return importlib.metadata.version(package)
+        torch_version = importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:
-        return "absent"
+        torch_version = "absent"
+    return version, package_dir, torch_version
 
 
 def _stat(path: Path) -> str:
@@ -72,14 +77,14 @@ class ModelKey:
 
 
 def model_key(config: ModelConfig, index: HeadIndex, auto_class: str, model_class: str) -> ModelKey:
-    version, package_dir = installed_transformers()
+    version, package_dir, torch_version = _installed()
     files = [package_dir / "modeling_utils.py", package_dir / "configuration_utils.py"]
     for name in (model_class, index.config_class_for(config.model_type or "") or ""):
         module = index.class_modules.get(name, "")
         if module.startswith("transformers."):
             files.append(package_dir.joinpath(*module.split(".")[1:]).with_suffix(".py"))
     config_digest = hashlib.sha256(json.dumps(config.raw, sort_keys=True, default=str).encode()).hexdigest()
-    parts = [f"amx-meta-{CACHE_FORMAT}", f"transformers {version} {package_dir}", f"torch {_version('torch')}",
+    parts = [f"amx-meta-{CACHE_FORMAT}", f"transformers {version} {package_dir}", f"torch {torch_version}",
              *(f"{path.name} {_stat(path)}" for path in files), auto_class, model_class, config_digest]
     return ModelKey("|".join(parts))
 

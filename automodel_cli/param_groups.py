@@ -37,7 +37,11 @@ def filter_tensors(tensors: Sequence[TensorSpec], pattern: str) -> list[TensorSp
     try:
         regex = re.compile(pattern)
     except re.error as error:
-        raise BadInputError(f"--filter {pattern!r} is not a valid regular expression: {error}") from None
+        raise BadInputError(
+            f"--filter {pattern!r} is not a valid regular expression: {error}",
+            hint=f"--filter takes a Python regular expression searched in tensor names: escape special characters "
+                 f"('{re.escape(pattern)}' matches the text literally), e.g. --filter 'layers\\.0\\.'",
+        ) from None
     return [t for t in tensors if regex.search(t.name)]
 
 

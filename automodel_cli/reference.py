@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .config_reader import ModelConfig, read_config
-from .errors import InvalidReferenceError, ModelNotFoundError
+from .errors import HubUnreachableError, InvalidReferenceError, ModelNotFoundError
 
 MAX_REFERENCE_LENGTH = 1024
 # huggingface_hub's own rule: word characters, '-', '_' and '.', at most 96 per part, no '--' or '..'.
@@ -54,14 +56,18 @@ class ModelRef:
     # The model's folder inside its repository (`--subfolder`, a pipeline component, a sentence-transformers
     # module). Hub file names are prefixed with it; a local model's `local_dir` already ends with it.
     subfolder: str = ""
+    # A Hub id that reads like a mistyped local path: its first part is an existing local folder.
+    missing_local_folder: bool = False
 
     @property
     def is_local(self) -> bool:
         return self.local_dir is not None
 
     def display(self) -> str:
+        """The model as the user typed it (a relative path stays relative), with the subfolder it points into."""
         if self.is_local:
-            return str(self.local_dir)
+            shown = self.text.rstrip("/") or self.text
+            return f"{shown}/{self.subfolder}" if self.subfolder else shown
         shown = f"{self.repo_id}@{self.revision}" if self.revision else str(self.repo_id)
         return f"{shown}/{self.subfolder}" if self.subfolder else shown
 
@@ -133,7 +139,25 @@ def parse_reference(text: str, revision: str | None = None, subfolder: str | Non
         raise _reject(text, "not an existing local path, and not a Hub id of the form 'name' or 'org/name'")
     if revision is not None and (not _REVISION.fullmatch(revision) or ".." in revision):
         raise _reject(text, f"malformed revision {revision!r}")
-    return ModelRef(text=text, repo_id=repo_id, revision=revision, subfolder=(subfolder or "").strip("/"))
+    return ModelRef(text=text, repo_id=repo_id, revision=revision, subfolder=(subfolder or "").strip("/"),
+                    missing_local_folder="/" in repo_id and Path(repo_id.partition("/")[0]).is_dir())
+
+
+@contextmanager
+def local_folder_first(ref: ModelRef) -> Iterator[None]:
+    """When the Hub cannot answer for a reference that reads like a mistyped local path (`examples/nonexistent`
+    beside an `examples/` folder), say first that no such local folder exists, then what the Hub said."""
+    try:
+        yield
+    except (ModelNotFoundError, HubUnreachableError) as error:
+        if not ref.missing_local_folder:
+            raise
+        folder = ref.text.partition("/")[0]
+        raise ModelNotFoundError(
+            f"no such local folder: {ref.text}; "
+            f"as a Hub id: {error.message}",
+            hint=f"check the path ('ls {folder}'); for a Hub model: {error.hint or 'check the id'}",
+        ) from None
 
 
 def _local_reference(text: str, path: Path, revision: str | None, subfolder: str | None) -> ModelRef:
@@ -226,5 +250,6 @@ class ResolvedConfig:
 def resolve_config(text: str, revision: str | None = None, token: str | None = None) -> ResolvedConfig:
     """Parse a reference and read its config.json, fetching only that file from the Hub."""
     ref = parse_reference(text, revision)
-    path, from_cache = locate_file(ref, ref.config_file, token=token)
+    with local_folder_first(ref):
+        path, from_cache = locate_file(ref, ref.config_file, token=token)
     return ResolvedConfig(ref=ref, config=read_config(path), from_cache=from_cache)

@@ -25,7 +25,7 @@ from pathlib import Path
 from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_adapter_config
 from .config_reader import load_json_object, read_config
 from .errors import AmxError, HubUnreachableError, ModelNotFoundError, UnsupportedModelError
-from .reference import ModelRef, ResolvedConfig, local_file, locate_file, parse_reference
+from .reference import ModelRef, ResolvedConfig, local_file, local_folder_first, locate_file, parse_reference
 
 CONFIG = "config.json"
 MODULES = "modules.json"
@@ -63,7 +63,8 @@ class Repository:
         if self.component is not None:
             return (f"{self.display()} is a {self.component.library or 'non-model'} component "
                     f"({self.component.class_name or 'no class'}) without transformers Auto heads")
-        return f"{self.display()} is a diffusers pipeline ({self.pipeline.class_name}), not one transformers model"
+        return (f"{self.display()} is a diffusers pipeline ({self.pipeline.class_name or 'no _class_name'}) "
+                "without transformers Auto heads of its own")
 
     def no_transformers_hint(self) -> str:
         if self.pipeline is not None:
@@ -176,7 +177,9 @@ class RepositoryFiles:
 def resolve_repository(text: str, revision: str | None = None, token: str | None = None,
                        subfolder: str | None = None) -> Repository:
     """Parse a reference and decide the repository's shape, fetching only its small JSON files."""
-    return open_repository(parse_reference(text, revision, subfolder), token)
+    ref = parse_reference(text, revision, subfolder)
+    with local_folder_first(ref):
+        return open_repository(ref, token)
 
 
 def open_repository(ref: ModelRef, token: str | None = None) -> Repository:

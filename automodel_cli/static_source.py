@@ -299,7 +299,7 @@ class StaticReader:
         if module.is_package and ((module.path.parent / f"{name}.py").is_file()
                                   or (module.path.parent / name / "__init__.py").is_file()):
             return ModuleRef(f"{owner.name}.{name}")
-        return self.resolve_name(module, name)
+        raise Declined(f"{owner.name} does not define {name}")
 
     def resolve_expression(self, module: ParsedModule, expression: ast.expr):
         if isinstance(expression, ast.Name):

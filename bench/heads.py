@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from targets import finish, target  # bench/targets.py: a missed target exits 1
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if (p / "config.json").is_file())
 
@@ -66,7 +68,9 @@ def main() -> None:
         print(f"{example.name:42} {a:8.3f} {p:8.3f} {a / p:6.2f}")
     a, p = statistics.mean(amx_times), statistics.mean(plain_times)
     print(f"\nmean per model: amx {a:.3f} s, plain transformers {p:.3f} s, ratio {a / p:.2f}x "
-          f"(target <= 0.20x); amx max {max(amx_times):.3f} s (target < 0.5 s)")
+          f"{target('mean ratio', a / p, '<=', 0.20, 'x')}; amx max {max(amx_times):.3f} s "
+          f"{target('amx max', max(amx_times), '<', 0.5, 's')}")
+    finish()
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from targets import finish, target  # bench/targets.py: a missed target exits 1
+
 ROOT = Path(__file__).resolve().parents[1]
 REPO_ID = "meta-llama/Llama-3.1-405B"
 EXPECTED_PARAMETERS = 405_853_388_800
@@ -222,7 +224,7 @@ def main() -> None:
     print(f"\nlocal:  amx read_headers {amx_local:.3f} s ({local.bytes_read / 1e6:.2f} MB read, "
           f"{parameters:,} parameters, {len(local.tensors)} tensors, {local.total_bytes / 1e9:,.1f} GB)  "
           f"vs safe_open on every shard {plain_seconds:.3f} s: ratio {amx_local / plain_seconds:.2f}x "
-          f"(target < 3 s)")
+          f"{target('local headers', amx_local, '<', 3, 's')}")
 
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(root), str(port)])
     try:
@@ -272,7 +274,8 @@ def over_http(endpoint: str, local) -> None:
         label = f"{latency_ms} ms per request" if latency_ms else "no added latency"
         print(f"  {label:22} {a:7.3f} {h:7.3f} {a / h:5.2f}x   {a_served['bytes'] / 1e6:7.3f} "
               f"{h_served['bytes'] / 1e6:7.3f} {a_served['bytes'] / h_served['bytes']:5.3f}x   "
-              f"{a_served['requests']:7} {h_served['requests']:6}")
+              f"{a_served['requests']:7} {h_served['requests']:6}  {target(f'amx time, {label}', a, '<', 3, 's')} "
+              f"{target(f'amx bytes, {label}', a_served['bytes'] / 1e6, '<', 2, 'MB')}")
     print(f"  (medians of the runs; MB = bytes the server sent; targets for amx: < 3 s and < 2 MB; "
           f"amx counted {amx():,} bytes read itself)")
 
@@ -282,3 +285,4 @@ if __name__ == "__main__":
         serve(Path(sys.argv[2]), int(sys.argv[3]))
     else:
         main()
+        finish()

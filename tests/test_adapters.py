@@ -73,3 +73,151 @@ def test_task_type_makes_the_native_head_and_the_saved_classifier_is_not_new(ada
     assert heads["AutoModelForTokenClassification"]["new_weights"] is True
     # The base alone (a BertModel checkpoint) has no native classifier.
     assert amx_json("heads", str(adapters["bert"]))["native_head"] != "AutoModelForSequenceClassification"
+
+
+def _really_new(base: Path, adapter: Path, auto_class: str) -> tuple[set[str], int]:
+    """What transformers really does with `AutoModelForXxx.from_pretrained(adapter)` (it follows the base
+    and attaches the adapter with peft): the weights left newly initialised, those the base load reports
+    missing minus those the adapter restored, and the adapter's parameter count. (With an adapter,
+    output_loading_info reports the adapter's keys only, so the base load is asked separately.)"""
+    import torch
+    import transformers
+    from safetensors.torch import load_file
+
+    _, info = getattr(transformers, auto_class).from_pretrained(base, output_loading_info=True)
+    model = getattr(transformers, auto_class).from_pretrained(adapter)
+    saved = load_file(adapter / "adapter_model.safetensors")
+    loaded = dict(model.named_parameters())
+    restored = set()
+    for key in info["missing_keys"]:
+        module, _, leaf = key.rpartition(".")
+        copies = [value for name, value in loaded.items()
+                  if name.startswith(f"{module}.modules_to_save.") and name.endswith(f".{leaf}")]
+        if copies and torch.equal(copies[0], saved[f"base_model.model.{key}"]):
+            restored.add(key)
+    adapter_parameters = sum(value.numel() for name, value in loaded.items()
+                             if ".lora_" in name or ".modules_to_save." in name)
+    return set(info["missing_keys"]) - restored, adapter_parameters
+
+
+@pytest.mark.parametrize(("adapter", "base", "auto_class"), [
+    ("lora-bert-cls", "bert", "AutoModelForSequenceClassification"),
+    ("lora-bert-cls", "bert", "AutoModelForTokenClassification"),
+    ("lora-llama", "llama", "AutoModelForCausalLM"),
+    ("lora-llama", "llama", "AutoModelForSequenceClassification"),
+])
+def test_inspect_predicts_what_peft_really_loads(adapters, adapter, base, auto_class):
+    import transformers
+
+    new, adapter_parameters = _really_new(adapters[base], adapters[adapter], auto_class)
+    base_parameters = getattr(transformers, auto_class).from_pretrained(adapters[base]).num_parameters()
+    report = amx_json("inspect", str(adapters[adapter]), "--head", auto_class)
+    assert set(report["head"]["missing_keys"]) == new
+    assert report["adapter"]["num_parameters"] == adapter_parameters
+    assert report["total_parameters"] == amx_json("inspect", str(adapters[base]))["total_parameters"]
+    assert report["head"]["auto_class"] == auto_class
+    assert report["adapter"]["missing_target_modules"] == []
+    assert set(report["adapter"]) >= {"peft_type", "task_type", "base_model", "base_revision", "target_modules",
+                                      "modules_to_save", "num_parameters"}
+    assert report["head"]["num_parameters"] == base_parameters
+
+
+def test_inspect_of_an_adapter_lists_its_tensors_human(adapters):
+    result = run_amx("inspect", str(adapters["lora-bert-cls"]))
+    assert result.returncode == 0, result.stderr
+    assert "adapter LORA  r=2  alpha=8  task SEQ_CLS → AutoModelForSequenceClassification" in result.stdout
+    assert "adapter parameters 611" in result.stdout
+    assert "base_model.model.bert.encoder.layer.{0,1}.attention.self.query.lora_A.weight" in result.stdout
+    assert "head AutoModelForSequenceClassification" in result.stdout
+    assert "every weight of this head is in the checkpoint" in result.stdout
+
+
+def test_heads_check_weights_counts_the_saved_classifier_as_not_new(adapters):
+    report = amx_json("heads", str(adapters["lora-bert-cls"]), "--check-weights")
+    heads = {h["auto_class"]: h for h in report["heads"]}
+    assert heads["AutoModelForSequenceClassification"]["new_weights"] is False
+    assert heads["AutoModelForMaskedLM"]["new_weights"] is True
+
+
+@pytest.fixture(scope="session")
+def wrong_targets(adapters, tmp_path_factory) -> Path:
+    """The causal LM's LoRA, retargeted at modules no Llama has."""
+    directory = tmp_path_factory.mktemp("wrong-targets")
+    config = json.loads((adapters["lora-llama"] / "adapter_config.json").read_text())
+    (directory / "adapter_config.json").write_text(json.dumps({**config, "target_modules": ["query", "value"]}))
+    (directory / "adapter_model.safetensors").write_bytes(
+        (adapters["lora-llama"] / "adapter_model.safetensors").read_bytes())
+    return directory
+
+
+def test_missing_target_modules_fail_as_peft_fails(adapters, wrong_targets):
+    import transformers
+    from peft import PeftModel
+
+    model = transformers.AutoModelForCausalLM.from_pretrained(adapters["llama"])
+    with pytest.raises(ValueError, match="not found in the base model"):
+        PeftModel.from_pretrained(model, wrong_targets)
+
+    report = amx_json("inspect", str(wrong_targets))
+    assert report["adapter"]["missing_target_modules"] == ["query", "value"]
+    doctor = run_amx("doctor", str(wrong_targets), "--json")
+    assert doctor.returncode == 1
+    finding = next(f for f in json.loads(doctor.stdout)["findings"] if f["code"] == "missing-target-modules")
+    assert finding["severity"] == "error" and finding["keys"] == ["query", "value"]
+    human = run_amx("doctor", str(wrong_targets))
+    assert "missing-target-modules" in human.stdout and "not found in the base model" in human.stdout
+    check = run_amx("check", str(wrong_targets), "--head", "AutoModelForCausalLM", "--json")
+    assert check.returncode == 1
+    result = json.loads(check.stdout)["models"][0]
+    assert result["status"] == "fail" and "target modules" in result["reason"]
+    assert run_amx("check", str(adapters["lora-llama"]), "--head", "AutoModelForCausalLM").returncode == 0
+
+
+def _adapter_config(directory: Path, base: str, **extra) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "adapter_config.json").write_text(json.dumps(
+        {"peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": base, "r": 4,
+         "target_modules": ["q_proj"], **extra}))
+    return directory
+
+
+def test_a_base_that_is_missing_itself_or_an_adapter_is_one_clear_line(tmp_path):
+    cases = {
+        "missing": (_adapter_config(tmp_path / "a", str(tmp_path / "no-such-base")), "no such local directory"),
+        "itself": (_adapter_config(tmp_path / "b", str(tmp_path / "b")), "names the adapter itself"),
+        "chain": (_adapter_config(tmp_path / "c", str(_adapter_config(tmp_path / "d", str(tmp_path / "b")))),
+                  "is itself an adapter"),
+        "wrong-type": (_adapter_config(tmp_path / "e", "x", target_modules={"q": 1}), "target_modules must be"),
+    }
+    for name, (directory, message) in cases.items():
+        for command in (["heads"], ["inspect"], ["source", "AutoModel"]):
+            result = run_amx(*command, str(directory))
+            errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+            assert result.returncode in (1, 2) and len(errors) == 1, (name, command, result.stderr)
+            assert message in errors[0] and "Traceback" not in result.stderr, (name, errors)
+        doctor = run_amx("doctor", str(directory), "--json")
+        assert doctor.returncode in (1, 2), name
+        if doctor.returncode == 1:
+            assert json.loads(doctor.stdout)["findings"][0]["code"] == "adapter-base"
+
+
+def test_an_adapter_on_the_local_hub_follows_its_hub_base(local_hub, adapters, tmp_path):
+    local_hub.add_repo("amx-test/tiny-llama", adapters["llama"])
+    config = json.loads((adapters["lora-llama"] / "adapter_config.json").read_text())
+    local_hub.add_repo("amx-test/tiny-llama-lora", {
+        "adapter_config.json": {**config, "base_model_name_or_path": "amx-test/tiny-llama"},
+        "adapter_model.safetensors": adapters["lora-llama"] / "adapter_model.safetensors"})
+    local_hub.add_repo("amx-test/lora-on-a-path", {
+        "adapter_config.json": {**config, "base_model_name_or_path": str(adapters["llama"])}})
+    env = local_hub.env(tmp_path)
+    heads = amx_json("heads", "amx-test/tiny-llama-lora", env=env)
+    assert heads["native_head"] == "AutoModelForCausalLM" and heads["adapter"]["base_model"] == "amx-test/tiny-llama"
+    remote = amx_json("inspect", "amx-test/tiny-llama-lora", env=env)
+    local = amx_json("inspect", str(adapters["lora-llama"]))
+    assert remote["adapter"]["num_parameters"] == local["adapter"]["num_parameters"]
+    assert remote["total_parameters"] == local["total_parameters"]
+    assert remote["head"]["missing_keys"] == []
+    refused = run_amx("heads", "amx-test/lora-on-a-path", env=env)
+    assert refused.returncode == 2 and "points outside the repository" in refused.stderr
+    snapshots = {p.name for p in (tmp_path / "hub").glob("models--amx-test--tiny-llama*/snapshots/*/*")}
+    assert snapshots == {"adapter_config.json", "config.json"}  # weights are never downloaded

@@ -366,3 +366,51 @@ def test_masked_lm_checkpoint_mapped_by_pretraining_too_is_native_to_masked_lm(s
     mapping = {h.auto_class for h in report.heads if h.model_class == report.architectures[0]}
     assert mapping == {"AutoModelForMaskedLM", "AutoModelForPreTraining"}
     assert report.native_head == "AutoModelForMaskedLM"
+
+
+@pytest.fixture(scope="module")
+def tiny_mpt_remote(tmp_path_factory) -> Path:
+    """A tiny MPT saved by transformers, its config.json given the repository's `architectures` and `auto_map`
+    as mosaicml/mpt-7b-instruct has them (MPTForCausalLM, not the built-in MptForCausalLM)."""
+    import torch
+    from transformers import MptConfig, MptForCausalLM
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-mpt-remote")
+    config = MptConfig(d_model=32, n_heads=2, n_layers=2, expansion_ratio=2, max_seq_len=64, vocab_size=99)
+    MptForCausalLM(config).save_pretrained(path)
+    raw = json.loads((path / "config.json").read_text())
+    raw["architectures"] = ["MPTForCausalLM"]
+    raw["auto_map"] = {"AutoConfig": "configuration_mpt.MPTConfig", "AutoModelForCausalLM": "modeling_mpt.MPTForCausalLM"}
+    (path / "config.json").write_text(json.dumps(raw))
+    return path
+
+
+def test_remote_architecture_of_a_known_model_type_predicts_the_built_in_load(tiny_mpt_remote, index, auto_classes):
+    """Without trust_remote_code transformers loads the built-in port (MptForCausalLM) and reads the whole checkpoint:
+    every built-in head's class and "new weights" must be what a real from_pretrained gives."""
+    report = heads_for_config(read_config(tiny_mpt_remote / "config.json"), index, "mpt")
+    assert report.native_head == "AutoModelForCausalLM"
+    built_in = [head for head in report.heads if not head.remote_code]
+    assert {head.auto_class for head in built_in} >= {"AutoModel", "AutoModelForCausalLM",
+                                                      "AutoModelForSequenceClassification"}
+    for head in built_in:
+        model, info = auto_classes[head.auto_class].from_pretrained(tiny_mpt_remote, output_loading_info=True)
+        assert type(model).__name__ == head.model_class, head.auto_class
+        assert head.new_weights == bool(info["missing_keys"]), (head.auto_class, info["missing_keys"])
+    causal_lm = next(head for head in built_in if head.auto_class == "AutoModelForCausalLM")
+    assert causal_lm.new_weights is False and "built-in port of the repository's MPTForCausalLM" in causal_lm.note
+    (remote,) = [head for head in report.heads if head.remote_code]
+    assert remote.native and remote.model_class == "modeling_mpt.MPTForCausalLM"
+
+
+def test_doctor_and_the_example_agree_with_the_real_load(tiny_mpt_remote):
+    doctor = run_amx("doctor", str(tiny_mpt_remote), "--json")
+    report = json.loads(doctor.stdout)
+    assert doctor.returncode == 0, report["findings"]
+    assert report["verdict"] == "ok" and report["model_class"] == "MptForCausalLM"
+    assert [finding["code"] for finding in report["findings"]] == ["remote-code-available"]
+    example = json.loads(run_amx("heads", str(EXAMPLES / "mpt-7b-instruct-remote"), "--json").stdout)
+    by_class = {h["auto_class"]: h["new_weights"] for h in example["heads"] if not h["remote_code"]}
+    assert by_class["AutoModelForCausalLM"] is False and by_class["AutoModelForPreTraining"] is False
+    assert by_class["AutoModelForSequenceClassification"] is True

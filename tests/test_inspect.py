@@ -151,6 +151,7 @@ def test_filter_all_and_tree(minilm):
 def test_bad_input_exit_codes(minilm):
     bad_regex = amx("inspect", str(minilm), "--filter", "[")
     assert bad_regex.exit_code == 2 and "not a valid regular expression" in bad_regex.stderr
+    assert "hint: --filter takes a Python regular expression" in bad_regex.stderr and "'\\[' matches" in bad_regex.stderr
     not_auto = amx("inspect", str(minilm), "--head", "BertForMaskedLM")
     assert not_auto.exit_code == 2 and "unknown Auto class 'BertForMaskedLM'" in not_auto.stderr
     wrong = amx("inspect", str(minilm), "--head", "AutoModelForImageClassification")

@@ -136,3 +136,22 @@ def test_second_inspect_imports_neither_torch_nor_transformers(models, cache):
     assert runs[0].stderr.split()[-2:] == ["True", "True"]
     assert runs[1].stderr.split()[-2:] == ["False", "False"]
     assert json.loads(runs[1].stdout) == json.loads(runs[0].stdout)
+
+
+def test_check_with_size_limits_reuses_the_cache(models, cache, monkeypatch, tmp_path):
+    """`amx check` with max-parameters/max-memory on many models: the second run builds nothing."""
+    from automodel_cli import check_models
+
+    config_only = []
+    for family, saved, _ in CASES[:4]:
+        folder = tmp_path / saved
+        folder.mkdir(exist_ok=True)
+        (folder / "config.json").write_bytes((models[family, saved] / "config.json").read_bytes())
+        config_only.append(folder)
+    entries = [{"model": str(path), "max-parameters": "1B", "max-memory": "1GB"} for path in
+               [*config_only, *(models[family, saved] for family, saved, _ in CASES[:4])]]
+    first = check_models(entries)
+    assert first.exit_code == 0, [(m.model, m.reason) for m in first.models]
+    no_build(monkeypatch)
+    second = check_models(entries)
+    assert [(m.model, m.status, m.checks) for m in second.models] == [(m.model, m.status, m.checks) for m in first.models]

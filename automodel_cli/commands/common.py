@@ -41,7 +41,7 @@ ImportOpt = Annotated[
                       "with the Auto classes (AutoConfig.register, AutoModel.register) count. Repeatable; the "
                       "current directory is importable. Imports transformers, even for `amx heads`."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schema in the README).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schemas: docs/json.md).")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -68,6 +68,7 @@ class Output:
 
         `page`: output taller than the terminal goes through a pager (terminals only).
         `soft_wrap`: lines are neither wrapped nor cropped (code must come out exactly as written).
+        Piped, lines of text (doctor's findings, headers) are never wrapped either: only tables take a width.
         """
         if self.json_mode:
             payload = {"schema": f"amx.{kind}/{JSON_SCHEMA_VERSION}", **to_jsonable(data)}
@@ -81,7 +82,8 @@ class Output:
             pager = self.stdout.pager(styles=True)
         with pager:
             for renderable in renderables:
-                self.stdout.print(renderable, soft_wrap=soft_wrap)
+                plain_line = not self.stdout.is_terminal and isinstance(renderable, (Text, str))
+                self.stdout.print(renderable, soft_wrap=soft_wrap or plain_line)
 
     def _taller_than_terminal(self, renderables: list[RenderableType]) -> bool:
         return sum(len(self.stdout.render_lines(r, pad=False)) for r in renderables) > self.stdout.height

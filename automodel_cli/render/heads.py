@@ -39,7 +39,8 @@ def render_heads(report: HeadsReport) -> Iterator[RenderableType]:
         summary.append("★ native head: ", style="bold green")
         summary.append_text(safe_text(report.native_head))
         summary.append("   ")
-    summary.append(f"{len(report.heads)} heads, transformers {report.transformers_version}", style="dim")
+    counted = f"{len(report.heads)} heads" if report.heads else "no Auto heads"
+    summary.append(f"{counted}, transformers {report.transformers_version}", style="dim")
     yield summary
     for note in report.notes:
         line = Text("note: ", style="yellow")
