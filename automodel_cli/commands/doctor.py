@@ -11,7 +11,7 @@ from ..errors import BadInputError
 from ..load_errors import MAX_TEXT
 from ..render import Output
 from .common import (
-    ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, import_registered,
+    GgufFileOpt, ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, import_registered,
     reports_errors,
 )
 
@@ -44,6 +44,7 @@ def doctor(
     revision: RevisionOpt = None,
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
+    gguf_file: GgufFileOpt = None,
     imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -84,8 +85,10 @@ def doctor(
     if model is None and not (text or "").strip():
         raise BadInputError("nothing to diagnose: give a MODEL, --error TEXT, or pipe the error text in",
                             hint="amx doctor --help shows examples")
-    if text is not None and (head is not None or subfolder is not None):
-        raise BadInputError(f"{'--head' if head is not None else '--subfolder'} applies to a MODEL, not to --error text")
+    misplaced = [name for name, value in (("--head", head), ("--subfolder", subfolder), ("--gguf-file", gguf_file))
+                 if value is not None]
+    if text is not None and misplaced:
+        raise BadInputError(f"{misplaced[0]} applies to a MODEL, not to --error text")
     if text is not None and imports:
         raise BadInputError("--import applies to a MODEL, not to --error text")
     try:
@@ -101,7 +104,7 @@ def doctor(
                              notes=[f"--import {refused.module} stopped: {refused.detail}"])
     else:
         with header_progress(out) as progress:
-            report = diagnose_model(model, index, head, revision, token, progress, subfolder)
+            report = diagnose_model(model, index, head, revision, token, progress, subfolder, gguf_file)
     out.emit("doctor", report, render_doctor)
     if report.verdict != "ok":
         raise typer.Exit(1)

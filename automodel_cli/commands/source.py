@@ -9,8 +9,8 @@ import typer
 
 from ..render import Output
 from .common import (
-    ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, import_registered,
-    reports_errors,
+    GgufFileOpt, ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status,
+    import_registered, reports_errors,
 )
 
 AutoClassArg = Annotated[
@@ -47,6 +47,7 @@ def source(
     revision: RevisionOpt = None,
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
+    gguf_file: GgufFileOpt = None,
     imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -80,7 +81,7 @@ def source(
     import_registered(imports, out)
     index = load_index(on_build=index_building_status(out))
     auto_class_candidates(auto_class, index.auto_classes)  # an unknown name fails before anything is fetched
-    repository = resolve_repository(model, revision, token, subfolder)
+    repository = resolve_repository(model, revision, token, subfolder, gguf_file)
     resolved = repository.transformers_config()
     if repository.from_cache:
         out.message(f"the Hub could not be asked; using the cached config.json of {repository.display()}")
