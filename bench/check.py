@@ -131,7 +131,8 @@ def main() -> None:
     amx_each, plain_each = amx["each"][1:], plain["each"]
     print(f"{args.models} models ({summary['passed']} pass, {summary['failed']} fail, {summary['errors']} "
           f"could not be checked; exit {cli.returncode})")
-    print(f"amx check CLI, whole run:           {cli_seconds:6.2f} s   {target('whole run', cli_seconds, '<', 10, 's')}")
+    print(f"amx check CLI, whole run:           {cli_seconds:6.2f} s   "
+          f"{target('whole run', cli_seconds, '<', 10, 's')}")
     print(f"{'':36}{'amx':>9} {'plain':>9} {'ratio':>7}")
     print(f"{'process, all models':36}{amx_seconds:8.2f}s {plain_seconds:8.2f}s {amx_seconds / plain_seconds:7.3f}")
     print(f"{'first model (imports included)':36}{amx['first']:8.3f}s {plain['first']:8.3f}s "

@@ -109,7 +109,8 @@ def meta_build(config_dir: Path, env: dict[str, str]) -> None:
     for side in (amx, plain):
         print(f"   {side['how']:68} {side['seconds']:6.3f} s  {side['rss'] / 2**30:5.2f} GiB")
     print(f"   ratio amx/plain: time {amx['seconds'] / plain['seconds']:.2f}x, RSS {amx['rss'] / plain['rss']:.2f}x "
-          f"{target('meta build', amx['seconds'], '<', 2, 's')} {target('meta build RSS', amx['rss'] / 1e9, '<', 1.5, 'GB')}")
+          f"{target('meta build', amx['seconds'], '<', 2, 's')} "
+          f"{target('meta build RSS', amx['rss'] / 1e9, '<', 1.5, 'GB')}")
 
 
 def cpu_run(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:

@@ -1,7 +1,8 @@
-"""Output samples for README.md and docs/*.md, produced by running amx (cogapp calls these).
+"""Output samples for README.md and docs/*.md, produced by running amx, and docs/commands.md, generated from the
+Typer app (cogapp calls these).
 
-Regenerate every sample: `cog -r -I docs README.md docs/*.md`; tests/test_docs.py runs `cog --check`, so a
-sample that no longer matches the tool fails the tests. Samples run from the project root on examples/
+Regenerate them all: `cog -r -I docs README.md docs/*.md`; tests/test_docs.py runs `cog --check`, so a
+sample or reference that no longer matches the tool fails the tests. Samples run from the project root on examples/
 folders, offline, exactly as a user's shell would (output piped, so no colours and no spinner).
 """
 
@@ -12,6 +13,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cog
@@ -58,3 +60,14 @@ def amx_json(args: str, *, keep: int = 1) -> None:
     cog.outl("```json")
     cog.outl(json.dumps(_abridged(data, keep), indent=2, ensure_ascii=False))
     cog.outl("```")
+
+
+def command_reference(title: str) -> None:
+    """Every command and option, as Typer writes Markdown docs for the app (`typer ... utils docs`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "commands.md"
+        subprocess.run([sys.executable, "-m", "typer", "automodel_cli.cli", "utils", "docs", "--name", "amx",
+                        "--title", title, "--output", str(output)], cwd=ROOT, check=True, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")},
+                       timeout=300)
+        cog.out(output.read_text())

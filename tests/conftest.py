@@ -37,9 +37,21 @@ def corpus() -> Path:
     return CORPUS
 
 
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _SKIPPED.append(report.nodeid)
+
+
 def pytest_sessionfinish(session, exitstatus):
-    """The session's HF and amx caches go with it: nothing is left in the temp folder."""
+    """The session's HF and amx caches go with it: nothing is left in the temp folder. With AMX_NO_SKIPS=1
+    (set by .ci/run, which installs every test extra) a skipped test fails the run: a clone runs every test."""
     shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+    if os.environ.get("AMX_NO_SKIPS") == "1" and _SKIPPED and session.exitstatus == pytest.ExitCode.OK:
+        print(f"\nAMX_NO_SKIPS=1 and {len(_SKIPPED)} test(s) skipped: {', '.join(_SKIPPED[:10])}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def run_amx(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None,

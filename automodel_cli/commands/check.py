@@ -26,16 +26,21 @@ def check(
         metavar="MODEL", show_default=False,
         help="Models to check instead of a manifest (Hub ids or local directories).")] = None,
     head: Annotated[list[str] | None, typer.Option(
-        "--head", "-H", metavar="AUTOCLASS", show_default=False, help="An Auto class the project loads MODEL with (repeatable).")] = None,
+        "--head", "-H", metavar="AUTOCLASS", show_default=False,
+        help="An Auto class the project loads MODEL with, or a short form such as causal-lm or ner "
+             "(repeatable).")] = None,
     manifest: Annotated[Path | None, typer.Option(
         "--manifest", "-m", metavar="FILE", show_default=False, dir_okay=False,
         help="Manifest to read (default: ./amx.toml, else [tool.amx] in ./pyproject.toml).")] = None,
     junit_xml: Annotated[Path | None, typer.Option(
-        "--junit-xml", metavar="FILE", show_default=False, dir_okay=False, help="Also write a JUnit XML report to this file.")] = None,
+        "--junit-xml", metavar="FILE", show_default=False, dir_okay=False,
+        help="Also write a JUnit XML report to this file.")] = None,
     max_parameters: Annotated[str | None, typer.Option(
-        "--max-parameters", metavar="COUNT", rich_help_panel=_CONSTRAINTS, show_default=False, help="e.g. 7B, 110M.")] = None,
+        "--max-parameters", metavar="COUNT", rich_help_panel=_CONSTRAINTS, show_default=False,
+        help="e.g. 7B, 110M.")] = None,
     max_memory: Annotated[str | None, typer.Option(
-        "--max-memory", metavar="SIZE", rich_help_panel=_CONSTRAINTS, show_default=False, help="Weight memory, e.g. 16GB, 8GiB.")] = None,
+        "--max-memory", metavar="SIZE", rich_help_panel=_CONSTRAINTS, show_default=False,
+        help="Weight memory, e.g. 16GB, 8GiB.")] = None,
     dtype: Annotated[str | None, typer.Option(
         "--dtype", rich_help_panel=_CONSTRAINTS, show_default=False,
         help="dtype of --max-memory (default: the checkpoint's).")] = None,

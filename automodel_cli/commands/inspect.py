@@ -11,7 +11,8 @@ from .common import JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, repo
 
 HeadOpt = Annotated[
     str | None,
-    typer.Option("--head", help="Auto class to build and compare with the checkpoint (default: the native head).",
+    typer.Option("--head", help="Auto class (or a short form: causal-lm, ner) to build and compare with the "
+                 "checkpoint (default: the native head).",
                  show_default=False, metavar="AUTOCLASS"),
 ]
 TrustRemoteCodeOpt = Annotated[
