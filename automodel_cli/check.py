@@ -156,7 +156,8 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     """All constraints of one model; never raises AmxError (it becomes a failed or unchecked constraint)."""
     versions = _transformers_checks(spec, index.transformers_version)
     try:
-        repository = resolve_repository(spec.reference or spec.model, spec.revision, token, spec.subfolder)
+        repository = resolve_repository(spec.reference or spec.model, spec.revision, token, spec.subfolder,
+                                        spec.gguf_file)
         if repository.kind == "gguf":
             repository.transformers_config()
     except AmxError as error:
@@ -392,6 +393,9 @@ def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, t
 def _format_check(checkpoint_format: str) -> Check:
     if checkpoint_format == "safetensors":
         return Check("require-safetensors", PASS, "the weights are safetensors")
+    if checkpoint_format == "gguf":
+        return Check("require-safetensors", FAIL, "the weights are a GGUF file (gguf-file), not safetensors",
+                     "drop gguf-file to check the repository's safetensors weights, or drop require-safetensors")
     if checkpoint_format == "pickle":
         return Check("require-safetensors", FAIL,
                      "the weights are pickle-only (.bin): loading them runs code stored in the file",

@@ -243,6 +243,16 @@ def model_type_mismatch(checkpoint_type: str, class_type: str) -> Finding:
     )
 
 
+def gguf_unsupported_architecture(architecture: str, version: str) -> Finding:
+    return Finding(
+        "gguf-unsupported-architecture", ERROR,
+        f"transformers {version} cannot load GGUF architecture {architecture!r}: from_pretrained(..., gguf_file=...) "
+        f"raises 'GGUF model with architecture {architecture} is not supported yet'",
+        "run the file with llama.cpp, upgrade transformers (pip install -U transformers), or use the original "
+        "(non-GGUF) repository of the model; `amx inspect` still lists the file's tensors",
+    )
+
+
 def missing_dependency(what: str, library: str, pip_name: str | None = None) -> Finding:
     return Finding("missing-dependency", ERROR, f"{what} needs the {library} library, which is not installed",
                    f"pip install {' '.join((pip_name or library).split())}")

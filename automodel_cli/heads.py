@@ -173,6 +173,8 @@ def heads_for_repository(repository: Repository, index: HeadIndex) -> HeadsRepor
     report.from_cache = repository.from_cache
     if repository.adapter is not None:
         adapt_heads(report, repository.adapter)
+    if repository.gguf is not None:
+        report.notes.append(repository.gguf.note())
     if repository.modules is not None:
         report.notes.append("sentence-transformers model: the heads of its Transformer module "
                             f"({repository.modules.transformer_path or 'the root folder'})")

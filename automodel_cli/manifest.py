@@ -48,6 +48,7 @@ class ModelSpec:
     min_transformers: str | None = None
     max_transformers: str | None = None
     subfolder: str | None = None  # the model's folder in the repository (a pipeline component)
+    gguf_file: str | None = None  # a GGUF checkpoint of the model, as from_pretrained(..., gguf_file=...)
     reference: str | None = None  # what to resolve when it differs from `model` (a path next to the manifest)
     file: str | None = None
     line: int | None = None
@@ -112,6 +113,15 @@ def _version(value: Any) -> str:
     raise ValueError(f'must be a version string such as "4.45" or "5", found {_shown(value)}')
 
 
+def _gguf_file(value: Any) -> str:
+    from .gguf_checkpoint import is_gguf_file_name
+
+    name = _string(value)
+    if not is_gguf_file_name(name):
+        raise ValueError(f"must be the name of a .gguf file inside the model, found {_shown(value)}")
+    return name
+
+
 # The dtypes `amx inspect` reports weight memory for (InspectReport.memory_bytes); default: as checkpointed.
 MEMORY_DTYPES = ("float32", "bfloat16", "float16", "int8", "int4")
 
@@ -142,6 +152,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "heads": ("heads", _heads),
     "revision": ("revision", _string),
     "subfolder": ("subfolder", _string),
+    "gguf-file": ("gguf_file", _gguf_file),
     "max-parameters": ("max_parameters", _parameters),
     "max-memory": ("max_memory", _bytes),
     "dtype": ("dtype", _dtype),
@@ -151,7 +162,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "min-transformers": ("min_transformers", _version),
     "max-transformers": ("max_transformers", _version),
 }
-DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder")]
+DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder", "gguf-file")]
 
 
 @dataclass
@@ -343,7 +354,7 @@ def _identity(spec: ModelSpec, source: Source, path: tuple) -> tuple:
                "subfolder" if spec.subfolder and "subfolder" in error.message else "model")
         raise source.error(path + (key,), error.message, error.hint) from None
     except ModelNotFoundError:  # a missing local model fails its check, it does not stop the others
-        return ("missing", spec.reference or spec.model)
+        return ("missing", spec.reference or spec.model, spec.gguf_file)
     if ref.is_local:
-        return ("local", str(ref.local_dir / ref.config_file))
-    return ("hub", ref.repo_id, ref.revision, ref.subfolder)
+        return ("local", str(ref.local_dir / ref.config_file), spec.gguf_file)
+    return ("hub", ref.repo_id, ref.revision, ref.subfolder, spec.gguf_file)

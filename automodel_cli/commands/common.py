@@ -34,6 +34,12 @@ SubfolderOpt = Annotated[
                  help="The model's folder inside the repository (a pipeline component such as text_encoder), "
                       "as from_pretrained(..., subfolder=NAME)."),
 ]
+GgufFileOpt = Annotated[
+    str | None,
+    typer.Option("--gguf-file", metavar="NAME", show_default=False,
+                 help="Read this GGUF file of MODEL (as from_pretrained(..., gguf_file=NAME)); needed when "
+                      "it holds several."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schemas: docs/json.md).")]
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -10,7 +10,7 @@ import typer
 from ..errors import BadInputError
 from ..load_errors import MAX_TEXT
 from ..render import Output
-from .common import JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
+from .common import GgufFileOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
 
 
 def _stdin_text() -> str | None:
@@ -41,6 +41,7 @@ def doctor(
     revision: RevisionOpt = None,
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
+    gguf_file: GgufFileOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Predict what `AutoXxx.from_pretrained(MODEL)` would do, or explain a loading error, with the fix.
@@ -79,14 +80,16 @@ def doctor(
     if model is None and not (text or "").strip():
         raise BadInputError("nothing to diagnose: give a MODEL, --error TEXT, or pipe the error text in",
                             hint="amx doctor --help shows examples")
-    if text is not None and (head is not None or subfolder is not None):
-        raise BadInputError(f"{'--head' if head is not None else '--subfolder'} applies to a MODEL, not to --error text")
+    misplaced = [name for name, value in (("--head", head), ("--subfolder", subfolder), ("--gguf-file", gguf_file))
+                 if value is not None]
+    if text is not None and misplaced:
+        raise BadInputError(f"{misplaced[0]} applies to a MODEL, not to --error text")
     index = load_index(on_build=index_building_status(out))
     if model is None:
         report = diagnose_text(text, index)
     else:
         with header_progress(out) as progress:
-            report = diagnose_model(model, index, head, revision, token, progress, subfolder)
+            report = diagnose_model(model, index, head, revision, token, progress, subfolder, gguf_file)
     out.emit("doctor", report, render_doctor)
     if report.verdict != "ok":
         raise typer.Exit(1)
