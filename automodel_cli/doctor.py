@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import findings as f
 from .auto_class_names import auto_class_for_model, read_as
@@ -19,9 +20,12 @@ from .config_reader import ModelConfig, saved_by_newer_transformers
 from .errors import AmxError, BadInputError, ConfigError, ModelNotFoundError, UnsupportedModelError
 from .findings import Finding, verdict
 from .head_index import HeadIndex
-from .heads import HeadsReport, heads_for_repository
+from .heads import HeadsReport, heads_for_config, heads_for_repository
 from .reference import ModelRef
 from .repository import Repository, resolve_repository
+
+if TYPE_CHECKING:
+    from .gguf_model import GgufModel
 
 # Exactly the names from_pretrained looks for (other *.safetensors need variant= or are not transformers').
 SAFETENSORS_FILES = (SAFETENSORS_SINGLE, SAFETENSORS_INDEX)
@@ -95,6 +99,8 @@ def _model_type_findings(config: ModelConfig, index: HeadIndex, where: str) -> l
         return _version_findings(config, index)
     if remote_config:
         return [f.remote_code_required(f"model_type {config.model_type!r}", remote_config)]
+    if index.imports:
+        return [f.unregistered_model_type(config.model_type, index.transformers_version, index.imports)]
     return [f.unknown_model_type(config.model_type, index.transformers_version, config.transformers_version)]
 
 
@@ -189,24 +195,52 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
     return found
 
 
+def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None) -> DoctorReport:
+    """`from_pretrained(..., gguf_file=...)`: the architecture, the gguf package, then the head, by classes."""
+    from .gguf_config import gguf_package_problem
+
+    subject = gguf.target.ref.display()
+    found = []
+    if (problem := gguf_package_problem()) is not None:
+        found.append(f.missing_dependency("loading a GGUF file (from_pretrained(..., gguf_file=...))", "gguf",
+                                          "'gguf>=0.10.0'"))
+    if gguf.resolved is None:
+        found.append(f.gguf_unsupported_architecture(gguf.derived.architecture, index.transformers_version))
+        return make_report("model", subject, found, index, head=head, notes=[problem] if problem else [])
+    config = gguf.resolved.config
+    report = heads_for_config(config, index, subject)
+    chosen, reading = choose_head(head, report, index)
+    model_class = next((h.model_class for h in report.heads if h.auto_class == chosen), None)
+    notes = [note for note in (reading, problem) if note] + [gguf.note()]
+    found += _head_findings(chosen, report, config, index)
+    return make_report("model", subject, found, index, head=chosen, model_class=model_class,
+                       model_type=config.model_type, notes=notes)
+
+
 def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revision: str | None = None,
                    token: str | None = None, progress: ProgressCallback | None = None,
-                   subfolder: str | None = None) -> DoctorReport:
+                   subfolder: str | None = None, gguf_file: str | None = None) -> DoctorReport:
     """Predict `AutoXxx.from_pretrained(model)`; BadInputError for malformed references and files.
 
     With safetensors weights, new, unused and mismatched weights are predicted key by key (the head is
     built on the meta device, which imports torch); otherwise from the classes alone.
     """
     try:
-        repository = resolve_repository(model, revision, token, subfolder)
+        repository = resolve_repository(model, revision, token, subfolder, gguf_file)
     except ModelNotFoundError as error:
         return make_report("model", model, [_not_found_finding(error, model)], index)
+    if repository.gguf is not None:
+        return _diagnose_gguf(repository.gguf, index, head)
     if repository.resolved is None:
         return _without_auto_heads(repository, index, head)
     resolved = repository.resolved
     ref, config = resolved.ref, resolved.config
     notes = [f"the Hub could not be asked; used the cached config.json of {ref.display()}"] if resolved.from_cache else []
     found = _model_type_findings(config, index, ref.display())
+    if index.imports:
+        from .registered import registration_findings
+
+        found += registration_findings(config.model_type, index.config_class_for(config.model_type or ""))
     weight_findings, has_safetensors = _weight_findings(ref, token, notes)
     chosen, model_class = head, None
     try:
@@ -231,8 +265,6 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
 
 def _without_auto_heads(repository: Repository, index: HeadIndex, head: str | None) -> DoctorReport:
     """A pipeline, or a component of another library: AutoXxx.from_pretrained cannot load it."""
-    if repository.kind == "gguf":
-        repository.transformers_config()
     component = repository.component
     if component is not None:
         loader = (f"load it with {component.class_name}.from_pretrained of {component.library}"

@@ -31,6 +31,7 @@ from .safetensors_header import DTYPE_BITS, read_headers
 from .tasks import task_info
 
 if TYPE_CHECKING:
+    from .gguf_inspection import GgufReport
     from .pipeline import Component
     from .repository import Repository
     from .sentence_transformers_chain import SentenceModule
@@ -96,6 +97,7 @@ class InspectReport:
     modules: list[SentenceModule] | None = None  # a sentence-transformers model's module chain
     embedding_dimension: int | None = None  # ... and the dimension of the embeddings it outputs
     components: list[Component] | None = None  # a diffusers pipeline's components
+    gguf: GgufReport | None = None  # a GGUF checkpoint: its header's facts (gguf_inspection.py)
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -159,7 +161,7 @@ def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: 
 class _Expected:
     """The head's expected state: remembered from an earlier build (`meta_cache`) or built now."""
 
-    key: meta_cache.ModelKey | None  # None: not cached (repository code that is run)
+    key: meta_cache.ModelKey | None  # None: not cached (repository code that is run, --import)
     meta: MetaModel | AmxError | None  # None: not remembered yet
     importing: threading.Thread | None = None
 
@@ -171,7 +173,7 @@ class _Expected:
         Repository code is never remembered once run (its files can change); untrusted, it is refused
         the same way every time, and that refusal is remembered like any failed build.
         """
-        if remote and trust_remote_code:
+        if remote and trust_remote_code or index.imports:  # --import: the project's classes, never cached
             return cls(None, None)
         key = meta_cache.model_key(config, index, auto_class, model_class)
         remembered = meta_cache.load_meta(key, str(config.path))
@@ -221,10 +223,13 @@ def inspect_repository(repository: Repository, head: str | None = None, token: s
                        index: HeadIndex | None = None) -> InspectReport:
     """`inspect_model` for any repository shape: an adapter (its base, its own tensors, and base + adapter
     with the head), a sentence-transformers model (its Transformer module and the module chain), a pipeline
-    or a component of another library (parameters per component)."""
+    or a component of another library (parameters per component), a GGUF checkpoint (from its header)."""
+    if repository.gguf is not None:
+        from .gguf_inspection import inspect_gguf
+
+        return inspect_gguf(repository.gguf.checkpoint, repository.display(), repository.gguf.target.where(),
+                            head=head, from_cache=repository.from_cache)
     if repository.resolved is None:
-        if repository.kind == "gguf":
-            repository.transformers_config()
         from .pipeline import inspect_components
 
         return inspect_components(repository, token=token, progress=progress)

@@ -48,6 +48,7 @@ class ModelSpec:
     min_transformers: str | None = None
     max_transformers: str | None = None
     subfolder: str | None = None  # the model's folder in the repository (a pipeline component)
+    gguf_file: str | None = None  # a GGUF checkpoint of the model, as from_pretrained(..., gguf_file=...)
     reference: str | None = None  # what to resolve when it differs from `model` (a path next to the manifest)
     file: str | None = None
     line: int | None = None
@@ -57,6 +58,9 @@ class ModelSpec:
 class Manifest:
     label: str | None  # the file as named to the user; None for models given directly
     models: list[ModelSpec]
+    imports: list[str] = field(default_factory=list)  # `import = [...]`: the project's modules to import first
+    base: Path | None = None  # the manifest's folder, importable like the current directory
+    import_line: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------- values
@@ -112,6 +116,15 @@ def _version(value: Any) -> str:
     raise ValueError(f'must be a version string such as "4.45" or "5", found {_shown(value)}')
 
 
+def _gguf_file(value: Any) -> str:
+    from .gguf_checkpoint import is_gguf_file_name
+
+    name = _string(value)
+    if not is_gguf_file_name(name):
+        raise ValueError(f"must be the name of a .gguf file inside the model, found {_shown(value)}")
+    return name
+
+
 # The dtypes `amx inspect` reports weight memory for (InspectReport.memory_bytes); default: as checkpointed.
 MEMORY_DTYPES = ("float32", "bfloat16", "float16", "int8", "int4")
 
@@ -142,6 +155,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "heads": ("heads", _heads),
     "revision": ("revision", _string),
     "subfolder": ("subfolder", _string),
+    "gguf-file": ("gguf_file", _gguf_file),
     "max-parameters": ("max_parameters", _parameters),
     "max-memory": ("max_memory", _bytes),
     "dtype": ("dtype", _dtype),
@@ -151,7 +165,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "min-transformers": ("min_transformers", _version),
     "max-transformers": ("max_transformers", _version),
 }
-DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder")]
+DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder", "gguf-file")]
 
 
 @dataclass
@@ -238,12 +252,13 @@ def load_manifest(path: Path, index: HeadIndex | None = None, label: str | None 
             raise source.error((), "[tool.amx] must be a table")
     elif path.name == "pyproject.toml":
         raise ManifestError(f"{label}: no [tool.amx] table", "add [[tool.amx.models]] entries, or use amx.toml", label)
-    return Manifest(label, parse_manifest(data, source, index))
+    return Manifest(label, parse_manifest(data, source, index), parse_imports(data, source), source.base,
+                    source.line(("import",)))
 
 
 def parse_manifest(data: dict[str, Any], source: Source, index: HeadIndex | None = None) -> list[ModelSpec]:
     """Validate the manifest's top level, then every entry with the defaults merged in."""
-    _reject_unknown(data, ("models", "defaults"), (), source)
+    _reject_unknown(data, ("models", "defaults", "import"), (), source)
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise source.error(("defaults",), f"must be a table, found {_shown(defaults)}")
@@ -253,6 +268,18 @@ def parse_manifest(data: dict[str, Any], source: Source, index: HeadIndex | None
         raise source.error(("models",) if "models" in data else (), "no models listed",
                            hint='add an entry: [[models]] with model = "org/name" and heads = ["AutoModelFor..."]')
     return parse_entries(models, source, index, defaults)
+
+
+_MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def parse_imports(data: dict[str, Any], source: Source) -> list[str]:
+    """`import = ["pkg.models"]`: modules whose Auto registrations the checks must see (amx imports them)."""
+    modules = data.get("import", [])
+    if not isinstance(modules, list) or not all(isinstance(m, str) and _MODULE_NAME.fullmatch(m) for m in modules):
+        raise source.error(("import",), f"must be a list of module names such as [\"pkg.models\"], found "
+                                        f"{_shown(modules)}")
+    return list(modules)
 
 
 def parse_entries(entries: Iterable[Any], source: Source, index: HeadIndex | None = None,
@@ -343,7 +370,7 @@ def _identity(spec: ModelSpec, source: Source, path: tuple) -> tuple:
                "subfolder" if spec.subfolder and "subfolder" in error.message else "model")
         raise source.error(path + (key,), error.message, error.hint) from None
     except ModelNotFoundError:  # a missing local model fails its check, it does not stop the others
-        return ("missing", spec.reference or spec.model)
+        return ("missing", spec.reference or spec.model, spec.gguf_file)
     if ref.is_local:
-        return ("local", str(ref.local_dir / ref.config_file))
-    return ("hub", ref.repo_id, ref.revision, ref.subfolder)
+        return ("local", str(ref.local_dir / ref.config_file), spec.gguf_file)
+    return ("hub", ref.repo_id, ref.revision, ref.subfolder, spec.gguf_file)

@@ -22,9 +22,10 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_adapter_config
+from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_adapter_config, shown
 from .config_reader import load_json_object, read_config
 from .errors import AmxError, HubUnreachableError, ModelNotFoundError, UnsupportedModelError
+from .gguf_checkpoint import is_gguf
 from .reference import ModelRef, ResolvedConfig, local_file, local_folder_first, locate_file, parse_reference
 
 CONFIG = "config.json"
@@ -45,6 +46,7 @@ class Repository:
     pipeline: object | None = None  # pipeline.Pipeline: the components of model_index.json
     component: object | None = None  # pipeline.Component: --subfolder of a component without Auto heads
     gguf_files: list[str] = field(default_factory=list)
+    gguf: object | None = None  # gguf_model.GgufModel: the chosen GGUF checkpoint, its header and derived config
     from_cache: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -59,7 +61,7 @@ class Repository:
 
     def no_transformers_model(self) -> str:
         if self.kind == "gguf":
-            return f"{self.display()} holds GGUF files ({', '.join(self.gguf_files[:3])}) and no config.json"
+            return self.gguf.derived.reason
         if self.component is not None:
             return (f"{self.display()} is a {self.component.library or 'non-model'} component "
                     f"({self.component.class_name or 'no class'}) without transformers Auto heads")
@@ -73,7 +75,7 @@ class Repository:
                 return f"point at a transformers component with --subfolder ({', '.join(names)})"
             return "amx inspect lists the components and their sizes"
         if self.kind == "gguf":
-            return "GGUF files are read by their own loader; amx reads transformers folders"
+            return "`amx inspect` still lists the file's tensors"
         return f"load it with {self.component.library or 'its own library'}; amx inspect shows its weights"
 
 
@@ -136,6 +138,14 @@ class RepositoryFiles:
 
         return hub.cached_file(self.ref.repo_id, path, self.ref.revision) is not None
 
+    def has_folder(self, name: str) -> bool:
+        if self.ref.is_local:
+            return (self.ref.local_dir / name).is_dir()
+        prefix = self.ref.repo_path(name) + "/"
+        if self.listing is not None:
+            return any(path.startswith(prefix) for path in self.listing)
+        return self.has(f"{name}/config.json")
+
     def names(self) -> list[str]:
         """The files directly in the model's folder (without a listing: those in the cache)."""
         if self.listing is not None:
@@ -175,15 +185,20 @@ class RepositoryFiles:
 
 
 def resolve_repository(text: str, revision: str | None = None, token: str | None = None,
-                       subfolder: str | None = None) -> Repository:
-    """Parse a reference and decide the repository's shape, fetching only its small JSON files."""
+                       subfolder: str | None = None, gguf_file: str | None = None) -> Repository:
+    """Parse a reference and decide the repository's shape, fetching only its small JSON files.
+
+    `gguf_file` (`--gguf-file`) reads that GGUF file of the repository, config.json or not.
+    """
     ref = parse_reference(text, revision, subfolder)
     with local_folder_first(ref):
-        return open_repository(ref, token)
+        return open_repository(ref, token, gguf_file)
 
 
-def open_repository(ref: ModelRef, token: str | None = None) -> Repository:
+def open_repository(ref: ModelRef, token: str | None = None, gguf_file: str | None = None) -> Repository:
     files = RepositoryFiles(ref, token)
+    if gguf_file is not None or is_gguf(ref.config_file):  # asked for, or the path of a .gguf file itself
+        return resolve_gguf(files, gguf_file or ref.config_file)
     if ref.config_file != CONFIG:  # the path of a config file itself
         return _transformers(files)
     if files.has(ADAPTER_CONFIG):
@@ -206,9 +221,8 @@ def open_repository(ref: ModelRef, token: str | None = None) -> Repository:
         return Repository("sentence-transformers", ref, resolved, modules=chain,
                           from_cache=files.from_cache or transformer.from_cache)
     if not files.has(CONFIG):
-        gguf = [name for name in files.names() if name.endswith(".gguf")]
-        if gguf:
-            return resolve_gguf(files, gguf)
+        if any(is_gguf(name) for name in files.names()):
+            return resolve_gguf(files, None)
     return _transformers(files)
 
 
@@ -222,13 +236,15 @@ def _transformers(files: RepositoryFiles) -> Repository:
     return Repository("transformers", files.ref, resolved, from_cache=resolved.from_cache)
 
 
-def resolve_gguf(files: RepositoryFiles, gguf_files: list[str]) -> Repository:
-    """A folder or repository of GGUF files without config.json: the one place GGUF resolution plugs in.
+def resolve_gguf(files: RepositoryFiles, gguf_file: str | None) -> Repository:
+    """A GGUF checkpoint: the file asked for, or the only one (several: BadInputError listing them). Its
+    header is read (range requests on the Hub) and `resolved` is the config transformers builds from it,
+    or None when transformers cannot load the architecture (`no_transformers_model` says why)."""
+    from .gguf_model import open_gguf
 
-    Today it carries the file names and no transformers config (the commands say so in one line);
-    GGUF support fills `resolved` from the GGUF metadata here.
-    """
-    return Repository("gguf", files.ref, None, gguf_files=gguf_files, from_cache=files.from_cache)
+    gguf = open_gguf(files.ref, files.token, gguf_file, hub_unreachable=files.unreachable)
+    return Repository("gguf", files.ref, gguf.resolved, gguf_files=list(gguf.target.choice.parts), gguf=gguf,
+                      from_cache=gguf.target.from_cache)
 
 
 def _pipeline_component(files: RepositoryFiles) -> Repository | None:
@@ -257,12 +273,12 @@ def _adapter(files: RepositoryFiles) -> Repository:
     except ModelNotFoundError as error:
         if info.base_reference and _is_adapter(base_ref, files.token):
             raise ModelNotFoundError(
-                f"{where}: the base model {info.base_model!r} is itself an adapter (no config.json); "
+                f"{where}: the base model {shown(info.base_model)} is itself an adapter (no config.json); "
                 "transformers does not follow chains of adapters",
                 hint="set base_model_name_or_path to the model the adapters were trained on") from None
-        raise ModelNotFoundError(f"{where}: base model {info.base_model!r}: {error.message}", error.hint) from None
+        raise ModelNotFoundError(f"{where}: base model {shown(info.base_model)}: {error.message}", error.hint) from None
     except (HubUnreachableError, UnsupportedModelError) as error:
-        raise type(error)(f"{where}: base model {info.base_model!r}: {error.message}", error.hint) from None
+        raise type(error)(f"{where}: base model {shown(info.base_model)}: {error.message}", error.hint) from None
     return Repository("adapter", ref, resolved, adapter=info, from_cache=files.from_cache or resolved.from_cache)
 
 

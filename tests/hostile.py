@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +134,77 @@ WEIGHT_CASES: dict[str, tuple[dict[str, bytes], str]] = {
         {"weight_map": {"a": "../outside.safetensors"}}).encode()}, "points outside the repository"),
 }
 
+def gguf_string(text: str | bytes) -> bytes:
+    raw = text.encode() if isinstance(text, str) else text
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def gguf_kv(key: str | bytes, type_id: int, payload: bytes) -> bytes:
+    return gguf_string(key) + struct.pack("<I", type_id) + payload
+
+
+def gguf_tensor(name: str, dims: list[int], type_id: int = 0, offset: int = 0) -> bytes:
+    return gguf_string(name) + struct.pack(f"<I{len(dims)}QIQ", len(dims), *dims, type_id, offset)
+
+
+ARCHITECTURE = gguf_kv("general.architecture", 8, gguf_string("llama"))
+
+
+def gguf_bytes(kvs: list[bytes] | None = None, tensors: list[bytes] | None = None, data: bytes = b"\0" * 32,
+               version: int = 3, tensor_count: int | None = None, kv_count: int | None = None,
+               alignment: int = 32) -> bytes:
+    """A GGUF file byte by byte, so that any field can be wrong (the gguf package refuses to write most)."""
+    kvs = [ARCHITECTURE] if kvs is None else kvs
+    tensors = [gguf_tensor("a", [8])] if tensors is None else tensors
+    header = b"GGUF" + struct.pack("<IQQ", version, len(tensors) if tensor_count is None else tensor_count,
+                                   len(kvs) if kv_count is None else kv_count) + b"".join(kvs) + b"".join(tensors)
+    return header + b"\0" * (-len(header) % alignment) + data
+
+
+def _nested_arrays(depth: int) -> bytes:
+    """An array of an array of ... `depth` levels deep, the innermost holding one uint8."""
+    return struct.pack("<I", 9) + struct.pack("<IQ", 9, 1) * (depth - 1) + struct.pack("<IQB", 0, 1, 7)
+
+
+# name -> (the .gguf file of a folder without config.json, message fragment); every command reads it.
+GGUF_CASES: dict[str, tuple[bytes, str]] = {
+    "empty": (b"", "not a GGUF file"),
+    "bad-magic": (b"GGML" + gguf_bytes()[4:], "not a GGUF file"),
+    "version-1": (gguf_bytes(version=1), "GGUF version 1"),
+    "big-endian": (b"GGUF" + struct.pack(">I", 3) + gguf_bytes()[8:], "big-endian"),
+    "truncated-metadata": (gguf_bytes()[:45], "ends inside its GGUF header"),
+    "truncated-tensor-infos": (gguf_bytes()[:24 + len(ARCHITECTURE) + len(gguf_tensor("a", [8])) - 6],
+                               "ends inside its GGUF header"),
+    "tensor-data-past-end": (gguf_bytes(data=b"\0" * 8), "past the end of the file"),
+    "huge-tensor-count": (gguf_bytes(tensor_count=2**63), "the tensor count"),
+    "huge-metadata-count": (gguf_bytes(kv_count=2**60), "the metadata count"),
+    "huge-key-length": (gguf_bytes([struct.pack("<Q", 2**62) + b"x" * 64]), "the length of metadata key"),
+    "huge-string-length": (gguf_bytes([gguf_kv("general.name", 8, struct.pack("<Q", 2**62) + b"x")]),
+                           "the length of metadata 'general.name'"),
+    "huge-array-length": (gguf_bytes([gguf_kv("x.bytes", 9, struct.pack("<IQ", 0, 2**61))]), "the length of"),
+    "huge-string-array": (gguf_bytes([gguf_kv("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, 2**40))]),
+                          "the length of"),
+    "deeply-nested-arrays": (gguf_bytes([gguf_kv("x.nested", 9, _nested_arrays(100_000)[4:])]),
+                             "nests arrays more than"),
+    "unknown-value-type": (gguf_bytes([gguf_kv("x.what", 13, b"\0" * 8)]), "unknown value type 13"),
+    "bad-bool": (gguf_bytes([ARCHITECTURE, gguf_kv("x.flag", 7, b"\x02")]), "bool"),
+    "duplicate-key": (gguf_bytes([ARCHITECTURE, ARCHITECTURE]), "appears twice"),
+    "key-not-utf8": (gguf_bytes([gguf_kv(b"\xff\xfe", 4, b"\0" * 4)]), "not valid UTF-8"),
+    "alignment-zero": (gguf_bytes([ARCHITECTURE, gguf_kv("general.alignment", 4, struct.pack("<I", 0))]),
+                       "power of two"),
+    "alignment-not-uint32": (gguf_bytes([ARCHITECTURE, gguf_kv("general.alignment", 8, gguf_string("32"))]),
+                             "power of two"),
+    "unknown-ggml-type": (gguf_bytes(tensors=[gguf_tensor("a", [8], 99)]), "unknown ggml type 99"),
+    "too-many-dimensions": (gguf_bytes(tensors=[gguf_tensor("a", [1, 1, 1, 1, 8])]), "5 dimensions"),
+    "astronomical-dimensions": (gguf_bytes(tensors=[gguf_tensor("a", [2**40, 2**40])]), "2**63"),
+    "partial-block": (gguf_bytes(tensors=[gguf_tensor("a", [33], 8)]), "block size"),
+    "unaligned-offset": (gguf_bytes(tensors=[gguf_tensor("a", [4]), gguf_tensor("b", [4], offset=20)]),
+                         "not a multiple of the alignment"),
+    "overlapping-tensors": (gguf_bytes(tensors=[gguf_tensor("a", [8]), gguf_tensor("b", [8])]), "overlaps"),
+    "duplicate-tensor": (gguf_bytes(tensors=[gguf_tensor("a", [4]), gguf_tensor("a", [4], offset=32)], data=b"\0" * 64),
+                         "appears twice"),
+}
+
 MARKER = "CODE-WAS-EXECUTED"
 
 
@@ -161,6 +233,66 @@ def _remote_code_that_writes(directory: Path) -> Path:
     return directory
 
 
+def _files(directory: Path, files: dict[str, object]) -> Path:
+    """Write JSON (or bytes) files into `directory`, creating subfolders."""
+    for name, content in files.items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
+    return directory
+
+
+def _adapter(directory: Path, base: object, **extra) -> Path:
+    return _files(directory, {"adapter_config.json": {"peft_type": "LORA", "task_type": "CAUSAL_LM",
+                                                      "base_model_name_or_path": base, **extra}})
+
+
+def _adapter_chain(directory: Path) -> Path:
+    _adapter(directory / "second", str(directory / "first"))
+    return _adapter(directory / "first", str(directory / "second"))
+
+
+def _sentence_model(directory: Path, modules: object, **files: object) -> Path:
+    return _files(directory, {"config.json": BERT, "modules.json": modules, **files})
+
+
+def _pipeline(directory: Path, **components: object) -> Path:
+    return _files(directory, {"model_index.json": {"_class_name": "StableDiffusionPipeline", **components}})
+
+
+TRANSFORMER = {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}
+_MANY = 5_000
+# Repositories that are not one transformers folder (adapters, sentence-transformers, pipelines):
+# name -> (builder, accepted exit codes, message fragment)
+SHAPE_CASES: dict[str, tuple[Callable[[Path], Path], frozenset[int], str]] = {
+    "adapter-base-is-itself": (lambda d: _adapter(d, str(d)), BAD, "names the adapter itself"),
+    "adapter-chain-loop": (_adapter_chain, frozenset({1}), "is itself an adapter"),
+    "adapter-base-dotdot": (lambda d: _adapter(d, "../" * 40 + "etc"), frozenset({1}), "base model"),
+    "adapter-base-absolute": (lambda d: _adapter(d, "/dev/null"), frozenset({1}), "base model"),
+    "adapter-base-not-a-string": (lambda d: _adapter(d, 7), BAD, "base_model_name_or_path must name"),
+    "adapter-targets-wrong-type": (lambda d: _adapter(d, "gpt2", target_modules={"q": 1}), BAD,
+                                   "target_modules must be"),
+    "adapter-config-not-json": (lambda d: _files(d, {"adapter_config.json": b"{base"}), BAD, "not valid JSON"),
+    "modules-path-dotdot": (lambda d: _sentence_model(d, [TRANSFORMER, {"path": "../../etc", "type": "x.Pooling"}]),
+                            BAD, "points outside the repository"),
+    "modules-path-absolute": (lambda d: _sentence_model(d, [TRANSFORMER, {"path": "/etc", "type": "x.Dense"}]),
+                              BAD, "points outside the repository"),
+    "modules-thousands": (lambda d: _sentence_model(d, [TRANSFORMER] * _MANY), BAD, "more than 1,000 modules"),
+    "modules-not-a-list": (lambda d: _sentence_model(d, {"0": TRANSFORMER}), BAD, "must be a list"),
+    "modules-type-not-a-string": (lambda d: _sentence_model(d, [{"path": "", "type": 5}]), BAD, "type must be"),
+    "modules-dense-config-wrong-types": (lambda d: _sentence_model(
+        d, [TRANSFORMER, {"path": "1_Dense", "type": "x.Dense"}],
+        **{"1_Dense/config.json": {"in_features": "a", "out_features": [1], "activation_function": 3}}), WORKS, ""),
+    "model-index-component-escapes": (lambda d: _pipeline(d, **{"../unet": ["diffusers", "UNet2DConditionModel"]}),
+                                      BAD, "points outside the repository"),
+    "model-index-component-dotdot": (lambda d: _pipeline(d, **{"..": ["diffusers", "UNet2DConditionModel"]}),
+                                     BAD, "points outside the repository"),
+    "model-index-thousands": (lambda d: _pipeline(d, **{f"c{i}": ["diffusers", "X"] for i in range(_MANY)}),
+                              BAD, "more than 1,000 components"),
+    "model-index-wrong-type": (lambda d: _pipeline(d, unet=["diffusers", 5]), BAD, "must be [library, class]"),
+}
+
+
 def build_cases(root: Path) -> list[Case]:
     cases = []
     for name, (build, codes, message) in CONFIG_CASES.items():
@@ -172,6 +304,23 @@ def build_cases(root: Path) -> list[Case]:
     cases.append(Case("pickle-writes-a-file", str(_pickle_that_writes(root / "pickle")), WORKS))
     cases.append(Case("remote-code-writes-a-file", str(_remote_code_that_writes(root / "remote")),
                       frozenset({0, 1})))
+    for name, (build, codes, message) in SHAPE_CASES.items():
+        cases.append(Case(f"shape-{name}", str(build(root / f"shape-{name}")), codes, message))
+    for name, (content, message) in GGUF_CASES.items():
+        folder = root / f"gguf-{name}"
+        folder.mkdir(parents=True)
+        (folder / "model.gguf").write_bytes(content)
+        cases.append(Case(f"gguf-{name}", str(folder), BAD, message))
+    several = root / "gguf-several"
+    several.mkdir()
+    for quant in ("Q4_K_M", "Q8_0"):
+        (several / f"model-{quant}.gguf").write_bytes(gguf_bytes())
+    cases.append(Case("gguf-several", str(several), BAD, "holds 2 GGUF checkpoints"))
+    injected = root / "gguf-ansi-architecture"
+    injected.mkdir()
+    (injected / "model.gguf").write_bytes(gguf_bytes([gguf_kv("general.architecture", 8,
+                                                              gguf_string("\x1b[2J[bold red]evil\x07"))]))
+    cases.append(Case("gguf-ansi-architecture", str(injected), frozenset({0, 1})))
     for name, (reference, codes, message) in REFERENCE_CASES.items():
         cases.append(Case(f"reference-{name}", reference, codes, message))
     return cases

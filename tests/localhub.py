@@ -35,6 +35,8 @@ ASGI layer around olah's app in the server process, makes it answer as the Hub d
   repositories keep olah's 401 RepoNotFound, which is also what the Hub sends to anonymous users.
 - `GET /api/models/<org>/<name>` (no revision) is a 401 in olah's offline mode; HubCompat serves it
   as `/revision/main`, so `HfApi().model_info(repo_id)` works.
+HubCompat counts the bytes of file content it sends (`/resolve/` bodies, per repository and file):
+`LocalHub.served_bytes()` returns and resets the counts, so a test can prove what was read.
 olah ignores tokens; HubCompat refuses the token `INVALID_TOKEN` with the Hub's 401 "Invalid credentials
 in Authorization header" on every route, so the bad-token path can be tested. Other tokens are ignored.
 
@@ -64,6 +66,7 @@ _GIT_IDENTITY = ["-c", "user.name=amx tests", "-c", "user.email=tests@amx.invali
 _RESOLVE = re.compile(r"/(?P<repo>[^/]+(?:/[^/]+)?)/resolve/(?P<rev>[^/]+)/(?P<file>.+)")
 _MODEL_INFO = re.compile(r"/api/models/(?P<repo>[^/]+(?:/[^/]+)?)")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+SERVED_PATH = "/_localhub/served-bytes"
 INVALID_TOKEN = "hf_invalid"  # HubCompat refuses it as huggingface.co refuses a wrong or expired token
 
 
@@ -190,6 +193,11 @@ allow = true
         self.stop()
         raise RuntimeError(f"olah did not start on {self.endpoint}:\n{(self.root / 'server.log').read_text()[-2000:]}")
 
+    def served_bytes(self) -> dict[str, int]:
+        """{"org/name/file": bytes of content sent} since the last call (then reset)."""
+        with urllib.request.urlopen(self.endpoint + SERVED_PATH, timeout=5) as response:
+            return json.loads(response.read())
+
     def stop(self) -> None:
         if self._process is None:
             return
@@ -208,6 +216,7 @@ class HubCompat:
     def __init__(self, app, mirrors: Path) -> None:
         self.app = app
         self.models = mirrors / "models"
+        self.served: dict[str, int] = {}
 
     def _repo_dir(self, repo_id: str) -> Path | None:
         repo = self.models / repo_id
@@ -219,6 +228,9 @@ class HubCompat:
         if dict(scope["headers"]).get(b"authorization") == b"Bearer " + INVALID_TOKEN.encode():
             return await self._reply(send, 401, [(b"x-error-message", b"Invalid credentials in Authorization header")])
         path = scope["path"]
+        if path == SERVED_PATH:
+            served, self.served = self.served, {}
+            return await self._reply(send, 200, [(b"content-type", b"application/json")], json.dumps(served).encode())
         info = _MODEL_INFO.fullmatch(path)
         if info and self._repo_dir(info["repo"]):
             scope = {**scope, "path": path + "/revision/main", "raw_path": scope["raw_path"] + b"/revision/main"}
@@ -246,6 +258,9 @@ class HubCompat:
             wanted = dict(scope["headers"]).get(b"range")
             if wanted is not None and scope["method"] == "GET":
                 status, headers, body = self._ranged(headers, bytes(body), wanted.decode("latin-1"))
+        if scope["method"] == "GET" and status in (200, 206):
+            key = f"{resolve['repo']}/{resolve['file']}"
+            self.served[key] = self.served.get(key, 0) + len(body)
         await self._reply(send, status, headers, bytes(body))
 
     @staticmethod

@@ -14,7 +14,10 @@ from ..repository import resolve_repository
 from ..render import Output, to_jsonable
 from ..render.heads import render_heads
 from ..render.processors import render_processors
-from .common import JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
+from .common import (
+    GgufFileOpt, ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status,
+    import_registered, reports_errors,
+)
 
 
 @reports_errors
@@ -23,6 +26,7 @@ def heads(
     revision: RevisionOpt = None,
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
+    imports: ImportOpt = None,
     processors: Annotated[bool, typer.Option(
         "--processors", help="Also show the preprocessing Auto classes (AutoTokenizer, AutoProcessor...) that apply.")
     ] = False,
@@ -30,6 +34,7 @@ def heads(
         "--check-weights",
         help="Read the safetensors headers and build each head on the meta device, so 'new weights' is exactly "
              "what from_pretrained would initialise (slower: imports torch).")] = False,
+    gguf_file: GgufFileOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """List the AutoModel classes that can load MODEL, from its config.json alone.
@@ -48,9 +53,11 @@ def heads(
         amx heads ./my-checkpoint --check-weights
         amx heads stabilityai/sdxl-turbo --subfolder text_encoder_2
         amx heads ./my-lora-adapter
+        amx heads TheBloke/Llama-2-7B-GGUF --gguf-file llama-2-7b.Q8_0.gguf
     """
     out = Output(json_mode=json)
-    repository = resolve_repository(model, revision, token, subfolder)
+    import_registered(imports, out)
+    repository = resolve_repository(model, revision, token, subfolder, gguf_file)
     if repository.from_cache:
         out.message(f"the Hub could not be asked; using the cached config.json of {repository.display()}")
     index = load_index(on_build=index_building_status(out))

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 
 from ..render import Output
-from .common import JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, reports_errors
+from .common import (
+    GgufFileOpt, ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, import_registered, reports_errors,
+)
 
 HeadOpt = Annotated[
     str | None,
@@ -26,6 +28,7 @@ def inspect(
     revision: RevisionOpt = None,
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
+    imports: ImportOpt = None,
     head: HeadOpt = None,
     all_tensors: Annotated[bool, typer.Option("--all", help="List every tensor instead of collapsing layers.")] = False,
     pattern: Annotated[str | None, typer.Option("--filter", metavar="REGEX", show_default=False,
@@ -33,6 +36,7 @@ def inspect(
     tree: Annotated[bool, typer.Option("--tree", help="Show the module tree with parameter counts.")] = False,
     depth: Annotated[int, typer.Option("--depth", min=1, metavar="N", help="Levels of the --tree.")] = 3,
     trust_remote_code: TrustRemoteCodeOpt = False,
+    gguf_file: GgufFileOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Show what is inside MODEL: parameters, dtypes, memory, and what loading it with a head would do.
@@ -40,6 +44,8 @@ def inspect(
     Reads config.json and the safetensors headers only (a few KB per shard, with HTTP range
     requests on the Hub), never the weights. Without safetensors (config only, or a pickle-based
     pytorch_model.bin, which is never opened) the model is built on the meta device instead.
+    A GGUF checkpoint (llama.cpp) is read from its header: tensors with their GGML types, the
+    config transformers derives from its metadata, and the memory it takes once dequantized.
     The head section predicts what `from_pretrained(..., output_loading_info=True)` reports:
     newly initialised, unused and mismatched weights.
 
@@ -52,6 +58,7 @@ def inspect(
         amx inspect gpt2 --json | jq '.memory_bytes'
         amx inspect ./my-lora-adapter --head AutoModelForSequenceClassification
         amx inspect stabilityai/stable-diffusion-xl-base-1.0
+        amx inspect TheBloke/Llama-2-7B-GGUF --gguf-file llama-2-7b.Q4_K_M.gguf
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
     from ..inspection import inspect_repository
@@ -62,7 +69,8 @@ def inspect(
     if pattern is not None:
         filter_tensors([], pattern)  # a malformed regex fails before any work
     out = Output(json_mode=json)
-    repository = resolve_repository(model, revision, token, subfolder)
+    import_registered(imports, out)
+    repository = resolve_repository(model, revision, token, subfolder, gguf_file)
     if repository.from_cache:
         out.message(f"the Hub could not be asked; using the cached files of {repository.display()}")
     with header_progress(out) as progress:

@@ -98,7 +98,7 @@ def _config_rows(table: Table, report: InspectReport) -> None:
 def _own_dtype_label(report: InspectReport) -> str:
     q = report.quantization
     packing = f"{q.method}" + (f" {q.bits}-bit" if q.bits else "") if q is not None else report.checkpoint_dtype
-    if report.source == "safetensors":
+    if report.source in ("safetensors", "gguf"):
         return f"checkpoint ({packing})"
     return f"{packing} (estimate)" if q is not None else f"as configured ({packing})"
 
@@ -117,6 +117,34 @@ def _memory(report: InspectReport) -> Iterator[RenderableType]:
         if kv.bytes_at_context:
             line.append(f", {human_bytes(kv.bytes_at_context)} for one sequence of {kv.context_length:,} tokens")
         yield line
+
+
+def _gguf(report: InspectReport) -> Iterator[RenderableType]:
+    """The GGUF header's facts: architecture, quantization per tensor type, what transformers makes of it."""
+    g = report.gguf
+    line = Text("GGUF ", style="bold")
+    line.append_text(safe_text(g.file, "bold"))
+    line.append(f"  v{g.version}, architecture ")
+    line.append_text(safe_text(g.architecture, "cyan"))
+    line.append(f", {g.quantization or '?'}")
+    if g.bits_per_weight is not None:
+        line.append(f", {g.bits_per_weight:.2f} bits per weight")
+    line.append(f"; header {human_bytes(g.header_bytes)}, {human_bytes(g.bytes_read)} read", style="dim")
+    yield line
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for column in ("GGML type", "tensors", "parameters", "bytes", "bits/weight"):
+        table.add_column(column, justify="left" if column == "GGML type" else "right", no_wrap=True)
+    for name, stats in g.tensor_types.items():
+        table.add_row(safe_text(name), str(stats.tensors), human_count(stats.parameters), human_bytes(stats.bytes),
+                      f"{stats.bits_per_weight:.2f}")
+    yield table
+    if g.transformers_loadable:
+        line = Text(f"transformers loads it as {g.model_type}", style="green")
+        line.append(f", dequantized to {g.dequantized_dtype}: {human_bytes(g.dequantized_bytes)}", style="")
+    else:
+        line = safe_text(g.reason, "red")
+    yield line
+    yield Text("")
 
 
 def _parameters(report: InspectReport, grouped: bool) -> Table:
@@ -188,6 +216,8 @@ def render_inspect(report: InspectReport, grouped: bool = True) -> Iterator[Rend
     from .repository import render_adapter, render_adapter_tensors, render_components, render_modules
 
     yield _summary(report)
+    if report.gguf is not None:
+        yield from _gguf(report)
     if report.adapter is not None:
         yield from render_adapter(report.adapter)
     if report.modules is not None:
