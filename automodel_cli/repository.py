@@ -21,12 +21,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_adapter_config, shown
 from .config_reader import load_json_object, read_config
 from .errors import AmxError, HubUnreachableError, ModelNotFoundError, UnsupportedModelError
 from .gguf_checkpoint import is_gguf
 from .reference import ModelRef, ResolvedConfig, local_file, local_folder_first, locate_file, parse_reference
+
+if TYPE_CHECKING:
+    from .pipeline import Component, Pipeline
+    from .sentence_transformers_chain import SentenceChain
 
 CONFIG = "config.json"
 MODULES = "modules.json"
@@ -42,9 +47,9 @@ class Repository:
     ref: ModelRef  # as the user named it (with --subfolder)
     resolved: ResolvedConfig | None  # the transformers config to answer for; None when there is none
     adapter: AdapterInfo | None = None
-    modules: object | None = None  # sentence_transformers_chain.SentenceChain
-    pipeline: object | None = None  # pipeline.Pipeline: the components of model_index.json
-    component: object | None = None  # pipeline.Component: --subfolder of a component without Auto heads
+    modules: SentenceChain | None = None  # a sentence-transformers model's module chain (modules.json)
+    pipeline: Pipeline | None = None  # the components of model_index.json
+    component: Component | None = None  # --subfolder of a pipeline component without Auto heads
     gguf_files: list[str] = field(default_factory=list)
     gguf: object | None = None  # gguf_model.GgufModel: the chosen GGUF checkpoint, its header and derived config
     from_cache: bool = False
