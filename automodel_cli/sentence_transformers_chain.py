@@ -140,7 +140,7 @@ def measure_chain(repository: Repository, transformer_parameters: int | None, hi
     from .safetensors_header import read_headers
 
     chain: SentenceChain = repository.modules
-    root = RepositoryFiles(repository.ref, token)
+    root = RepositoryFiles.listed(repository.ref, token)
     tensors: list[TensorSpec] = []
     data_bytes = 0
     for module in chain.modules:
