@@ -99,6 +99,8 @@ def _model_type_findings(config: ModelConfig, index: HeadIndex, where: str) -> l
         return _version_findings(config, index)
     if remote_config:
         return [f.remote_code_required(f"model_type {config.model_type!r}", remote_config)]
+    if index.imports:
+        return [f.unregistered_model_type(config.model_type, index.transformers_version, index.imports)]
     return [f.unknown_model_type(config.model_type, index.transformers_version, config.transformers_version)]
 
 
@@ -235,6 +237,10 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
     ref, config = resolved.ref, resolved.config
     notes = [f"the Hub could not be asked; used the cached config.json of {ref.display()}"] if resolved.from_cache else []
     found = _model_type_findings(config, index, ref.display())
+    if index.imports:
+        from .registered import registration_findings
+
+        found += registration_findings(config.model_type, index.config_class_for(config.model_type or ""))
     weight_findings, has_safetensors = _weight_findings(ref, token, notes)
     chosen, model_class = head, None
     try:

@@ -159,7 +159,7 @@ def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: 
 class _Expected:
     """The head's expected state: remembered from an earlier build (`meta_cache`) or built now."""
 
-    key: meta_cache.ModelKey | None  # None: not cached (repository code that is run)
+    key: meta_cache.ModelKey | None  # None: not cached (repository code that is run, --import)
     meta: MetaModel | AmxError | None  # None: not remembered yet
     importing: threading.Thread | None = None
 
@@ -171,7 +171,7 @@ class _Expected:
         Repository code is never remembered once run (its files can change); untrusted, it is refused
         the same way every time, and that refusal is remembered like any failed build.
         """
-        if remote and trust_remote_code:
+        if remote and trust_remote_code or index.imports:  # --import: the project's classes, never cached
             return cls(None, None)
         key = meta_cache.model_key(config, index, auto_class, model_class)
         remembered = meta_cache.load_meta(key, str(config.path))

@@ -139,7 +139,14 @@ def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_c
         return _instantiate_remote(auto_class, model_class, trust_remote_code, local_dir)
     import transformers
 
-    cls = getattr(transformers, model_class, None)
+    from .registered import current
+
+    if current() is not None:  # --import: a registered class is found only through the Auto mapping
+        from .live_source import import_transformers_class
+
+        cls = import_transformers_class(auto_class, config.model_type or "", model_class)
+    else:
+        cls = getattr(transformers, model_class, None)
     if cls is None:
         raise UnsupportedModelError(f"transformers has no class {model_class}")
     built_config = build_config(config)
