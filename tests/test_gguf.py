@@ -192,6 +192,9 @@ model = "{models / 'unsupported'}"
     assert first["status"] == "pass" and first["model_type"] == "qwen2"
     assert any(c["constraint"] == "max-parameters" and "78,400 parameters" in c["message"] for c in first["checks"])
     assert second["status"] == "fail" and "cannot load GGUF architecture 'command-r'" in second["reason"]
+    direct = run_amx("check", str(models / "several"), "--gguf-file", "tiny-llama-Q8_0.gguf", "--head", "causal-lm",
+                     "--json")
+    assert direct.returncode == 0 and json.loads(direct.stdout)["models"][0]["model_type"] == "llama"
     manifest.write_text(f'[[models]]\nmodel = "{models / "several"}"\ngguf-file = "weights.bin"\n')
     bad = run_amx("check", "--manifest", str(manifest))
     assert bad.returncode == 2 and "amx.toml:3: models[0].gguf-file: must be the name of a .gguf file" in bad.stderr

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import BadInputError, ManifestError
 from ..render import Output
-from .common import JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
+from .common import GgufFileOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
 
 _CONSTRAINTS = "Constraints (with MODEL arguments; in a manifest they are keys)"
 
@@ -60,6 +60,7 @@ def check(
     revision: RevisionOpt = None,
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
+    gguf_file: GgufFileOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Check, before any weights are downloaded, that the models a project loads still fit it.
@@ -83,7 +84,8 @@ def check(
     from ..render.check import annotation, github_annotations, in_github_actions, progress_bar, render_check, write_junit
 
     out = Output(json_mode=json)
-    options = {"heads": head, "revision": revision, "subfolder": subfolder, "max-parameters": max_parameters, "max-memory": max_memory,
+    options = {"heads": head, "revision": revision, "subfolder": subfolder, "gguf-file": gguf_file,
+               "max-parameters": max_parameters, "max-memory": max_memory,
                "dtype": dtype, "native-head": native_head, "require-safetensors": require_safetensors or None,
                "allow-remote-code": False if no_remote_code else None, "min-transformers": min_transformers,
                "max-transformers": max_transformers}
