@@ -123,15 +123,15 @@ def base_model_reference(adapter_ref: ModelRef, info: AdapterInfo, where: str) -
     base = info.base_model
     if not adapter_ref.is_local and (base.startswith(("/", "~", ".")) or "\\" in base or ":" in base):
         raise InvalidReferenceError(
-            f"{where}: base_model_name_or_path {_shown(base)} is a path, which points outside the repository",
+            f"{where}: base_model_name_or_path {shown(base)} is a path, which points outside the repository",
             hint="an adapter on the Hub must name its base model by Hub id")
     try:
         ref = parse_reference(base, info.base_revision)
     except InvalidReferenceError as error:
-        raise InvalidReferenceError(f"{where}: base_model_name_or_path {_shown(base)}: "
+        raise InvalidReferenceError(f"{where}: base_model_name_or_path {shown(base)}: "
                                     f"{error.message.partition(': ')[2] or error.message}") from None
     if _same_model(ref, adapter_ref):
-        raise InvalidReferenceError(f"{where}: base_model_name_or_path {_shown(base)} names the adapter itself",
+        raise InvalidReferenceError(f"{where}: base_model_name_or_path {shown(base)} names the adapter itself",
                                     hint="set it to the model the adapter was trained on")
     return ref
 
@@ -149,7 +149,8 @@ def _resolved(path: Path) -> Path:
         return path
 
 
-def _shown(text: str) -> str:
+def shown(text: str) -> str:
+    """A name from a file, quoted on one line and cut to a readable length."""
     return repr(text if len(text) <= 80 else text[:77] + "...")
 
 

@@ -9,10 +9,10 @@ configs keep the language model's sizes in `text_config`, which is read the same
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from .compat.config_defaults import config_class_defaults
 from .config_reader import ModelConfig
 from .safetensors_header import DTYPE_BITS
 
@@ -64,10 +64,7 @@ class _FieldReader:
     def __init__(self, raw: dict, config_class: type | None):
         self.raw = raw
         self.attribute_map = dict(getattr(config_class, "attribute_map", None) or {})
-        self.defaults = {}
-        if config_class is not None and dataclasses.is_dataclass(config_class):
-            self.defaults = {f.name: f.default for f in dataclasses.fields(config_class)
-                             if f.default is not dataclasses.MISSING}
+        self.defaults = config_class_defaults(config_class) if config_class is not None else {}
 
     def names(self, field: str) -> list[str]:
         mapped = self.attribute_map.get(field)

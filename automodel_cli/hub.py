@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .compat.hub_http import http_library
 from .errors import AmxError, HubUnreachableError, ModelNotFoundError
 
 # amx must give up within 3 s of wall time, Python start-up (~0.3 s) included; a healthy Hub answers a
@@ -58,11 +59,10 @@ def cached_file(repo_id: str, filename: str, revision: str | None) -> Path | Non
 
 
 def _network_errors() -> tuple[type[BaseException], ...]:
-    import httpx2
     from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 
     # LocalEntryNotFoundError: hf_hub_download's own "could not locate it on the Hub, nothing cached".
-    return (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError, ConnectionError, TimeoutError)
+    return (http_library().TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError, ConnectionError, TimeoutError)
 
 
 def _translate_http_error(error: Exception, repo_id: str, filename: str, revision: str | None) -> AmxError:
@@ -168,9 +168,7 @@ class RangeRead:
 
 
 def _timeout(read: float = READ_TIMEOUT_SECONDS):
-    import httpx2
-
-    return httpx2.Timeout(read, connect=PROBE_TIMEOUT_SECONDS)
+    return http_library().Timeout(read, connect=PROBE_TIMEOUT_SECONDS)
 
 
 def _unreachable(error: BaseException, what: str) -> HubUnreachableError:

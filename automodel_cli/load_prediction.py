@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .compat.loading import run_loader
 from .meta_build import TORCH_TO_SAFETENSORS, quiet_transformers
 
 # Only shapes matter for the prediction, so dtypes torch lacks (F4, F6...) become uint8.
@@ -58,19 +59,22 @@ def _meta_state_dict(tensors: Iterable[TensorLike]) -> dict:
     }
 
 
-def _model_names(model, names: list[str], weight_mapping: list) -> dict[str, str]:
-    """Checkpoint name -> model name, by the two-step rule of `convert_and_load_state_dict_in_model`."""
+def _model_names(model_state: dict, prefix: str, names: list[str], weight_mapping: list,
+                 loader_unexpected: set[str]) -> dict[str, str]:
+    """Checkpoint name -> model name, as `convert_and_load_state_dict_in_model` renamed it.
+
+    A name the model has that renaming would turn into one it lacks is kept as is by releases that retry
+    without renaming; 5.0 does not retry, and its loader reports the renamed key as unexpected.
+    """
     from transformers.core_model_loading import WeightConverter, WeightRenaming, rename_source_key
 
     renamings = [entry for entry in weight_mapping if isinstance(entry, WeightRenaming)]
     converters = [entry for entry in weight_mapping if isinstance(entry, WeightConverter)]
-    expected = model.state_dict()
-    prefix = model.base_model_prefix
     renamed = {}
     for name in names:
-        target, _ = rename_source_key(name, renamings, converters, prefix, expected)
-        if target not in expected and name in expected:
-            target, _ = rename_source_key(name, [], [], base_model_prefix=prefix, meta_state_dict=expected)
+        target, _ = rename_source_key(name, renamings, converters, prefix, model_state)
+        if target not in model_state and name in model_state and target not in loader_unexpected:
+            target, _ = rename_source_key(name, [], [], prefix, model_state)
         renamed[name] = target
     return renamed
 
@@ -100,30 +104,24 @@ def predict_loading(model, tensors: Iterable[TensorLike]) -> LoadPrediction:
         return exact
     import torch
     from transformers.conversion_mapping import get_model_conversion_mapping
-    from transformers.core_model_loading import convert_and_load_state_dict_in_model
-    from transformers.modeling_utils import LoadStateDictConfig
 
     state_dict = _meta_state_dict(tensors)
     with quiet_transformers():
         weight_mapping = get_model_conversion_mapping(model)
-        model_names = _model_names(model, list(state_dict), weight_mapping)
-        load_config = LoadStateDictConfig(device_map={"": "meta"}, weight_mapping=weight_mapping,
-                                          dtype=next(model.parameters(), torch.empty(0)).dtype)
-        info, _ = convert_and_load_state_dict_in_model(model=model, state_dict=state_dict, load_config=load_config)
-        # The post-processing steps of `_finalize_model_loading` that change the reported sets.
-        model.mark_tied_weights_as_initialized(info)
-        model.tie_weights(missing_keys=info.missing_keys, recompute_mapping=False)
-        unexpected_before = set(info.unexpected_keys)
-        model._adjust_missing_and_unexpected_keys(info)
+        model_state = model.state_dict()  # before loading replaces parameters
+        outcome = run_loader(model, state_dict, weight_mapping,
+                             dtype=next(model.parameters(), torch.empty(0)).dtype)
+    model_names = _model_names(model_state, model.base_model_prefix, list(state_dict), weight_mapping,
+                               outcome.loader_unexpected)
 
-    dropped = unexpected_before - info.unexpected_keys
+    dropped = outcome.loader_unexpected - outcome.unexpected_keys
     buffers = {name for name, _ in model.named_buffers(remove_duplicate=False)}
     not_parameters = {name for name, target in model_names.items() if target in buffers or target in dropped}
     return LoadPrediction(
-        missing_keys=sorted(info.missing_keys),
-        unexpected_keys=sorted(info.unexpected_keys),
+        missing_keys=sorted(outcome.missing_keys),
+        unexpected_keys=sorted(outcome.unexpected_keys),
         mismatched_keys=sorted(
-            (Mismatch(name, tuple(checkpoint), tuple(expected)) for name, checkpoint, expected in info.mismatched_keys),
+            (Mismatch(name, tuple(checkpoint), tuple(expected)) for name, checkpoint, expected in outcome.mismatched_keys),
             key=lambda m: m.name,
         ),
         not_parameters=not_parameters,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .auto_class_names import auto_class_for_model
+from .compat.tying import tie_as_loaded
 from .config_reader import ModelConfig
 from .errors import AmxError, ConfigError, UnsupportedModelError
 from .head_index import HeadIndex
@@ -144,7 +145,9 @@ def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_c
     built_config = build_config(config)
     try:
         with quiet_transformers(), torch.device("meta"):
-            return cls._from_config(built_config)
+            module = cls._from_config(built_config)
+            tie_as_loaded(module)
+            return module
     except AmxError:
         raise
     except Exception as error:  # noqa: BLE001 - model constructors raise anything
@@ -172,7 +175,9 @@ def _instantiate_remote(auto_class: str, model_class: str, trust_remote_code: bo
         with quiet_transformers():
             built_config = transformers.AutoConfig.from_pretrained(str(local_dir), trust_remote_code=True)
             with torch.device("meta"):
-                return getattr(transformers, auto_class).from_config(built_config, trust_remote_code=True)
+                module = getattr(transformers, auto_class).from_config(built_config, trust_remote_code=True)
+                tie_as_loaded(module)
+                return module
     except Exception as error:  # noqa: BLE001 - repository code raises anything
         raise UnsupportedModelError(f"repository code {model_class} failed to build: {_one_line(error)}") from None
 

@@ -36,6 +36,7 @@ class Component:
     num_parameters: int | None = None  # None: not measured, or no safetensors weights
     path: str = ""  # the folder, relative to the repository
     has_config: bool = False  # the folder holds config.json (a model, not a scheduler or tokenizer)
+    present: bool = True  # the folder is in the repository
     checkpoint_files: list[str] = field(default_factory=list)
     checkpoint_bytes: int | None = None
     dtypes: dict[str, int] = field(default_factory=dict)
@@ -61,15 +62,18 @@ def parse_model_index(raw: dict[str, Any], where: str) -> Pipeline:
         if name.startswith("_") or not isinstance(value, list):
             continue  # a pipeline setting, not a component
         if len(value) != 2 or not all(item is None or isinstance(item, str) for item in value):
-            raise ConfigError(f"{where}: component {_shown(name)} must be [library, class], found "
-                              f"{json_type_name(value)} of {len(value)} items")
+            raise ConfigError(f"{where}: component {_shown(name)} must be [library, class] (two strings or "
+                              f"nulls), found {', '.join(json_type_name(item) for item in value[:3]) or 'nothing'}")
         if value == [None, None]:
             continue
         if len(components) >= MAX_COMPONENTS:
             raise ConfigError(f"{where}: more than {MAX_COMPONENTS:,} components; amx refuses it")
+        try:
+            check_subfolder(name, where)
+        except AmxError:
+            raise ConfigError(f"{where}: component {_shown(name)} points outside the repository") from None
         if "/" in name:
-            raise ConfigError(f"{where}: component {_shown(name)} points outside the repository")
-        check_subfolder(name, where)
+            raise ConfigError(f"{where}: component {_shown(name)} is not a folder name of this repository")
         components.append(Component(name, value[0], value[1], path=name))
     return Pipeline(class_name, version, components)
 
@@ -82,6 +86,7 @@ def read_pipeline(files: RepositoryFiles) -> Pipeline:
     pipeline = parse_model_index(files.read_json(MODEL_INDEX, "model_index.json"), files.where(MODEL_INDEX))
     for component in pipeline.components:
         component.has_config = files.has(f"{component.path}/config.json")
+        component.present = component.has_config or files.has_folder(component.path)
     return pipeline
 
 
@@ -106,41 +111,62 @@ def component_from_config(ref: ModelRef, raw: dict[str, Any]) -> Component:
 
 def measure(component: Component, ref: ModelRef, token: str | None, prefix: str,
             tensors: list[TensorSpec]) -> None:
-    """Fill a component's sizes from its safetensors headers (in place) and add its tensors, named
-    `prefix` + tensor name, to `tensors`. A transformers model is counted as `amx inspect` counts it
-    (saved buffers are not parameters); any other library's tensors all count."""
-    from .inspection import memory_for
+    """Fill a component's sizes (in place) and add its tensors, named `prefix` + tensor name, to `tensors`.
+
+    A transformers model is counted as `amx inspect` counts it (saved buffers are not parameters; without
+    weights, the model built from its config); any other library's tensors all count, from the headers.
+    """
     from .meta_build import TensorSpec
-    from .safetensors_header import read_headers
 
     try:
-        headers = read_headers(ref, token=token)
+        if component.library == "transformers" and component.has_config:
+            report = _inspect_transformers(ref, token)
+            listed, stored, files = report.parameters, report.memory_bytes["checkpoint"], report.checkpoint_files
+            if report.source != "safetensors":
+                built = report.head.model_class if report.head else "its Auto class"
+                component.note = (f"no safetensors weights: counted from {built} built from its config"
+                                  + (f" (the pipeline loads {component.class_name})"
+                                     if component.class_name and component.class_name != built else ""))
+        else:
+            listed, stored, files = _from_headers(component, ref, token)
     except AmxError as error:
         component.note = f"not measured: {error.message}"
         return
-    component.checkpoint_files = list(headers.files)
-    if headers.format != "safetensors":
-        component.note = {"pickle": "pickle-based weights, never opened", "none": "no weights"}[headers.format]
+    component.checkpoint_files = files
+    if listed is None:
         return
-    listed = [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in headers.tensors]
-    if component.library == "transformers" and component.has_config:
-        from .inspection import inspect_model
-        from .reference import ResolvedConfig, locate_file
-
-        try:
-            from .config_reader import read_config
-
-            resolved = ResolvedConfig(ref, read_config(locate_file(ref, "config.json", token)[0]), False)
-            listed = inspect_model(resolved, token=token).parameters
-        except AmxError as error:
-            component.note = f"saved buffers counted as parameters ({error.message})"
     component.num_parameters = sum(t.numel for t in listed if not t.buffer)
-    component.checkpoint_bytes = sum(t.nbytes for t in headers.tensors)
+    component.checkpoint_bytes = stored if files else None
     component.dtypes = {}
     for tensor in listed:
         component.dtypes[tensor.dtype] = component.dtypes.get(tensor.dtype, 0) + tensor.numel
-    component.memory_bytes = memory_for(component.num_parameters, component.checkpoint_bytes)
+    from .inspection import memory_for
+
+    component.memory_bytes = memory_for(component.num_parameters, stored)
     tensors.extend(TensorSpec(prefix + t.name, t.shape, t.dtype, t.buffer) for t in listed)
+
+
+def _inspect_transformers(ref: ModelRef, token: str | None) -> InspectReport:
+    from .config_reader import read_config
+    from .inspection import inspect_model
+    from .reference import ResolvedConfig, locate_file
+
+    return inspect_model(ResolvedConfig(ref, read_config(locate_file(ref, "config.json", token)[0]), False),
+                         token=token)
+
+
+def _from_headers(component: Component, ref: ModelRef, token: str | None):
+    """(tensors, bytes of tensor data, weight files) from a component's safetensors headers; no tensors
+    without safetensors weights (a pickle is never opened)."""
+    from .meta_build import TensorSpec
+    from .safetensors_header import read_headers
+
+    headers = read_headers(ref, token=token)
+    if headers.format != "safetensors":
+        component.note = {"pickle": "pickle-based weights, never opened", "none": "no weights"}[headers.format]
+        return None, 0, list(headers.files)
+    listed = [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in headers.tensors]
+    return listed, sum(t.nbytes for t in headers.tensors), list(headers.files)
 
 
 def inspect_components(repository: Repository, token: str | None = None,
@@ -160,11 +186,14 @@ def inspect_components(repository: Repository, token: str | None = None,
         where = repository.ref.inside(component.path) if pipeline is not None else repository.ref
         if component.library is not None and (component.has_config or pipeline is None):
             measure(component, where, token, f"{component.name}." if pipeline is not None else "", tensors)
-        elif not component.note:
-            component.note = "no weights (a scheduler, tokenizer or processor)" if not component.has_config else ""
+        elif not component.present:
+            component.note = "its folder is not in the repository"
+        elif not component.has_config:
+            component.note = "no weights (a scheduler, tokenizer or processor)"
     measured = [c for c in components if c.num_parameters is not None]
     total = sum(c.num_parameters for c in measured)
     stored = sum(c.checkpoint_bytes or 0 for c in measured)
+    estimated = sum(c.memory_bytes["checkpoint"] for c in measured if c.memory_bytes)
     files = [f"{c.path}/{name}" if c.path and pipeline is not None else name
              for c in measured for name in c.checkpoint_files]
     what = (f"diffusers pipeline {pipeline.class_name or ''}".rstrip() if pipeline is not None
@@ -174,12 +203,14 @@ def inspect_components(repository: Repository, token: str | None = None,
                 f"load it with {single.library or 'its own library'}")]
     notes += [f"{c.name}: {c.note}" for c in components if c.note]
     return InspectReport(
-        model=repository.display(), source="safetensors", checkpoint_format="safetensors" if measured else "none",
+        model=repository.display(), source="safetensors" if files else "meta",
+        checkpoint_format="safetensors" if files else "none",
         summary=ConfigSummary(None, single.class_name if single else pipeline.class_name,
                               *([None] * 9)),
         total_parameters=total, embedding_parameters=None, non_embedding_parameters=None,
-        checkpoint_bytes=stored if measured else None, checkpoint_files=files,
-        checkpoint_dtype=main_dtype(tensors), dtypes=elements_by_dtype(tensors), memory_bytes=memory_for(total, stored),
+        checkpoint_bytes=stored if files else None, checkpoint_files=files,
+        checkpoint_dtype=main_dtype(tensors), dtypes=elements_by_dtype(tensors),
+        memory_bytes=memory_for(total, estimated),
         kv_cache=None, parameters=tensors, groups=group_tensors(tensors), head=None, notes=notes,
         from_cache=repository.from_cache, components=components,
     )

@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_adapter_config
+from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_adapter_config, shown
 from .config_reader import load_json_object, read_config
 from .errors import AmxError, HubUnreachableError, ModelNotFoundError, UnsupportedModelError
 from .gguf_checkpoint import is_gguf
@@ -137,6 +137,14 @@ class RepositoryFiles:
         from . import hub
 
         return hub.cached_file(self.ref.repo_id, path, self.ref.revision) is not None
+
+    def has_folder(self, name: str) -> bool:
+        if self.ref.is_local:
+            return (self.ref.local_dir / name).is_dir()
+        prefix = self.ref.repo_path(name) + "/"
+        if self.listing is not None:
+            return any(path.startswith(prefix) for path in self.listing)
+        return self.has(f"{name}/config.json")
 
     def names(self) -> list[str]:
         """The files directly in the model's folder (without a listing: those in the cache)."""
@@ -265,12 +273,12 @@ def _adapter(files: RepositoryFiles) -> Repository:
     except ModelNotFoundError as error:
         if info.base_reference and _is_adapter(base_ref, files.token):
             raise ModelNotFoundError(
-                f"{where}: the base model {info.base_model!r} is itself an adapter (no config.json); "
+                f"{where}: the base model {shown(info.base_model)} is itself an adapter (no config.json); "
                 "transformers does not follow chains of adapters",
                 hint="set base_model_name_or_path to the model the adapters were trained on") from None
-        raise ModelNotFoundError(f"{where}: base model {info.base_model!r}: {error.message}", error.hint) from None
+        raise ModelNotFoundError(f"{where}: base model {shown(info.base_model)}: {error.message}", error.hint) from None
     except (HubUnreachableError, UnsupportedModelError) as error:
-        raise type(error)(f"{where}: base model {info.base_model!r}: {error.message}", error.hint) from None
+        raise type(error)(f"{where}: base model {shown(info.base_model)}: {error.message}", error.hint) from None
     return Repository("adapter", ref, resolved, adapter=info, from_cache=files.from_cache or resolved.from_cache)
 
 

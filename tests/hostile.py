@@ -233,6 +233,66 @@ def _remote_code_that_writes(directory: Path) -> Path:
     return directory
 
 
+def _files(directory: Path, files: dict[str, object]) -> Path:
+    """Write JSON (or bytes) files into `directory`, creating subfolders."""
+    for name, content in files.items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
+    return directory
+
+
+def _adapter(directory: Path, base: object, **extra) -> Path:
+    return _files(directory, {"adapter_config.json": {"peft_type": "LORA", "task_type": "CAUSAL_LM",
+                                                      "base_model_name_or_path": base, **extra}})
+
+
+def _adapter_chain(directory: Path) -> Path:
+    _adapter(directory / "second", str(directory / "first"))
+    return _adapter(directory / "first", str(directory / "second"))
+
+
+def _sentence_model(directory: Path, modules: object, **files: object) -> Path:
+    return _files(directory, {"config.json": BERT, "modules.json": modules, **files})
+
+
+def _pipeline(directory: Path, **components: object) -> Path:
+    return _files(directory, {"model_index.json": {"_class_name": "StableDiffusionPipeline", **components}})
+
+
+TRANSFORMER = {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}
+_MANY = 5_000
+# Repositories that are not one transformers folder (adapters, sentence-transformers, pipelines):
+# name -> (builder, accepted exit codes, message fragment)
+SHAPE_CASES: dict[str, tuple[Callable[[Path], Path], frozenset[int], str]] = {
+    "adapter-base-is-itself": (lambda d: _adapter(d, str(d)), BAD, "names the adapter itself"),
+    "adapter-chain-loop": (_adapter_chain, frozenset({1}), "is itself an adapter"),
+    "adapter-base-dotdot": (lambda d: _adapter(d, "../" * 40 + "etc"), frozenset({1}), "base model"),
+    "adapter-base-absolute": (lambda d: _adapter(d, "/dev/null"), frozenset({1}), "base model"),
+    "adapter-base-not-a-string": (lambda d: _adapter(d, 7), BAD, "base_model_name_or_path must name"),
+    "adapter-targets-wrong-type": (lambda d: _adapter(d, "gpt2", target_modules={"q": 1}), BAD,
+                                   "target_modules must be"),
+    "adapter-config-not-json": (lambda d: _files(d, {"adapter_config.json": b"{base"}), BAD, "not valid JSON"),
+    "modules-path-dotdot": (lambda d: _sentence_model(d, [TRANSFORMER, {"path": "../../etc", "type": "x.Pooling"}]),
+                            BAD, "points outside the repository"),
+    "modules-path-absolute": (lambda d: _sentence_model(d, [TRANSFORMER, {"path": "/etc", "type": "x.Dense"}]),
+                              BAD, "points outside the repository"),
+    "modules-thousands": (lambda d: _sentence_model(d, [TRANSFORMER] * _MANY), BAD, "more than 1,000 modules"),
+    "modules-not-a-list": (lambda d: _sentence_model(d, {"0": TRANSFORMER}), BAD, "must be a list"),
+    "modules-type-not-a-string": (lambda d: _sentence_model(d, [{"path": "", "type": 5}]), BAD, "type must be"),
+    "modules-dense-config-wrong-types": (lambda d: _sentence_model(
+        d, [TRANSFORMER, {"path": "1_Dense", "type": "x.Dense"}],
+        **{"1_Dense/config.json": {"in_features": "a", "out_features": [1], "activation_function": 3}}), WORKS, ""),
+    "model-index-component-escapes": (lambda d: _pipeline(d, **{"../unet": ["diffusers", "UNet2DConditionModel"]}),
+                                      BAD, "points outside the repository"),
+    "model-index-component-dotdot": (lambda d: _pipeline(d, **{"..": ["diffusers", "UNet2DConditionModel"]}),
+                                     BAD, "points outside the repository"),
+    "model-index-thousands": (lambda d: _pipeline(d, **{f"c{i}": ["diffusers", "X"] for i in range(_MANY)}),
+                              BAD, "more than 1,000 components"),
+    "model-index-wrong-type": (lambda d: _pipeline(d, unet=["diffusers", 5]), BAD, "must be [library, class]"),
+}
+
+
 def build_cases(root: Path) -> list[Case]:
     cases = []
     for name, (build, codes, message) in CONFIG_CASES.items():
@@ -244,6 +304,8 @@ def build_cases(root: Path) -> list[Case]:
     cases.append(Case("pickle-writes-a-file", str(_pickle_that_writes(root / "pickle")), WORKS))
     cases.append(Case("remote-code-writes-a-file", str(_remote_code_that_writes(root / "remote")),
                       frozenset({0, 1})))
+    for name, (build, codes, message) in SHAPE_CASES.items():
+        cases.append(Case(f"shape-{name}", str(build(root / f"shape-{name}")), codes, message))
     for name, (content, message) in GGUF_CASES.items():
         folder = root / f"gguf-{name}"
         folder.mkdir(parents=True)

@@ -45,7 +45,7 @@ def reported(report) -> set[str]:
 
 
 def test_index_lists_every_auto_model_class(index, auto_classes):
-    assert len(index.auto_classes) >= 45
+    assert len(index.auto_classes) >= 40  # 41 in transformers 5.0
     assert {"AutoModel", "AutoModelForCausalLM", "AutoModelForImageTextToText"} <= set(index.auto_classes)
 
 

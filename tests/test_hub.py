@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import CORPUS, run_amx
+from conftest import CORPUS, PROJECT_ROOT, run_amx
 from localhub import INVALID_TOKEN, free_port
 
 REVISIONS_REPO = "amx-test/revisions"
@@ -191,3 +191,12 @@ def test_hf_hub_offline_without_a_cached_copy_fails(hub, tmp_path):
     lines = error_lines(result)
     assert result.returncode == 1
     assert "HF_HUB_OFFLINE" in lines[0] and REVISIONS_REPO in lines[0]
+
+
+def test_a_mistyped_local_path_says_no_such_folder_then_what_the_hub_said(local_hub):
+    """`examples/nonexistent` beside an examples/ folder: no such local folder, and the Hub has no such repository."""
+    result = run_amx("heads", "examples/nonexistent", env=local_hub.env(), cwd=PROJECT_ROOT)
+    assert result.returncode == 1 and result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: no such local folder: examples/nonexistent; as a Hub id: ")
+    assert "examples/nonexistent" in first.partition("as a Hub id: ")[2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pytest
 
+from automodel_cli.compat.tying import tie_as_loaded
 from automodel_cli.config_reader import read_config
 from automodel_cli.errors import BadInputError, UnsupportedModelError
 from automodel_cli.head_index import load_index
@@ -100,6 +101,7 @@ def test_describe_names_embeddings_under_every_alias(tmp_path, index):
     config = tiny_config("gpt2", tie_word_embeddings=True)
     with torch.device("meta"):
         model = transformers.GPT2LMHeadModel(config)
+    tie_as_loaded(model)  # transformers 5.0 does not tie on the meta device by itself
     meta = describe(model, "AutoModelForCausalLM", "GPT2LMHeadModel")
     assert {"transformer.wte.weight", "lm_head.weight", "transformer.wpe.weight"} <= meta.embedding_names
     assert meta.embedding_parameters == (99 + 64) * 32

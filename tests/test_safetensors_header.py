@@ -587,11 +587,10 @@ def test_cached_checkpoint_is_read_when_the_hub_is_not(hub_repos, tmp_path):
 
 
 def test_a_server_that_ignores_range_is_read_only_as_far_as_needed():
-    import httpx2
-
+    from automodel_cli.compat.hub_http import http_library
     from automodel_cli.hub import _read_at_most
 
-    body = httpx2.Response(200, content=iter([b"01", b"2345", b"6789", b"x" * 10**6]))
+    body = http_library().Response(200, content=iter([b"01", b"2345", b"6789", b"x" * 10**6]))
     assert _read_at_most(body, 3, 4) == b"3456"
 
 
