@@ -4,7 +4,9 @@ from config.json and safetensors headers, before any weight is downloaded.
 The facts come from the safetensors headers when the checkpoint has them; otherwise (config only, or a
 pickle-based `pytorch_model.bin`, never unpickled) from the model built on the meta device. The chosen
 head (default: native) is always built on the meta device too, to predict what `from_pretrained` would
-report for it. This is the core other commands reuse (`amx check`, `amx doctor`).
+report for it; what a build told is remembered (`meta_cache`), so the next inspection of the model, or
+of any with the same config, imports neither torch nor transformers. This is the core other commands
+reuse (`amx check`, `amx doctor`).
 """
 
 from __future__ import annotations
@@ -420,7 +422,7 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
 
     Needs the checkpoint's safetensors headers; without them (or for a quantized checkpoint) the
     class-level guess stays and a note says why. With `adapter_ref` (report.adapter set), weights the
-    adapter carries (modules_to_save) are not new.
+    adapter carries (modules_to_save) are not new. Each head's prediction is remembered (`meta_cache`).
     """
     carried: list[TensorSpec] = []
     if adapter_ref is not None and report.adapter is not None:
@@ -434,15 +436,17 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
         report.notes.append("quantized checkpoint: 'new weights' is the class-level guess")
         return
     tensors = _header_tensors(headers)
+    index = load_index()
     for head in report.heads:
         if head.remote_code:
             continue
+        expected = _Expected.start(resolved.config, index, head.auto_class, head.model_class, False, False)
         try:
-            module = instantiate(resolved.config, head.auto_class, head.model_class)
+            _, prediction = expected.model(resolved, head.auto_class, head.model_class, False, False, True, [],
+                                           tensors)
         except AmxError as error:
             head.note = f"not checked: {error.message}"
             continue
-        prediction = predict_loading(module, tensors)
         saved = carried_by_adapter(prediction.missing_keys, carried)
         new = [key for key in prediction.missing_keys if key not in saved] + [m.name for m in prediction.mismatched_keys]
         head.new_weights = bool(new)
