@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from . import meta_cache
 from .adapter import AdapterInfo, carried_by_adapter, missing_target_modules, read_adapter_weights
 from .config_summary import ConfigSummary, KvCache, kv_cache, summarize_config
-from .errors import AmxError
+from .errors import AmxError, ConfigTooLargeError
 from .head_index import HeadIndex, load_index
 from .heads import HeadsReport
 from .load_prediction import LoadPrediction, Mismatch, predict_loading
@@ -194,7 +194,7 @@ class _Expected:
             if self.importing is not None:
                 self.importing.join()
             built = _build(resolved, auto_class, model_class, remote, trust_remote_code)
-            if self.key is not None:
+            if self.key is not None and not isinstance(built, ConfigTooLargeError):  # may depend on time taken
                 meta_cache.store_meta(self.key, built, str(resolved.config.path))
             if isinstance(built, MetaModel) and tensors is not None:
                 prediction = predict_loading(built.module, tensors)
@@ -202,7 +202,7 @@ class _Expected:
                     meta_cache.store_prediction(self.key, tensors, prediction)
             self.meta = built
         if isinstance(self.meta, AmxError):
-            if need:
+            if need or isinstance(self.meta, ConfigTooLargeError):
                 raise self.meta
             notes.append(f"{self.meta.message}: the head could not be compared with the checkpoint")
             return None, None
@@ -444,6 +444,8 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
         try:
             _, prediction = expected.model(resolved, head.auto_class, head.model_class, False, False, True, [],
                                            tensors)
+        except ConfigTooLargeError:
+            raise
         except AmxError as error:
             head.note = f"not checked: {error.message}"
             continue
