@@ -10,7 +10,9 @@ import typer
 
 from ..errors import BadInputError, ManifestError
 from ..render import Output
-from .common import JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
+from .common import (
+    ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors,
+)
 
 _CONSTRAINTS = "Constraints (with MODEL arguments; in a manifest they are keys)"
 
@@ -60,6 +62,7 @@ def check(
     revision: RevisionOpt = None,
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
+    imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Check, before any weights are downloaded, that the models a project loads still fit it.
@@ -103,7 +106,7 @@ def check(
             selected = None
         with progress_bar(out.stderr) as progress:
             report = check_models(selected, manifest=manifest, token=token, progress=progress,
-                                  on_index_build=indexing)
+                                  on_index_build=indexing, imports=imports)
     except ManifestError as error:
         if in_github_actions():
             sys.stderr.write(annotation(error.message, "amx check: bad manifest", error.file, error.line) + "\n")
