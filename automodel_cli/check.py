@@ -75,13 +75,17 @@ Progress = Callable[[int, int, ModelResult | None], None]  # (done, total, resul
 
 def check_models(models: Iterable[str | dict[str, Any] | ModelSpec] | None = None, *,
                  manifest: str | os.PathLike | None = None, token: str | None = None,
-                 progress: Progress | None = None, on_index_build: Callable | None = None) -> CheckReport:
+                 progress: Progress | None = None, on_index_build: Callable | None = None,
+                 imports: list[str] | None = None) -> CheckReport:
     """Check models against what a project relies on; the Python API of `amx check`.
 
     `models`: references ("gpt2"), tables with the manifest's keys ({"model": "gpt2", "heads":
     ["AutoModelForCausalLM"], "max-parameters": "200M"}) or ModelSpecs. Without `models`, the manifest
     at `manifest` (default: amx.toml, else [tool.amx] of pyproject.toml, in the current directory).
-    Raises ManifestError (a BadInputError) for a malformed manifest; everything else is in the report.
+    `imports`: modules of the project to import (run) first, as the manifest's `import = [...]`, so that
+    models they register with the Auto classes count.
+    Raises ManifestError (a BadInputError) for a malformed manifest, ModuleImportError for a module that
+    cannot be imported; everything else is in the report.
     """
     index = load_index(on_build=on_index_build)
     if models is not None and manifest is not None:
@@ -90,6 +94,8 @@ def check_models(models: Iterable[str | dict[str, Any] | ModelSpec] | None = Non
         loaded = _load(manifest, index)
     else:
         loaded = Manifest(None, parse_entries(models, Source("check_models()", Path.cwd()), index))
+    if loaded.imports or imports:
+        index = _import_registered(loaded, imports or [])
     results = _run_checks(loaded.models, index, token, progress)
     return _summarize(results, index, loaded.label)
 
@@ -104,6 +110,22 @@ def _load(manifest: str | os.PathLike | None, index: HeadIndex) -> Manifest:
             hint="write an amx.toml, pass --manifest FILE, or name models: amx check MODEL --head AutoModelForXxx",
         )
     return load_manifest(found, index, label=found.name)
+
+
+def _import_registered(loaded: Manifest, imports: list[str]) -> HeadIndex:
+    """Import the manifest's modules, then `imports`; the index is then the live one with their registrations."""
+    from .errors import ModuleImportError
+    from .registered import check_module_names, import_modules
+
+    check_module_names(imports)
+    try:
+        import_modules([*loaded.imports, *imports], [loaded.base] if loaded.base else [])
+    except ModuleImportError as error:
+        if error.module not in loaded.imports:
+            raise
+        where = f"{loaded.label}:{loaded.import_line}" if loaded.import_line else loaded.label
+        raise ManifestError(f"{where}: import: {error.message}", error.hint, loaded.label, loaded.import_line) from None
+    return load_index()
 
 
 def _run_checks(specs: list[ModelSpec], index: HeadIndex, token: str | None = None,
@@ -175,6 +197,8 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     checks = (_checks_from_heads(spec, report, notes, index.auto_classes) + versions
               + _weights_checks(spec, repository, index, token)
               + _adapter_checks(spec, repository, report, index, token))
+    if index.imports:
+        checks += _registration_checks(report, notes)
     if resolved.from_cache:
         notes.append("the Hub could not be asked: checked the cached config.json, which may be out of date")
     if saved_by_newer_transformers(resolved.config, index.transformers_version):
@@ -280,6 +304,20 @@ def _checks_from_heads(spec: ModelSpec, report: HeadsReport, notes: list[str], a
                                 "choose a model transformers supports natively, or set allow-remote-code = true"))
         else:
             checks.append(Check("allow-remote-code", PASS, "loads without the repository's code"))
+    return checks
+
+
+def _registration_checks(report: HeadsReport, notes: list[str]) -> list[Check]:
+    """The registration pitfalls of the model's own registered classes (`amx doctor` explains the same)."""
+    from .findings import ERROR as FINDING_ERROR
+    from .registered import registration_findings
+
+    checks = []
+    for finding in registration_findings(report.model_type, report.config_class):
+        if finding.severity == FINDING_ERROR:
+            checks.append(Check("registration", FAIL, finding.message, finding.fix))
+        else:
+            notes.append(finding.message)
     return checks
 
 

@@ -52,6 +52,10 @@ class ConfigError(BadInputError):
     """A config.json that cannot be read or does not describe a model."""
 
 
+class ConfigTooLargeError(ConfigError):
+    """A config describing a model larger than any real one: amx refuses to build it (size_guard.py)."""
+
+
 class ModelNotFoundError(AmxError):
     """The repository, revision or file does not exist (or is not accessible)."""
 
@@ -62,3 +66,15 @@ class HubUnreachableError(AmxError):
 
 class UnsupportedModelError(AmxError):
     """The installed transformers does not know this model type, or the head does not fit it."""
+
+
+class ModuleImportError(BadInputError):
+    """A module named with --import (or `import = [...]` in a manifest) that cannot be imported.
+
+    `module` is the name given, `detail` the exception as one line ("ValueError: ...").
+    """
+
+    def __init__(self, module: str, detail: str, hint: str | None = None) -> None:
+        super().__init__(f"cannot import {module}: {detail}", hint)
+        self.module = module
+        self.detail = detail

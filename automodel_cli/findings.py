@@ -308,3 +308,77 @@ def adapter_base(message: str) -> Finding:
     return Finding("adapter-base", ERROR, message,
                    "set base_model_name_or_path in adapter_config.json to the Hub id or path of the model the "
                    "adapter was trained on, or load that base yourself and attach the adapter with peft")
+
+
+# Classes a project registers with the Auto classes (`amx ... --import MODULE`); docs/registered-models.md.
+# `module` is the imported module that registered them, None when only transformers' message is known.
+
+
+def _by(module: str | None) -> str:
+    return f" (by {module})" if module else ""
+
+
+def registered_model_type_mismatch(config_class: str, key: str, class_model_type: str | None,
+                                   module: str | None) -> Finding:
+    return Finding(
+        "registered-model-type-mismatch", ERROR,
+        f"{config_class} is registered with AutoConfig as {key!r}{_by(module)} but its model_type is "
+        f"{class_model_type!r}: a config saved with it would reload as {class_model_type!r} (AutoConfig.register "
+        "raises on this mismatch)",
+        f"set model_type = {key!r} in the body of {config_class} (a class attribute), or register it as "
+        f"{class_model_type!r}",
+    )
+
+
+def registered_config_class_mismatch(auto_class: str, model_class: str, config_class: str,
+                                     model_config_class: str | None, module: str | None) -> Finding:
+    return Finding(
+        "registered-config-class-mismatch", ERROR,
+        f"{model_class} is registered with {auto_class} for {config_class}{_by(module)} but its config_class is "
+        f"{model_config_class or 'not set'}: from_pretrained and save_pretrained of {model_class} would use another "
+        "configuration class than the Auto classes",
+        f"set config_class = {config_class} in the body of {model_class}, the very class registered with "
+        "AutoConfig (not a copy of the same name)",
+    )
+
+
+def registered_not_pretrained_model(auto_class: str, model_class: str, module: str | None) -> Finding:
+    return Finding(
+        "registered-not-pretrained-model", ERROR,
+        f"{model_class} is registered with {auto_class}{_by(module)} but is not a PreTrainedModel: "
+        f"{auto_class}.from_config and from_pretrained call methods it lacks (_from_config, from_pretrained)",
+        f"derive {model_class} from transformers.PreTrainedModel (and set its config_class)",
+    )
+
+
+def registered_shadows_builtin(what: str, model_type: str, module: str | None, replaced: str) -> Finding:
+    return Finding(
+        "registered-shadows-builtin", WARNING,
+        f"{module or 'your code'} registers {what} over transformers' own model_type {model_type!r}: in every "
+        f"process that imports it, the Auto classes build it instead of {replaced}, for every {model_type!r} "
+        "checkpoint",
+        "give the custom model its own model_type and configuration class (register without exist_ok=True), "
+        "unless replacing transformers' class everywhere is intended",
+    )
+
+
+def registered_builtin_refused(registration: str, module: str | None) -> Finding:
+    """`registration`: what was registered and under which key, e.g. "MyBertConfig as 'bert'"."""
+    return Finding(
+        "registered-shadows-builtin", ERROR,
+        f"{module or 'your code'} registers {registration}, which transformers already has: register() refuses "
+        "it without exist_ok=True",
+        "give the custom model its own model_type and configuration class (exist_ok=True would replace "
+        "transformers' class in every process that imports the module)",
+    )
+
+
+def unregistered_model_type(model_type: str, installed: str, modules: list[str]) -> Finding:
+    return Finding(
+        "unregistered-model-type", ERROR,
+        f"model_type {model_type!r} of config.json is neither in transformers {installed} nor registered by "
+        f"{', '.join(modules)}",
+        f"register it in one of these modules (AutoConfig.register({model_type!r}, YourConfig) and "
+        "AutoModel.register(YourConfig, YourModel)), or --import the module that does; check the spelling of "
+        "model_type in config.json",
+    )

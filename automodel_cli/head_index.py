@@ -51,6 +51,10 @@ class HeadIndex:
     pipelines: dict[str, list[str]] = field(default_factory=dict)  # pipeline task -> Auto classes it loads
     # model and config class -> the module transformers' lazy loader takes it from (read without importing)
     class_modules: dict[str, str] = field(default_factory=dict)
+    # Only in the live index after `--import` (registered.py), never in the cached one:
+    imports: list[str] = field(default_factory=list)  # the modules imported, in order
+    registered_configs: dict[str, str] = field(default_factory=dict)  # model_type -> module that registered it
+    registered_heads: dict[str, dict[str, str]] = field(default_factory=dict)  # config class -> {auto -> module}
 
     def config_class_for(self, model_type: str) -> str | None:
         return self.config_classes.get(model_type)
@@ -101,30 +105,28 @@ def _class_names(value) -> list[str]:
     return [v if isinstance(v, str) else v.__name__ for v in values if v is not None]
 
 
-def _mapping_entries(lazy) -> dict[str, list[str]]:
+def _mapping_entries(lazy, include_registered: bool) -> dict[str, list[str]]:
     """config class name -> class names, the lookup `_LazyAutoMapping.__contains__`/`__getitem__` does.
 
     An empty list: mapped, but every class needs a backend that is not installed (torchvision, tokenizers).
+    Registered classes (`_extra_content`, which take precedence in transformers) only with `include_registered`.
     """
     entries = {}
     for config_name, model_type in lazy._reverse_config_mapping.items():
         if model_type in lazy._model_mapping:
             entries[config_name] = _class_names(lazy._model_mapping[model_type])
-    for config_class, value in lazy._extra_content.items():
-        entries[config_class.__name__] = _class_names(value)
+    if include_registered:
+        for config_class, value in lazy._extra_content.items():
+            entries[config_class.__name__] = _class_names(value)
     return entries
 
 
-def build_index() -> HeadIndex:
-    """Read the mappings out of the installed transformers (slow: imports transformers)."""
-    import importlib
-
-    import transformers
-    from transformers.models.auto import configuration_auto, modeling_auto
+def auto_model_classes() -> list[tuple[str, type]]:
+    """(name, class) of every Auto model class of the installed transformers, in modeling_auto's order."""
+    from transformers.models.auto import modeling_auto
     from transformers.models.auto.auto_factory import _BaseAutoModelClass
-    from transformers.pipelines import SUPPORTED_TASKS
 
-    auto_classes = [
+    return [
         (name, value)
         for name, value in vars(modeling_auto).items()
         if name.startswith("Auto")
@@ -132,15 +134,33 @@ def build_index() -> HeadIndex:
         and issubclass(value, _BaseAutoModelClass)
         and getattr(value, "_model_mapping", None) is not None
     ]
+
+
+def build_index(include_registered: bool = False) -> HeadIndex:
+    """Read the mappings out of the installed transformers (slow: imports transformers).
+
+    Classes registered in this process (`AutoModel.register`...) only with `include_registered`: the cached
+    index is shared by every project and must hold transformers' own classes alone.
+    """
+    import importlib
+
+    import transformers
+    from transformers.models.auto import configuration_auto
+    from transformers.pipelines import SUPPORTED_TASKS
+
+    auto_classes = auto_model_classes()
     heads: dict[str, dict[str, list[str]]] = {}
     for auto_name, auto_class in auto_classes:
-        for config_name, names in _mapping_entries(auto_class._model_mapping).items():
+        for config_name, names in _mapping_entries(auto_class._model_mapping, include_registered).items():
             heads.setdefault(config_name, {})[auto_name] = names
     preprocessors: dict[str, dict[str, list[str]]] = {}
     for auto_name, (module_name, mapping_name) in PREPROCESSOR_MAPPINGS.items():
         module = importlib.import_module(f"transformers.models.auto.{module_name}")
-        for config_name, names in _mapping_entries(getattr(module, mapping_name)).items():
+        for config_name, names in _mapping_entries(getattr(module, mapping_name), include_registered).items():
             preprocessors.setdefault(config_name, {})[auto_name] = names
+    config_classes = dict(configuration_auto.CONFIG_MAPPING_NAMES)
+    if include_registered:
+        config_classes.update({key: value.__name__ for key, value in configuration_auto.CONFIG_MAPPING._extra_content.items()})
     version, _ = installed_transformers()
     named = {name for mapped in heads.values() for names in mapped.values() for name in names}
     named.update(configuration_auto.CONFIG_MAPPING_NAMES.values())
@@ -148,7 +168,7 @@ def build_index() -> HeadIndex:
     return HeadIndex(
         transformers_version=version,
         auto_classes=[name for name, _ in auto_classes],
-        config_classes=dict(configuration_auto.CONFIG_MAPPING_NAMES),
+        config_classes=config_classes,
         heads=heads,
         preprocessors=preprocessors,
         preprocessor_classes=sorted(name for name in dir(transformers) if _PREPROCESSOR_NAME.search(name)),
@@ -168,11 +188,23 @@ def _write_atomically(path: Path, payload: dict) -> None:
         pass  # an unwritable cache only costs speed
 
 
+_live_index: HeadIndex | None = None  # the mappings after `--import`, for the rest of this process
+
+
+def use_live_index(index: HeadIndex) -> None:
+    """From now on `load_index` answers with `index` (built after importing a project's modules), not the cache."""
+    global _live_index
+    _live_index = index
+
+
 def load_index(on_build=None) -> HeadIndex:
     """The cached index for the installed transformers, building it (once) when missing or stale.
 
+    After `registered.import_modules`, the live index with the project's registered classes instead.
     `on_build` is called before a build so the caller can show progress; it may return a context manager.
     """
+    if _live_index is not None:
+        return _live_index
     path = index_path()
     try:
         data = json.loads(path.read_text())

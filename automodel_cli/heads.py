@@ -29,6 +29,7 @@ class Head:
     # False: every weight of this head is in the checkpoint; None: cannot tell from the config.
     new_weights: bool | None
     note: str = ""
+    registered_by: str | None = None  # the --import module that registered this head's model class
 
 
 @dataclass
@@ -43,6 +44,7 @@ class HeadsReport:
     notes: list[str] = field(default_factory=list)
     from_cache: bool = False
     adapter: AdapterInfo | None = None  # MODEL is a PEFT adapter: the heads are its base model's
+    registered_by: str | None = None  # the --import module that registered the model_type with AutoConfig
 
 
 def choose_model_class(candidates: list[str], architectures: list[str]) -> str:
@@ -100,9 +102,17 @@ def heads_for_config(config: ModelConfig, index: HeadIndex, model: str) -> Heads
                 f"{config.path}: no model_type, so transformers cannot tell which model this is",
                 hint="add \"model_type\" to config.json",
             )
+        if index.imports:
+            raise UnsupportedModelError(
+                f"model_type {config.model_type!r} is neither in transformers {index.transformers_version} nor "
+                f"registered by {', '.join(index.imports)}",
+                hint=f"register it there with AutoConfig.register({config.model_type!r}, ...), or --import the "
+                     "module that does",
+            )
         raise UnsupportedModelError(
             f"model_type {config.model_type!r} is not known to the installed transformers {index.transformers_version}",
-            hint="upgrade transformers (pip install -U transformers) or check the model's documentation",
+            hint="upgrade transformers (pip install -U transformers) or check the model's documentation; "
+                 "if your code registers it (AutoConfig.register), pass --import with that module",
         )
     if config_class is None:
         notes.append(
@@ -116,12 +126,14 @@ def heads_for_config(config: ModelConfig, index: HeadIndex, model: str) -> Heads
     base_candidates = mapped.get(BASE_MODEL_AUTO)
     base_class = choose_model_class(base_candidates, architectures) if base_candidates else None
 
+    registered = index.registered_heads.get(config_class or "", {})
     heads = []
     for auto_class, candidates in mapped.items():
         model_class = choose_model_class(candidates, architectures)
         info = task_info(auto_class)
         new_weights, note = _new_weights(model_class, native_class, base_class)
-        heads.append(Head(auto_class, model_class, info.task, info.hub_task, False, False, new_weights, note))
+        heads.append(Head(auto_class, model_class, info.task, info.hub_task, False, False, new_weights, note,
+                          registered_by=registered.get(auto_class)))
 
     native = _pick_native([h for h in heads if h.model_class == native_class])
     if native is None:
@@ -151,6 +163,7 @@ def heads_for_config(config: ModelConfig, index: HeadIndex, model: str) -> Heads
         native_head=native.auto_class if native else None,
         heads=heads + remote,
         notes=notes,
+        registered_by=index.registered_configs.get(config.model_type or ""),
     )
 
 

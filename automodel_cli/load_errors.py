@@ -192,6 +192,20 @@ RULES: list[Rule] = [
           rf"Unrecognized (?P<kind>processing class|image processor|feature extractor|video processor) in "
           rf"(?P<where>{_ID})",
           lambda m, i: f.no_preprocessor(m["kind"], _where(m["where"]))),
+    _rule("is not consistent with the model type you passed",  # AutoConfig.register
+          r"not consistent with the model type you passed \(config has (?P<has>[\w\-.]{0,100}) and you passed "
+          r"(?P<key>[\w\-.]{1,100})\. Fix",
+          lambda m, i: f.registered_model_type_mismatch("the configuration class", m["key"], m["has"], None)),
+    _rule("is not consistent with the config class you passed",  # AutoModel.register and the other Auto classes
+          r"not consistent with the config class you passed \(model has <class '(?P<has>[\w.]{1,300})'> and you "
+          r"passed <class '(?:[\w.]{0,300}\.)?(?P<config>\w{1,200})'>\. Fix",
+          lambda m, i: f.registered_config_class_mismatch("an Auto class", "the model class", m["config"], m["has"],
+                                                          None)),
+    _rule("is already used by a Transformers",
+          r"(?:'<class '(?:[\w.]{0,300}\.)?(?P<cls>\w{1,200})'>'|'(?P<key>[^'\n]{1,300})') is already used by a "
+          r"Transformers (?P<kind>config|model)",
+          lambda m, i: f.registered_builtin_refused(f"a configuration class as {m['key']!r}" if m["kind"] == "config"
+                                                    else f"a model class for {m['cls'] or m['key']}", None)),
     _rule("Tokenizer class",
           rf"Tokenizer class (?P<cls>{_NAME}) does not exist or is not currently imported|Tokenizer class "
           rf"'(?P<cls2>{_NAME})' specified in the tokenizer config was not found",

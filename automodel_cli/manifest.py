@@ -58,6 +58,9 @@ class ModelSpec:
 class Manifest:
     label: str | None  # the file as named to the user; None for models given directly
     models: list[ModelSpec]
+    imports: list[str] = field(default_factory=list)  # `import = [...]`: the project's modules to import first
+    base: Path | None = None  # the manifest's folder, importable like the current directory
+    import_line: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------- values
@@ -249,12 +252,13 @@ def load_manifest(path: Path, index: HeadIndex | None = None, label: str | None 
             raise source.error((), "[tool.amx] must be a table")
     elif path.name == "pyproject.toml":
         raise ManifestError(f"{label}: no [tool.amx] table", "add [[tool.amx.models]] entries, or use amx.toml", label)
-    return Manifest(label, parse_manifest(data, source, index))
+    return Manifest(label, parse_manifest(data, source, index), parse_imports(data, source), source.base,
+                    source.line(("import",)))
 
 
 def parse_manifest(data: dict[str, Any], source: Source, index: HeadIndex | None = None) -> list[ModelSpec]:
     """Validate the manifest's top level, then every entry with the defaults merged in."""
-    _reject_unknown(data, ("models", "defaults"), (), source)
+    _reject_unknown(data, ("models", "defaults", "import"), (), source)
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise source.error(("defaults",), f"must be a table, found {_shown(defaults)}")
@@ -264,6 +268,18 @@ def parse_manifest(data: dict[str, Any], source: Source, index: HeadIndex | None
         raise source.error(("models",) if "models" in data else (), "no models listed",
                            hint='add an entry: [[models]] with model = "org/name" and heads = ["AutoModelFor..."]')
     return parse_entries(models, source, index, defaults)
+
+
+_MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def parse_imports(data: dict[str, Any], source: Source) -> list[str]:
+    """`import = ["pkg.models"]`: modules whose Auto registrations the checks must see (amx imports them)."""
+    modules = data.get("import", [])
+    if not isinstance(modules, list) or not all(isinstance(m, str) and _MODULE_NAME.fullmatch(m) for m in modules):
+        raise source.error(("import",), f"must be a list of module names such as [\"pkg.models\"], found "
+                                        f"{_shown(modules)}")
+    return list(modules)
 
 
 def parse_entries(entries: Iterable[Any], source: Source, index: HeadIndex | None = None,

@@ -75,7 +75,7 @@ def source_report(
                   auto_class=head.auto_class, transformers_version=index.transformers_version,
                   from_cache=resolved.from_cache)
     static = None
-    if short_contract and not head.remote_code:
+    if short_contract and not head.remote_code and not head.registered_by:  # a registered class is the project's
         static = _unimported_report(resolved, index, head, methods, whole_class, common)
     if static is not None:
         result = static

@@ -10,7 +10,9 @@ import typer
 
 from ..errors import BadInputError, ManifestError
 from ..render import Output
-from .common import GgufFileOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
+from .common import (
+    GgufFileOpt, ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors,
+)
 
 _CONSTRAINTS = "Constraints (with MODEL arguments; in a manifest they are keys)"
 
@@ -61,6 +63,7 @@ def check(
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
     gguf_file: GgufFileOpt = None,
+    imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Check, before any weights are downloaded, that the models a project loads still fit it.
@@ -105,7 +108,7 @@ def check(
             selected = None
         with progress_bar(out.stderr) as progress:
             report = check_models(selected, manifest=manifest, token=token, progress=progress,
-                                  on_index_build=indexing)
+                                  on_index_build=indexing, imports=imports)
     except ManifestError as error:
         if in_github_actions():
             sys.stderr.write(annotation(error.message, "amx check: bad manifest", error.file, error.line) + "\n")

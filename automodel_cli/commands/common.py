@@ -40,6 +40,13 @@ GgufFileOpt = Annotated[
                  help="Read this GGUF file of MODEL (as from_pretrained(..., gguf_file=NAME)); needed when "
                       "it holds several."),
 ]
+ImportOpt = Annotated[
+    list[str] | None,
+    typer.Option("--import", metavar="MODULE", show_default=False,
+                 help="Import this module of yours first (this runs its code), so that the models it registers "
+                      "with the Auto classes (AutoConfig.register, AutoModel.register) count. Repeatable; the "
+                      "current directory is importable. Imports transformers, even for `amx heads`."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schemas: docs/json.md).")]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,3 +85,12 @@ def reports_errors(command: F) -> F:
 def index_building_status(out: Output):
     """The `on_build` callback of `head_index.load_index`: a spinner for the one-off build."""
     return lambda: out.status("Indexing the Auto classes of the installed transformers (once)")
+
+
+def import_registered(modules: list[str] | None, out: Output) -> None:
+    """`--import`: run the user's modules so their Auto registrations count (nothing happens without it)."""
+    if modules:
+        from ..registered import import_modules
+
+        with out.status(f"Importing {', '.join(modules)}"):
+            import_modules(modules)

@@ -10,7 +10,10 @@ import typer
 from ..errors import BadInputError
 from ..load_errors import MAX_TEXT
 from ..render import Output
-from .common import GgufFileOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
+from .common import (
+    GgufFileOpt, ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, import_registered,
+    reports_errors,
+)
 
 
 def _stdin_text() -> str | None:
@@ -42,6 +45,7 @@ def doctor(
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
     gguf_file: GgufFileOpt = None,
+    imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Predict what `AutoXxx.from_pretrained(MODEL)` would do, or explain a loading error, with the fix.
@@ -67,9 +71,10 @@ def doctor(
         python train.py 2>&1 | amx doctor
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
-    from ..doctor import diagnose_model
+    from ..doctor import diagnose_model, make_report
     from ..head_index import load_index
     from ..load_errors import diagnose_text
+    from ..registered import RegistrationError
     from ..render.doctor import render_doctor
     from ..render.inspect import header_progress
 
@@ -84,9 +89,19 @@ def doctor(
                  if value is not None]
     if text is not None and misplaced:
         raise BadInputError(f"{misplaced[0]} applies to a MODEL, not to --error text")
+    if text is not None and imports:
+        raise BadInputError("--import applies to a MODEL, not to --error text")
+    try:
+        import_registered(imports, out)
+        refused = None
+    except RegistrationError as refusal:  # transformers refused a registration: that is the diagnosis
+        refused = refusal
     index = load_index(on_build=index_building_status(out))
     if model is None:
         report = diagnose_text(text, index)
+    elif refused is not None:
+        report = make_report("model", model, [refused.finding], index,
+                             notes=[f"--import {refused.module} stopped: {refused.detail}"])
     else:
         with header_progress(out) as progress:
             report = diagnose_model(model, index, head, revision, token, progress, subfolder, gguf_file)

@@ -14,7 +14,10 @@ from ..repository import resolve_repository
 from ..render import Output, to_jsonable
 from ..render.heads import render_heads
 from ..render.processors import render_processors
-from .common import GgufFileOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
+from .common import (
+    GgufFileOpt, ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status,
+    import_registered, reports_errors,
+)
 
 
 @reports_errors
@@ -23,6 +26,7 @@ def heads(
     revision: RevisionOpt = None,
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
+    imports: ImportOpt = None,
     processors: Annotated[bool, typer.Option(
         "--processors", help="Also show the preprocessing Auto classes (AutoTokenizer, AutoProcessor...) that apply.")
     ] = False,
@@ -52,6 +56,7 @@ def heads(
         amx heads TheBloke/Llama-2-7B-GGUF --gguf-file llama-2-7b.Q8_0.gguf
     """
     out = Output(json_mode=json)
+    import_registered(imports, out)
     repository = resolve_repository(model, revision, token, subfolder, gguf_file)
     if repository.from_cache:
         out.message(f"the Hub could not be asked; using the cached config.json of {repository.display()}")

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 
 from ..render import Output
-from .common import GgufFileOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, reports_errors
+from .common import (
+    GgufFileOpt, ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, import_registered, reports_errors,
+)
 
 HeadOpt = Annotated[
     str | None,
@@ -26,6 +28,7 @@ def inspect(
     revision: RevisionOpt = None,
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
+    imports: ImportOpt = None,
     head: HeadOpt = None,
     all_tensors: Annotated[bool, typer.Option("--all", help="List every tensor instead of collapsing layers.")] = False,
     pattern: Annotated[str | None, typer.Option("--filter", metavar="REGEX", show_default=False,
@@ -66,6 +69,7 @@ def inspect(
     if pattern is not None:
         filter_tensors([], pattern)  # a malformed regex fails before any work
     out = Output(json_mode=json)
+    import_registered(imports, out)
     repository = resolve_repository(model, revision, token, subfolder, gguf_file)
     if repository.from_cache:
         out.message(f"the Hub could not be asked; using the cached files of {repository.display()}")

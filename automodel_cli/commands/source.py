@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from ..render import Output
-from .common import GgufFileOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors
+from .common import (
+    GgufFileOpt, ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status,
+    import_registered, reports_errors,
+)
 
 AutoClassArg = Annotated[
     str,
@@ -45,6 +48,7 @@ def source(
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
     gguf_file: GgufFileOpt = None,
+    imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Print the code AUTOCLASS runs for MODEL: the concrete class, its `__init__` and `forward`.
@@ -74,6 +78,7 @@ def source(
     from ..render.source import render_source
 
     out = Output(json_mode=json)
+    import_registered(imports, out)
     index = load_index(on_build=index_building_status(out))
     auto_class_candidates(auto_class, index.auto_classes)  # an unknown name fails before anything is fetched
     repository = resolve_repository(model, revision, token, subfolder, gguf_file)

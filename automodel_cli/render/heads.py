@@ -58,6 +58,8 @@ def _table(report: HeadsReport) -> Table:
     for head in report.heads:
         marker = Text("★", style="bold green") if head.native else Text("")
         auto = safe_text(head.auto_class, "bold green" if head.native else "")
-        model_class = safe_text(head.model_class, "magenta" if head.remote_code else "")
+        model_class = safe_text(head.model_class, "magenta" if head.remote_code else "blue" if head.registered_by else "")
+        if head.registered_by:
+            model_class.append_text(safe_text(f"  (registered by {head.registered_by})", "dim"))
         table.add_row(marker, auto, model_class, _new_weights_cell(head.new_weights), safe_text(head.task))
     return table
