@@ -3,11 +3,14 @@
 One interface over three places: a local directory, a Hub repository (one listing request, then
 HTTP range requests through `hub.py`), and the Hugging Face cache snapshot of a Hub repository when
 the Hub cannot be reached. Only regular files are ever opened (a FIFO named like a shard would block
-forever), and nothing is unpickled: pickle checkpoints are only listed.
+forever), and nothing is unpickled: pickle checkpoints are only listed. A file named as transformers
+would load weights that is not a regular file (a directory, a FIFO, a link to a device or nowhere) is an
+error naming it, never skipped: skipping it would silently answer for another checkpoint.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable
@@ -52,13 +55,28 @@ class LocalFiles:
             return None
         return info if stat.S_ISREG(info.st_mode) else None
 
+    def _refuse_irregular(self, name: str) -> None:
+        """BadInputError when `name` exists (even as a dangling link) but is not a regular file."""
+        try:
+            os.lstat(self.root / name)
+        except (OSError, ValueError):
+            return
+        if self._stat(name) is None:
+            raise BadInputError(f"{self.where(name)}: {_kind(self.root / name)}, not a regular file: "
+                                "it cannot be read as weights", hint="replace it with the real file or remove it")
+
     def root_files(self) -> list[str]:
         try:
-            return [entry.name for entry in os.scandir(self.root) if self._stat(entry.name)]
+            names = [entry.name for entry in os.scandir(self.root)]
         except OSError as error:
             raise BadInputError(f"{self.root}: cannot list the model's files: {error.strerror or error}") from None
+        for name in names:
+            if is_weight_name(name):
+                self._refuse_irregular(name)
+        return [name for name in names if self._stat(name)]
 
     def has(self, name: str) -> bool:
+        self._refuse_irregular(name)
         return self._stat(name) is not None
 
     def size(self, name: str, ask: bool = False) -> int | None:
@@ -78,6 +96,27 @@ class LocalFiles:
                 raise BadInputError(f"{self.where(name)}: cannot read: {error.strerror or error}") from None
 
         return read
+
+
+def _kind(path: Path) -> str:
+    """What a path that is not a regular file is, in words."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return "a broken link" if error.errno == errno.ENOENT else f"unreadable ({error.strerror or error})"
+    except ValueError:
+        return "an unreadable name"
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    what = next((label for test, label in kinds if test(mode)), "a special file")
+    return f"a link to {what}" if path.is_symlink() else what
+
+
+def is_weight_name(name: str) -> bool:
+    """Whether transformers could load weights from a root file of this name (see `weight_files`)."""
+    if name.endswith((".safetensors", ".safetensors.index.json")) or name in (PICKLE_INDEX, PICKLE_SINGLE):
+        return True
+    return name.endswith(PICKLE_SUFFIXES) and name not in NOT_WEIGHTS and not name.startswith("rng_state")
 
 
 class HubFiles:
@@ -168,6 +207,5 @@ def weight_files(files: CheckpointFiles) -> tuple[str, str | None, list[str]]:
         return "pickle", PICKLE_INDEX, []
     if PICKLE_SINGLE in root:
         return "pickle", None, [PICKLE_SINGLE]
-    pickles = sorted(name for name in root if name.endswith(PICKLE_SUFFIXES) and name not in NOT_WEIGHTS
-                     and not name.startswith("rng_state"))
+    pickles = sorted(name for name in root if is_weight_name(name) and name.endswith(PICKLE_SUFFIXES))
     return ("pickle", None, pickles) if pickles else ("none", None, [])

@@ -17,7 +17,9 @@ from . import findings as f
 from .auto_class_names import auto_class_for_model, read_as
 from .checkpoint_files import PICKLE_INDEX, PICKLE_SINGLE, SAFETENSORS_INDEX, SAFETENSORS_SINGLE, open_checkpoint
 from .config_reader import ModelConfig, saved_by_newer_transformers
-from .errors import AmxError, BadInputError, ConfigError, ModelNotFoundError, UnsupportedModelError
+from .errors import (
+    AmxError, BadInputError, ConfigError, ConfigTooLargeError, ModelNotFoundError, UnsupportedModelError,
+)
 from .findings import Finding, verdict
 from .head_index import HeadIndex
 from .heads import HeadsReport, heads_for_config, heads_for_repository
@@ -150,6 +152,8 @@ def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> tupl
     the findings, and whether there are safetensors to compare the head with."""
     try:
         names = set(open_checkpoint(ref, token).root_files())
+    except BadInputError as error:  # a weight file that cannot be read: transformers fails on it too
+        return [f.bad_weights(error.message)], False
     except AmxError as error:
         notes.append(f"weights not checked: {error.message}")
         return [], False
@@ -172,6 +176,8 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
     try:
         report = inspect_repository(repository, head=head, token=token, progress=progress)
         check = report.head
+    except ConfigTooLargeError:
+        raise
     except BadInputError as error:  # a malformed safetensors header or index: transformers fails on it too
         return [f.bad_weights(error.message)]
     except AmxError as error:  # the Hub went away, or the head cannot be built here: no prediction

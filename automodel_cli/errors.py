@@ -52,6 +52,10 @@ class ConfigError(BadInputError):
     """A config.json that cannot be read or does not describe a model."""
 
 
+class ConfigTooLargeError(ConfigError):
+    """A config describing a model larger than any real one: amx refuses to build it (size_guard.py)."""
+
+
 class ModelNotFoundError(AmxError):
     """The repository, revision or file does not exist (or is not accessible)."""
 

@@ -1,9 +1,12 @@
 """The only module that talks to the Hub (or an HF_ENDPOINT mirror).
 
 huggingface_hub retries an unreachable endpoint for about 20 s before giving up. amx instead asks
-once with a short timeout and no retries; when that fails it falls back to the Hugging Face cache
-or stops with one line naming the endpoint. HF_ENDPOINT, HF_HUB_OFFLINE, HF_HOME/HF_HUB_CACHE
-and HF_TOKEN are honoured because every call goes through huggingface_hub itself.
+once with no retries and 2 s to connect; when nothing accepts the connection it falls back to the
+Hugging Face cache or stops with one line naming the endpoint. A Hub that accepted the connection is
+slow, not unreachable: it gets the time huggingface_hub gives it to answer (HF_HUB_ETAG_TIMEOUT for
+metadata and listings, HF_HUB_DOWNLOAD_TIMEOUT for file contents, 10 s each by default).
+HF_ENDPOINT, HF_HUB_OFFLINE, HF_HOME/HF_HUB_CACHE and HF_TOKEN are honoured because every call goes
+through huggingface_hub itself.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from pathlib import Path
 from .compat.hub_http import http_library
 from .errors import AmxError, HubUnreachableError, ModelNotFoundError
 
-# amx must give up within 3 s of wall time, Python start-up (~0.3 s) included; a healthy Hub answers a
-# HEAD in well under a second. httpx applies it per phase (connect, then read).
-PROBE_TIMEOUT_SECONDS = 2.0
+# When nothing accepts the connection, amx must give up within 3 s of wall time, Python start-up
+# (~0.3 s) included; a reachable Hub completes a connection in well under a second.
+CONNECT_TIMEOUT_SECONDS = 2.0
+ANSWER_TIMEOUT_SECONDS = 10.0  # huggingface_hub's default for both variables
 OFFLINE_HINT = (
     "check the network, point HF_ENDPOINT at a reachable mirror, set HF_HUB_OFFLINE=1 to use only "
     "the cache, or pass a local directory"
@@ -40,6 +44,21 @@ def _constants():
 
     constants.HF_HUB_DISABLE_TELEMETRY = True
     return constants
+
+
+def _timeout(read: float):
+    """HTTP timeouts: CONNECT_TIMEOUT_SECONDS to connect, then `read` seconds for each answer."""
+    return http_library().Timeout(read, connect=CONNECT_TIMEOUT_SECONDS)
+
+
+def metadata_timeout():
+    """For HEAD requests and listings: HF_HUB_ETAG_TIMEOUT (10 s unless set) once connected."""
+    return _timeout(float(getattr(_constants(), "HF_HUB_ETAG_TIMEOUT", ANSWER_TIMEOUT_SECONDS)))
+
+
+def download_timeout():
+    """For file contents (range reads): HF_HUB_DOWNLOAD_TIMEOUT (10 s unless set) once connected."""
+    return _timeout(float(getattr(_constants(), "HF_HUB_DOWNLOAD_TIMEOUT", ANSWER_TIMEOUT_SECONDS)))
 
 
 def endpoint() -> str:
@@ -115,9 +134,7 @@ def fetch_file(repo_id: str, filename: str, *, revision: str | None = None, toke
         return FetchedFile(cached, from_cache=True)
 
     try:
-        get_hf_file_metadata(
-            hf_hub_url(repo_id, filename, revision=revision), token=token, timeout=PROBE_TIMEOUT_SECONDS
-        )
+        get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), token=token, timeout=metadata_timeout())
     except _network_errors() as error:
         return _cached_or_unreachable(repo_id, filename, revision, error)
     except HfHubHTTPError as error:
@@ -127,7 +144,7 @@ def fetch_file(repo_id: str, filename: str, *, revision: str | None = None, toke
         raise _translate_http_error(error, repo_id, filename, revision) from None
 
     try:
-        path = hf_hub_download(repo_id, filename, revision=revision, token=token, etag_timeout=PROBE_TIMEOUT_SECONDS)
+        path = hf_hub_download(repo_id, filename, revision=revision, token=token, etag_timeout=metadata_timeout())
     except _network_errors() as error:
         return _cached_or_unreachable(repo_id, filename, revision, error)
     except HfHubHTTPError as error:
@@ -152,9 +169,6 @@ def _cached_or_unreachable(repo_id: str, filename: str, revision: str | None, er
 
 # --- Listing a repository and reading byte ranges (safetensors headers without the tensor data) ---
 
-READ_TIMEOUT_SECONDS = 15.0  # for range reads, once the listing has shown that the Hub answers
-
-
 @dataclass(frozen=True)
 class RepoFile:
     path: str  # relative to the repository root, '/'-separated
@@ -165,10 +179,6 @@ class RepoFile:
 class RangeRead:
     data: bytes
     file_size: int | None  # from Content-Range (or Content-Length when the server ignored the range)
-
-
-def _timeout(read: float = READ_TIMEOUT_SECONDS):
-    return http_library().Timeout(read, connect=PROBE_TIMEOUT_SECONDS)
 
 
 def _unreachable(error: BaseException, what: str) -> HubUnreachableError:
@@ -203,7 +213,7 @@ def list_repo_files(repo_id: str, *, revision: str | None = None, token: str | N
     try:
         info = HfApi().model_info(
             repo_id, revision=revision or constants.DEFAULT_REVISION, files_metadata=True, token=token,
-            timeout=_timeout(read=PROBE_TIMEOUT_SECONDS),
+            timeout=metadata_timeout(),
         )
     except _remote_errors() as error:
         raise _remote_error(error, repo_id, "the file list", revision, f"the file list of {repo_id}") from None
@@ -223,7 +233,8 @@ def read_range(
     headers = {**build_hf_headers(token=token), "Range": f"bytes={start}-{end - 1}"}
     url = hf_hub_url(repo_id, filename, revision=revision)
     try:
-        with get_session().stream("GET", url, headers=headers, timeout=_timeout(), follow_redirects=True) as response:
+        with get_session().stream("GET", url, headers=headers, timeout=download_timeout(),
+                                  follow_redirects=True) as response:
             if response.status_code == 416:  # start is at or past the end of the file
                 return RangeRead(b"", _total_size(response.headers.get("Content-Range")))
             hf_raise_for_status(response)
@@ -263,7 +274,7 @@ def file_size(repo_id: str, filename: str, *, revision: str | None = None, token
 
     try:
         return get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), token=token,
-                                    timeout=PROBE_TIMEOUT_SECONDS).size
+                                    timeout=metadata_timeout()).size
     except _remote_errors() as error:
         raise _remote_error(error, repo_id, filename, revision) from None
 

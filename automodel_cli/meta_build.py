@@ -20,6 +20,7 @@ from .config_reader import ModelConfig
 from .errors import AmxError, ConfigError, UnsupportedModelError
 from .head_index import HeadIndex
 from .heads import BASE_MODEL_AUTO, heads_for_config
+from .size_guard import bounded_build, check_counts
 
 # torch dtype name -> safetensors dtype name, so meta-built and checkpoint tensors read alike.
 TORCH_TO_SAFETENSORS = {
@@ -132,7 +133,9 @@ def _one_line(error: BaseException) -> str:
 
 def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_code: bool = False,
                 trust_remote_code: bool = False, local_dir=None):
-    """The torch module of `model_class` on the meta device (weights never allocated)."""
+    """The torch module of `model_class` on the meta device (weights never allocated); refused when larger
+    than any real model (size_guard.py)."""
+    check_counts(config.raw, str(config.path))  # before transformers, whose config classes expand per-layer lists
     import torch
 
     if remote_code:
@@ -151,7 +154,8 @@ def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_c
         raise UnsupportedModelError(f"transformers has no class {model_class}")
     built_config = build_config(config)
     try:
-        with quiet_transformers(), torch.device("meta"):
+        with quiet_transformers(), torch.device("meta"), bounded_build(f"{config.path}: {model_class}",
+                                                                      config.raw, _default_config(config)):
             module = cls._from_config(built_config)
             tie_as_loaded(module)
             return module
@@ -161,6 +165,17 @@ def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_c
         raise UnsupportedModelError(
             f"{model_class} could not be built on the meta device from {config.path}: {_one_line(error)}"
         ) from None
+
+
+def _default_config(config: ModelConfig):
+    """The config class's defaults, to tell which field of an oversized config is to blame."""
+    from transformers import CONFIG_MAPPING
+
+    try:
+        with quiet_transformers():
+            return CONFIG_MAPPING[config.model_type]()
+    except Exception:  # noqa: BLE001 - a few config classes cannot be built without arguments
+        return None
 
 
 def _instantiate_remote(auto_class: str, model_class: str, trust_remote_code: bool, local_dir):
@@ -181,10 +196,12 @@ def _instantiate_remote(auto_class: str, model_class: str, trust_remote_code: bo
     try:
         with quiet_transformers():
             built_config = transformers.AutoConfig.from_pretrained(str(local_dir), trust_remote_code=True)
-            with torch.device("meta"):
+            with torch.device("meta"), bounded_build(f"{local_dir}: {model_class}", {}, None):
                 module = getattr(transformers, auto_class).from_config(built_config, trust_remote_code=True)
                 tie_as_loaded(module)
                 return module
+    except AmxError:
+        raise
     except Exception as error:  # noqa: BLE001 - repository code raises anything
         raise UnsupportedModelError(f"repository code {model_class} failed to build: {_one_line(error)}") from None
 

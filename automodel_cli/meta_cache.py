@@ -9,8 +9,8 @@ shapes and dtypes. A build that fails is remembered too, with its message, and s
 summary (which reads defaults from the imported config class).
 
 Never stale: the key holds the versions of transformers and torch, the size and modification time
-of the files the class comes from, the Auto and model class and a digest of config.json; a changed
-one is a miss. Entries are written atomically (a temporary file renamed), the directory is pruned
+of the files the class comes from and of amx's own code that computes the entries, the Auto and
+model class and a digest of config.json; a changed one is a miss. Entries are written atomically (a temporary file renamed), the directory is pruned
 to `MAX_ENTRIES` and `MAX_BYTES` (oldest first), and an entry that does not parse or was written for
 another key is ignored. Repository code (auto_map) is never cached: its files can change under it.
 """
@@ -76,9 +76,17 @@ class ModelKey:
         return material, cache_dir() / f"{kind}-{hashlib.sha256(material.encode()).hexdigest()[:40]}.json"
 
 
+@functools.lru_cache(maxsize=1)
+def _own_files() -> tuple[Path, ...]:
+    """amx's own code that computes what is remembered: a new amx is a new key."""
+    here = Path(__file__).parent
+    names = ("meta_build.py", "load_prediction.py", "config_summary.py", "meta_cache.py", "inspection.py")
+    return (*(here / name for name in names), *sorted((here / "compat").glob("*.py")))
+
+
 def model_key(config: ModelConfig, index: HeadIndex, auto_class: str, model_class: str) -> ModelKey:
     version, package_dir, torch_version = _installed()
-    files = [package_dir / "modeling_utils.py", package_dir / "configuration_utils.py"]
+    files = [package_dir / "modeling_utils.py", package_dir / "configuration_utils.py", *_own_files()]
     for name in (model_class, index.config_class_for(config.model_type or "") or ""):
         module = index.class_modules.get(name, "")
         if module.startswith("transformers."):

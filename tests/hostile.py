@@ -40,6 +40,16 @@ def _config(directory: Path, **overrides) -> Path:
     return _write(directory, json.dumps({**BERT, **overrides}))
 
 
+def _with_file(directory: Path, name: str, content: str) -> Path:
+    (directory / name).write_text(content)
+    return directory
+
+
+# Characters a terminal acts on or hides: the 8-bit CSI (U+009B) and NEL, DEL, a bidi override, a zero-width
+# space, a line separator and a tag character. Printed raw, `X<this>Y` could recolour or reorder the screen.
+INVISIBLE = "\x9b31m\x85\x7f\u202e\u200b\u2028\U000e0041"
+
+
 BAD = frozenset({2})
 FAILS = frozenset({1, 2})
 WORKS = frozenset({0})
@@ -70,6 +80,13 @@ CONFIG_CASES: dict[str, tuple[Callable[[Path], Path], frozenset[int], str]] = {
     "markup-injection": (lambda d: _config(d, architectures=["[bold red]X[/bold red][link=http://e]Y[/link]"]),
                          WORKS, ""),
     "ansi-injection": (lambda d: _config(d, architectures=["\x1b[2J\x1b[31mRED\x07"]), WORKS, ""),
+    "c1-injection": (lambda d: _config(d, architectures=[f"X{INVISIBLE}Y"]), WORKS, ""),
+    "invisible-labels": (lambda d: _config(d, id2label={"0": f"A{INVISIBLE}", "1": "B"}), WORKS, ""),
+    "invisible-model-type": (lambda d: _config(d, model_type=f"bert{INVISIBLE}"), frozenset({1}), "not known"),
+    "invisible-auto-map": (lambda d: _config(d, auto_map={"AutoModel": f"modeling_x.Evil{INVISIBLE}"}),
+                           frozenset({0, 1}), ""),
+    "invisible-tokenizer-class": (lambda d: _with_file(_config(d), "tokenizer_config.json", json.dumps(
+        {"tokenizer_class": f"Evil{INVISIBLE}Tokenizer"})), WORKS, ""),
 }
 
 
@@ -111,7 +128,7 @@ def _tensor(dtype="F32", shape=(2,), offsets=(0, 8)) -> dict:
     return {"dtype": dtype, "shape": list(shape), "data_offsets": list(offsets)}
 
 
-# name -> (files next to a valid config.json, message fragment for the commands that read weights)
+# name -> (files next to a valid config.json, message fragment for the commands that read weights; none: works)
 WEIGHT_CASES: dict[str, tuple[dict[str, bytes], str]] = {
     "length-beyond-file": ({"model.safetensors": (1000).to_bytes(8, "little") + b"{}"}, "but the file has only"),
     "length-near-2**64": ({"model.safetensors": (2**64 - 9).to_bytes(8, "little") + b"{}"}, "header length field"),
@@ -130,9 +147,55 @@ WEIGHT_CASES: dict[str, tuple[dict[str, bytes], str]] = {
         {"weight_map": {"a": "model-00001-of-00002.safetensors"}}).encode()}, "model-00001-of-00002.safetensors"),
     "index-absolute-path": ({"model.safetensors.index.json": json.dumps(
         {"weight_map": {"a": "/etc/passwd"}}).encode()}, "points outside the repository"),
+    "invisible-tensor-name": ({"model.safetensors": _header({f"a{INVISIBLE}": _tensor()}) + b"\0" * 8}, ""),
+    "invisible-shard-name": ({"model.safetensors.index.json": json.dumps(
+        {"weight_map": {"a": f"x{INVISIBLE}.safetensors"}}).encode()}, "which is not in the checkpoint"),
     "index-dotdot": ({"model.safetensors.index.json": json.dumps(
         {"weight_map": {"a": "../outside.safetensors"}}).encode()}, "points outside the repository"),
 }
+
+
+def _irregular_weights(name: str, make: Callable[[Path], None]) -> Callable[[Path], Path]:
+    """A valid config.json beside a weight file `name` that exists but is not a regular file."""
+    def build(directory: Path) -> Path:
+        _config(directory)
+        make(directory / name)
+        return directory
+
+    return build
+
+
+def _index_with_irregular_shard(directory: Path) -> Path:
+    _config(directory)
+    shard = "model-00001-of-00001.safetensors"
+    (directory / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"a": shard}}))
+    os.mkfifo(directory / shard)
+    return directory
+
+
+# name -> builder of a model whose weight file, by a name transformers loads, is not a regular file
+IRREGULAR_WEIGHT_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "symlink-to-dev-zero": (_irregular_weights("model.safetensors", lambda p: os.symlink("/dev/zero", p)),
+                            "model.safetensors: a link to a character device, not a regular file"),
+    "fifo": (_irregular_weights("model.safetensors", os.mkfifo), "model.safetensors: a FIFO"),
+    "directory": (_irregular_weights("model.safetensors", Path.mkdir), "model.safetensors: a directory"),
+    "dangling-link": (_irregular_weights("model.safetensors", lambda p: os.symlink("/nonexistent/x", p)),
+                      "model.safetensors: a broken link"),
+    "index-fifo": (_irregular_weights("model.safetensors.index.json", os.mkfifo),
+                   "model.safetensors.index.json: a FIFO"),
+    "shard-fifo": (_index_with_irregular_shard, "model-00001-of-00001.safetensors: a FIFO"),
+    "pickle-directory": (_irregular_weights("pytorch_model.bin", Path.mkdir), "pytorch_model.bin: a directory"),
+}
+
+# name -> (config.json, message fragment): sizes beyond any real model, beside a safetensors file so that every
+# command that reads weights builds the model (and must refuse to).
+SIZE_CASES: dict[str, tuple[dict, str]] = {
+    "layers-10**9": ({**BERT, "num_hidden_layers": 10**9}, "num_hidden_layers=1,000,000,000 is more layers"),
+    "hidden-size-2**40": ({**BERT, "hidden_size": 2**40}, "more than 10,000,000,000,000 parameters"),
+    "real-allocation": ({"model_type": "hubert", "architectures": ["HubertModel"], "hidden_size": 10**9},
+                        "MiB of real memory"),
+}
+
 
 def gguf_string(text: str | bytes) -> bytes:
     raw = text.encode() if isinstance(text, str) else text
@@ -312,7 +375,13 @@ def build_cases(root: Path) -> list[Case]:
         cases.append(Case(f"config-{name}", str(build(root / name)), codes, message))
     for name, (files, message) in WEIGHT_CASES.items():
         cases.append(Case(f"weights-{name}", str(_weights(root / f"weights-{name}", files)), WORKS, "",
-                          BAD, message))
+                          BAD if message else WORKS, message))
+    for name, (build, message) in IRREGULAR_WEIGHT_CASES.items():
+        cases.append(Case(f"weights-{name}", str(build(root / f"irregular-{name}")), WORKS, "", BAD, message))
+    for name, (config, message) in SIZE_CASES.items():
+        directory = _write(root / f"size-{name}", json.dumps(config))
+        (directory / "model.safetensors").write_bytes(_header({"a": _tensor()}) + b"\0" * 8)
+        cases.append(Case(f"size-{name}", str(directory), WORKS, "", BAD, message))
     # Code execution: any answer is fine as long as nothing runs (the marker file must never appear).
     cases.append(Case("pickle-writes-a-file", str(_pickle_that_writes(root / "pickle")), WORKS))
     cases.append(Case("remote-code-writes-a-file", str(_remote_code_that_writes(root / "remote")),

@@ -53,6 +53,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -208,6 +209,53 @@ allow = true
             self._process.kill()
             self._process.wait()
         self._process = None
+
+
+class SlowRelay:
+    """A TCP relay on 127.0.0.1 that accepts at once and forwards to `port`, holding every answer back for
+    `delay` seconds: a Hub that is slow but alive (a slow link, a large repository's file listing).
+
+        with SlowRelay(local_hub.port, delay=3) as relay:
+            run_amx("heads", "org/name", env={**local_hub.env(), "HF_ENDPOINT": relay.endpoint})
+    """
+
+    def __init__(self, port: int, delay: float) -> None:
+        self.port, self.delay = port, delay
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._open: list[socket.socket] = []
+
+    def __enter__(self) -> SlowRelay:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self._server.close()
+        for sock in self._open:
+            sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:  # closed by __exit__
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.port))
+            self._open += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, 0.0), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, self.delay), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket, delay: float) -> None:
+        try:
+            data = source.recv(65536)
+            time.sleep(delay)
+            while data:
+                target.sendall(data)
+                data = source.recv(65536)
+            target.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
 
 class HubCompat:

@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from conftest import PROJECT_ROOT
+from hostile import INVISIBLE
 
 # How each command is called with a model reference ({model}), and whether it reads the weights.
 COMMANDS = {
@@ -82,9 +84,23 @@ def test_json_output_is_valid_json(outcome):
             assert json.loads(r["stdout"])["schema"].startswith("amx.")
 
 
+def test_invisible_characters_keep_their_value_in_json(outcome):
+    """Escaped, not dropped: the parsed JSON holds the very strings of the model's files."""
+    shown = [json.loads(r["stdout"]) for r in outcome["results"]
+             if r["case"] == "config-c1-injection" and r["json"] and r["stdout"]]
+    assert shown
+    for data in shown:
+        text = json.dumps(data, ensure_ascii=False)
+        assert INVISIBLE in text or outcome["command"] == "doctor"  # doctor does not show architectures
+
+
+def _invisible(text: str) -> list[str]:
+    return sorted({c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs") and c not in "\n\t"})
+
+
 def test_file_content_is_never_interpreted_by_the_terminal(outcome):
     for r in outcome["results"]:
-        assert "\x1b" not in r["stdout"] + r["stderr"] and "\x07" not in r["stdout"], r["case"]
+        assert _invisible(r["stdout"] + r["stderr"]) == [], (r["case"], r["json"])
         if r["case"] == "config-markup-injection" and r["exit_code"] == 0 and not r["json"]:
             assert "[bold red]X[/bold red]" in r["stdout"]
 
@@ -112,3 +128,19 @@ def test_tasks_queries_are_text_not_markup(query):
     assert "\x1b" not in result.output and "Traceback" not in result.output
     if result.exit_code:
         assert len([line for line in result.stderr.splitlines() if line.startswith("error: ")]) == 1
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_check_shows_strings_from_model_files_escaped(tmp_path, as_json):
+    """`amx check` reports many models at once; their files' strings are escaped there too."""
+    from typer.testing import CliRunner
+
+    from automodel_cli.cli import app
+    from hostile import CONFIG_CASES
+
+    models = [str(CONFIG_CASES[name][0](tmp_path / name)) for name in ("c1-injection", "invisible-model-type")]
+    result = CliRunner().invoke(app, ["check", *models, *(["--json"] if as_json else [])])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code in (1, 3) and _invisible(result.stdout + result.stderr) == []
+    if as_json:
+        assert INVISIBLE in json.dumps(json.loads(result.stdout), ensure_ascii=False)

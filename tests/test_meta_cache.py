@@ -155,3 +155,21 @@ def test_check_with_size_limits_reuses_the_cache(models, cache, monkeypatch, tmp
     no_build(monkeypatch)
     second = check_models(entries)
     assert [(m.model, m.status, m.checks) for m in second.models] == [(m.model, m.status, m.checks) for m in first.models]
+
+
+def test_heads_check_weights_remembers_each_head(models, cache, monkeypatch):
+    """`amx heads --check-weights` predicts every head; the second time from the cache alone."""
+    from automodel_cli.heads import heads_for_config
+    from automodel_cli.inspection import check_heads_against_checkpoint
+
+    def checked():
+        resolved = resolve_config(str(models["bert", "BertForMaskedLM"]))
+        report = heads_for_config(resolved.config, load_index(), "bert")
+        check_heads_against_checkpoint(report, resolved)
+        return [(h.auto_class, h.new_weights, h.note) for h in report.heads]
+
+    first = checked()
+    assert ("AutoModelForMaskedLM", False, "") in first
+    assert any(new and note.startswith("new: ") for _, new, note in first)
+    no_build(monkeypatch)
+    assert checked() == first

@@ -59,10 +59,9 @@ def test_methods_and_whole_class_read_statically(corpus, index):
         live = source_report(resolved, index, heads, head, **options)
         assert not static.imported
         assert static.methods == live.methods
-    inherited = static_source.method_source(
-        StaticReader(installed_transformers()[1]),
-        StaticReader(installed_transformers()[1]).find_class(index.class_modules["LlamaForQuestionAnswering"],
-                                                             "LlamaForQuestionAnswering"), "forward")
+    reader = StaticReader(installed_transformers()[1])
+    cls = reader.find_class(index.class_modules["LlamaForQuestionAnswering"], "LlamaForQuestionAnswering")
+    inherited = static_source.method_source(reader, cls, "forward")
     assert inherited.defined_in == "GenericForQuestionAnswering"
     assert inherited.inherited_via == ["LlamaForQuestionAnswering", "GenericForQuestionAnswering"]
 

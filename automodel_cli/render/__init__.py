@@ -12,7 +12,9 @@ import dataclasses
 import json
 import math
 import os
+import re
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,12 +24,50 @@ from rich.text import Text
 JSON_SCHEMA_VERSION = 1
 
 
+# Characters a terminal acts on or shows as nothing: C0/C1 controls (ESC, the 8-bit CSI U+009B...), format
+# characters (bidi overrides, zero-width space, BOM, tag characters), line and paragraph separators,
+# lone surrogates. Model files may hold them anywhere; amx prints them escaped, in tables and in JSON.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\t\x20-\x7e]")
+_NOT_ASCII = re.compile(r"[\x7f-\U0010ffff]")  # in json.dumps output, C0 characters are already escaped
+
+
+def is_invisible(char: str) -> bool:
+    return unicodedata.category(char) in _INVISIBLE_CATEGORIES
+
+
+def escape_invisible(text: str) -> str:
+    """`text` with every invisible character written as a Python escape (\\x9b, \\u202e); the rest as is."""
+    return _NOT_PRINTABLE_ASCII.sub(lambda m: _python_escape(m.group()) if is_invisible(m.group()) else m.group(),
+                                    text)
+
+
+def _python_escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _json_escape(char: str) -> str:
+    """A JSON \\u escape (two, as a surrogate pair, beyond the BMP): the same string once parsed."""
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def dumps_json(payload: Any) -> str:
+    """JSON for a terminal or a pipe: readable non-ASCII text, but every invisible character escaped.
+
+    The only place amx writes JSON: still valid JSON, the same data once parsed.
+    """
+    text = json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)
+    return _NOT_ASCII.sub(lambda m: _json_escape(m.group()) if is_invisible(m.group()) else m.group(), text)
+
+
 def safe_text(value: object, style: str = "") -> Text:
-    """Literal text: no markup, control characters made visible."""
-    text = str(value)
-    if any(ord(c) < 32 and c not in "\t" or 0x7F <= ord(c) < 0xA0 for c in text):
-        text = text.encode("unicode_escape").decode("ascii")
-    return Text(text, style=style)
+    """Literal text: no markup, invisible characters made visible as escapes."""
+    return Text(escape_invisible(str(value)), style=style)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -72,7 +112,7 @@ class Output:
         """
         if self.json_mode:
             payload = {"schema": f"amx.{kind}/{JSON_SCHEMA_VERSION}", **to_jsonable(data)}
-            sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+            sys.stdout.write(dumps_json(payload) + "\n")
             sys.stdout.flush()
             return
         renderables = list(human(data))
