@@ -213,7 +213,8 @@ def _result(spec: ModelSpec, checks: list[Check], resolved: ResolvedConfig | Non
             report: HeadsReport | None = None) -> ModelResult:
     first = next((c for c in checks if c.status == FAIL), None) or next((c for c in checks if c.status == ERROR), None)
     return ModelResult(
-        model=spec.model, status=first.status if first else PASS, reason=first.message if first else "",
+        model=f"{spec.model}/{spec.subfolder}" if spec.subfolder else spec.model,
+        status=first.status if first else PASS, reason=first.message if first else "",
         fix=first.fix if first else "", heads=list(spec.heads), checks=checks, file=spec.file, line=spec.line,
         model_type=resolved.config.model_type if resolved else None,
         native_head=report.native_head if report else None,

@@ -32,6 +32,12 @@ class ModelConfig:
 
 def load_json_object(path: Path, what: str = "config") -> dict[str, Any]:
     """Parse a JSON object from a regular file of bounded size; every failure is a ConfigError."""
+    return parse_json_object(read_bounded(path, what), str(path), what, strict=False, error=ConfigError)
+
+
+def read_bounded(path: Path, what: str = "config") -> bytes:
+    """The bytes of a small JSON file written by a stranger: a regular file (a FIFO would block), not empty,
+    at most MAX_CONFIG_BYTES; every failure is a ConfigError."""
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
@@ -44,7 +50,7 @@ def load_json_object(path: Path, what: str = "config") -> dict[str, Any]:
             raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"{path}: cannot read {what}: {error.strerror or error}") from None
-    return parse_json_object(raw, str(path), what, strict=False, error=ConfigError)
+    return raw
 
 
 def read_config(path: Path) -> ModelConfig:

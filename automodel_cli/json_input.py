@@ -33,6 +33,15 @@ def parse_json_object(raw: bytes, where: str, what: str, *, strict: bool,
     unpaired surrogates. strict=False reads as transformers reads config.json: a BOM is skipped and
     NaN/Infinity are numbers.
     """
+    data = parse_json(raw, where, what, strict=strict, error=error)
+    if not isinstance(data, dict):
+        raise error(f"{where}: {what} must be a JSON object, found {json_type_name(data)}")
+    return data
+
+
+def parse_json(raw: bytes, where: str, what: str, *, strict: bool,
+               error: type[BadInputError] = BadInputError) -> object:
+    """Parse `raw` as any JSON value (modules.json is a list), with the rules of `parse_json_object`."""
     if raw.count(b",") > MAX_JSON_VALUES:
         raise error(f"{where}: {what} holds more than {MAX_JSON_VALUES:,} values; amx refuses it")
     try:
@@ -53,6 +62,4 @@ def parse_json_object(raw: bytes, where: str, what: str, *, strict: bool,
         raise error(f"{where}: {what} is not valid JSON: {problem}") from None
     except ValueError:  # Python refuses integer literals of more than 4,300 digits
         raise error(f"{where}: {what} holds an integer with thousands of digits") from None
-    if not isinstance(data, dict):
-        raise error(f"{where}: {what} must be a JSON object, found {json_type_name(data)}")
     return data

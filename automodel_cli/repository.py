@@ -21,12 +21,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .adapter import ADAPTER_CONFIG, AdapterInfo, base_model_reference, parse_adapter_config, shown
 from .config_reader import load_json_object, read_config
 from .errors import AmxError, HubUnreachableError, ModelNotFoundError, UnsupportedModelError
 from .gguf_checkpoint import is_gguf
 from .reference import ModelRef, ResolvedConfig, local_file, local_folder_first, locate_file, parse_reference
+
+if TYPE_CHECKING:
+    from .pipeline import Component, Pipeline
+    from .sentence_transformers_chain import SentenceChain
 
 CONFIG = "config.json"
 MODULES = "modules.json"
@@ -42,9 +47,9 @@ class Repository:
     ref: ModelRef  # as the user named it (with --subfolder)
     resolved: ResolvedConfig | None  # the transformers config to answer for; None when there is none
     adapter: AdapterInfo | None = None
-    modules: object | None = None  # sentence_transformers_chain.SentenceChain
-    pipeline: object | None = None  # pipeline.Pipeline: the components of model_index.json
-    component: object | None = None  # pipeline.Component: --subfolder of a component without Auto heads
+    modules: SentenceChain | None = None  # a sentence-transformers model's module chain (modules.json)
+    pipeline: Pipeline | None = None  # the components of model_index.json
+    component: Component | None = None  # --subfolder of a pipeline component without Auto heads
     gguf_files: list[str] = field(default_factory=list)
     gguf: object | None = None  # gguf_model.GgufModel: the chosen GGUF checkpoint, its header and derived config
     from_cache: bool = False
@@ -86,29 +91,31 @@ class RepositoryFiles:
     usable is cached, the listing's error is the answer (no second network timeout).
     """
 
-    def __init__(self, ref: ModelRef, token: str | None):
-        self.ref, self.token = ref, token
-        self.listing: set[str] | None = None
-        self.unreachable: HubUnreachableError | None = None
+    def __init__(self, ref: ModelRef, token: str | None, listing: set[str] | None = None,
+                 unreachable: HubUnreachableError | None = None):
+        self.ref, self.token, self.listing, self.unreachable = ref, token, listing, unreachable
         self.from_cache = False
-        if not ref.is_local:
-            from . import hub
 
-            if not hub.is_offline():
-                try:
-                    self.listing = {f.path for f in hub.list_repo_files(ref.repo_id, revision=ref.revision,
-                                                                         token=token)}
-                except HubUnreachableError as error:
-                    self.unreachable = error
-                except ModelNotFoundError:  # fetching config.json names the problem precisely (the revision...)
-                    pass
+    @classmethod
+    def listed(cls, ref: ModelRef, token: str | None) -> RepositoryFiles:
+        """The files of `ref`: a Hub repository is listed once (not when HF_HUB_OFFLINE is set)."""
+        if ref.is_local:
+            return cls(ref, token)
+        from . import hub
+
+        if hub.is_offline():
+            return cls(ref, token)
+        try:
+            return cls(ref, token, {f.path for f in hub.list_repo_files(ref.repo_id, revision=ref.revision,
+                                                                         token=token)})
+        except HubUnreachableError as error:
+            return cls(ref, token, unreachable=error)
+        except ModelNotFoundError:  # fetching config.json names the problem precisely (the revision...)
+            return cls(ref, token)
 
     def _view(self, ref: ModelRef) -> RepositoryFiles:
         """The same repository at another folder, sharing the listing (no new request)."""
-        view = RepositoryFiles.__new__(RepositoryFiles)
-        view.ref, view.token, view.listing, view.unreachable, view.from_cache = (
-            ref, self.token, self.listing, self.unreachable, False)
-        return view
+        return RepositoryFiles(ref, self.token, self.listing, self.unreachable)
 
     def inside(self, folder: str) -> RepositoryFiles:
         return self._view(self.ref.inside(folder))
@@ -196,7 +203,7 @@ def resolve_repository(text: str, revision: str | None = None, token: str | None
 
 
 def open_repository(ref: ModelRef, token: str | None = None, gguf_file: str | None = None) -> Repository:
-    files = RepositoryFiles(ref, token)
+    files = RepositoryFiles.listed(ref, token)
     if gguf_file is not None or is_gguf(ref.config_file):  # asked for, or the path of a .gguf file itself
         return resolve_gguf(files, gguf_file or ref.config_file)
     if ref.config_file != CONFIG:  # the path of a config file itself
@@ -285,6 +292,6 @@ def _adapter(files: RepositoryFiles) -> Repository:
 def _is_adapter(ref: ModelRef, token: str | None) -> bool:
     """Whether a base model without config.json is an adapter (asked only to explain the failure)."""
     try:
-        return RepositoryFiles(ref, token).has(ADAPTER_CONFIG)
+        return RepositoryFiles.listed(ref, token).has(ADAPTER_CONFIG)
     except AmxError:
         return False

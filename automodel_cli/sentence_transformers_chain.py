@@ -80,18 +80,13 @@ def parse_modules(data: object, where: str) -> SentenceChain:
 
 def read_chain(files: RepositoryFiles) -> SentenceChain:
     """The chain modules.json declares (the module configs are read by `measure_chain`)."""
-    from .config_reader import MAX_CONFIG_BYTES
-    from .json_input import parse_json_object
+    from .config_reader import read_bounded
+    from .json_input import parse_json
 
-    path = files.locate(MODULES)
-    with open(path, "rb") as handle:
-        raw = handle.read(MAX_CONFIG_BYTES + 1)
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{files.where(MODULES)}: too large for modules.json (limit {MAX_CONFIG_BYTES:,} bytes)")
-    # modules.json is a JSON list: wrapped, it goes through the one parser for files written by strangers.
-    wrapped = parse_json_object(b'{"modules": ' + raw.removeprefix(b"\xef\xbb\xbf") + b"\n}", files.where(MODULES),
-                                "modules.json", strict=False, error=ConfigError)
-    return parse_modules(wrapped["modules"], files.where(MODULES))
+    where = files.where(MODULES)
+    data = parse_json(read_bounded(files.locate(MODULES), "modules.json"), where, "modules.json", strict=False,
+                      error=ConfigError)
+    return parse_modules(data, where)
 
 
 def _pooling_modes(config: dict[str, Any]) -> list[str]:
@@ -145,7 +140,7 @@ def measure_chain(repository: Repository, transformer_parameters: int | None, hi
     from .safetensors_header import read_headers
 
     chain: SentenceChain = repository.modules
-    root = RepositoryFiles(repository.ref, token)
+    root = RepositoryFiles.listed(repository.ref, token)
     tensors: list[TensorSpec] = []
     data_bytes = 0
     for module in chain.modules:

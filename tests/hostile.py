@@ -323,6 +323,14 @@ def _pipeline(directory: Path, **components: object) -> Path:
     return _files(directory, {"model_index.json": {"_class_name": "StableDiffusionPipeline", **components}})
 
 
+def _linked_to_device(directory: Path, name: str) -> Path:
+    """`name` is a symlink to /dev/zero: reading it would never end."""
+    _files(directory, {"config.json": BERT} if name == "modules.json" else {})
+    directory.mkdir(parents=True, exist_ok=True)
+    os.symlink("/dev/zero", directory / name)
+    return directory
+
+
 TRANSFORMER = {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}
 _MANY = 5_000
 # Repositories that are not one transformers folder (adapters, sentence-transformers, pipelines):
@@ -352,6 +360,11 @@ SHAPE_CASES: dict[str, tuple[Callable[[Path], Path], frozenset[int], str]] = {
                                      BAD, "points outside the repository"),
     "model-index-thousands": (lambda d: _pipeline(d, **{f"c{i}": ["diffusers", "X"] for i in range(_MANY)}),
                               BAD, "more than 1,000 components"),
+    "modules-symlink-to-device": (lambda d: _linked_to_device(d, "modules.json"), BAD, "not a regular file"),
+    "adapter-config-symlink-to-device": (lambda d: _linked_to_device(d, "adapter_config.json"), BAD,
+                                         "not a regular file"),
+    "model-index-symlink-to-device": (lambda d: _linked_to_device(d, "model_index.json"), BAD,
+                                      "not a regular file"),
     "model-index-wrong-type": (lambda d: _pipeline(d, unet=["diffusers", 5]), BAD, "must be [library, class]"),
 }
 

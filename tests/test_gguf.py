@@ -4,12 +4,15 @@ same files (AutoConfig / from_pretrained(..., gguf_file=...)), locally and over 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import run_amx
+from conftest import PROJECT_ROOT, run_amx
 from gguf_files import CONTEXT, HEADS, HIDDEN, KV_HEADS, LAYERS, VOCAB, tiny_parameter_count, write_tiny_gguf
 
 pytest.importorskip("gguf")
@@ -189,6 +192,9 @@ model = "{models / 'unsupported'}"
     assert first["status"] == "pass" and first["model_type"] == "qwen2"
     assert any(c["constraint"] == "max-parameters" and "78,400 parameters" in c["message"] for c in first["checks"])
     assert second["status"] == "fail" and "cannot load GGUF architecture 'command-r'" in second["reason"]
+    direct = run_amx("check", str(models / "several"), "--gguf-file", "tiny-llama-Q8_0.gguf", "--head", "causal-lm",
+                     "--json")
+    assert direct.returncode == 0 and json.loads(direct.stdout)["models"][0]["model_type"] == "llama"
     manifest.write_text(f'[[models]]\nmodel = "{models / "several"}"\ngguf-file = "weights.bin"\n')
     bad = run_amx("check", "--manifest", str(manifest))
     assert bad.returncode == 2 and "amx.toml:3: models[0].gguf-file: must be the name of a .gguf file" in bad.stderr
@@ -220,3 +226,23 @@ def test_hub_gguf_reads_only_the_header(local_hub, gguf_repo):
     one = _amx_json("heads", "amx-test/one-gguf", env=local_hub.env())
     assert one["native_head"] == "AutoModelForCausalLM" and one["model_type"] == "llama"
     assert local_hub.served_bytes()["amx-test/one-gguf/model-Q8_0.gguf"] <= 2 * g["header_bytes"]
+
+
+def test_doctor_names_the_missing_gguf_package(models):
+    """Without the gguf package (blocked the way Python blocks a module: sys.modules['gguf'] = None),
+    transformers cannot load a GGUF file; amx itself reads it all the same."""
+    script = ("import runpy, sys; sys.modules['gguf'] = None; sys.argv = ['amx'] + sys.argv[1:]; "
+              "runpy.run_module('automodel_cli', run_name='__main__')")
+
+    def amx_without_gguf(*args: str):
+        return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+
+    doctor = amx_without_gguf("doctor", str(models / "llama-q8"), "--json")
+    assert doctor.returncode == 1, doctor.stderr
+    finding = json.loads(doctor.stdout)["findings"][0]
+    assert finding["code"] == "missing-dependency" and "gguf" in finding["message"] and "gguf>=0.10.0" in finding["fix"]
+    inspect = amx_without_gguf("inspect", str(models / "llama-q8"), "--json")
+    data = json.loads(inspect.stdout)
+    assert data["gguf"]["gguf_package"].startswith("the gguf package is not installed")
+    assert data["total_parameters"] == tiny_parameter_count("llama")

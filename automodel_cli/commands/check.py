@@ -11,7 +11,7 @@ import typer
 from ..errors import BadInputError, ManifestError
 from ..render import Output
 from .common import (
-    ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors,
+    GgufFileOpt, ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors,
 )
 
 _CONSTRAINTS = "Constraints (with MODEL arguments; in a manifest they are keys)"
@@ -62,6 +62,7 @@ def check(
     revision: RevisionOpt = None,
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
+    gguf_file: GgufFileOpt = None,
     imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -86,7 +87,8 @@ def check(
     from ..render.check import annotation, github_annotations, in_github_actions, progress_bar, render_check, write_junit
 
     out = Output(json_mode=json)
-    options = {"heads": head, "revision": revision, "subfolder": subfolder, "max-parameters": max_parameters, "max-memory": max_memory,
+    options = {"heads": head, "revision": revision, "subfolder": subfolder, "gguf-file": gguf_file,
+               "max-parameters": max_parameters, "max-memory": max_memory,
                "dtype": dtype, "native-head": native_head, "require-safetensors": require_safetensors or None,
                "allow-remote-code": False if no_remote_code else None, "min-transformers": min_transformers,
                "max-transformers": max_transformers}
