@@ -7,6 +7,7 @@ keyed by Auto class, with sizes such as `num_labels` or `vocab_size` filled in f
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,3 +166,21 @@ def main_output(
         shapes.append(OutputShape(field_name, list(dims), sizes))
     return shapes, list(dict.fromkeys(notes))
 
+
+def inputs_from_ast(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[InputParam]:
+    """forward's inputs from its parsed definition, as `inspect.signature` gives them (types and defaults as
+    written): what `amx source` shows without importing the class."""
+    args = function.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    entries = list(zip(positional, defaults, ["positional"] * len(positional)))[1:]  # drop self
+    entries += list(zip(args.kwonlyargs, args.kw_defaults, ["keyword"] * len(args.kwonlyargs)))
+    inputs = [
+        InputParam(arg.arg, default is None, ast.unparse(default) if default is not None else None,
+                   ast.unparse(arg.annotation) if arg.annotation else None, kind)
+        for arg, default, kind in entries
+    ]
+    for arg, kind in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
+        if arg is not None:
+            inputs.append(InputParam(arg.arg, False, None, ast.unparse(arg.annotation) if arg.annotation else None, kind))
+    return inputs

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AmxError, ConfigError
-from .forward_contract import Contract, InputParam, OutputField, documented_shapes, main_output
+from .forward_contract import Contract, OutputField, documented_shapes, inputs_from_ast, main_output
 from .head_index import installed_transformers
 from .live_source import MethodSource
 from .reference import ModelRef, locate_file, parse_reference
@@ -137,23 +137,6 @@ def static_class(parsed: ParsedClass) -> MethodSource:
     return _block(parsed, parsed.lineage[0], parsed.name, "class", parsed.name, [])
 
 
-def static_inputs(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[InputParam]:
-    args = function.args
-    positional = [*args.posonlyargs, *args.args]
-    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-    entries = list(zip(positional, defaults, ["positional"] * len(positional)))[1:]  # drop self
-    entries += list(zip(args.kwonlyargs, args.kw_defaults, ["keyword"] * len(args.kwonlyargs)))
-    inputs = [
-        InputParam(arg.arg, default is None, ast.unparse(default) if default is not None else None,
-                   ast.unparse(arg.annotation) if arg.annotation else None, kind)
-        for arg, default, kind in entries
-    ]
-    for arg, kind in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
-        if arg is not None:
-            inputs.append(InputParam(arg.arg, False, None, ast.unparse(arg.annotation) if arg.annotation else None, kind))
-    return inputs
-
-
 def static_output_class(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     """The `...Output...` class named in the return annotation, else in a `return X(...)` statement."""
     named = re.findall(r"\w*Output\w*", ast.unparse(function.returns)) if function.returns else []
@@ -211,7 +194,7 @@ def static_contract(parsed: ParsedClass, auto_class: str, raw: dict[str, Any]) -
     fields, output_module = static_output_fields(output, parsed.tree, parsed.module) if output else ([], None)
     shapes, notes = main_output(auto_class, raw, None, fields or None)
     return Contract(
-        method="forward", inputs=static_inputs(found[1]),
+        method="forward", inputs=inputs_from_ast(found[1]),
         returns=ast.unparse(found[1].returns) if found[1].returns else None, output_class=output,
         output_module=output_module, output_fields=fields,
         main_output=shapes, notes=notes,

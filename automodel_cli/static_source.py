@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .forward_contract import Contract, InputParam, OutputField, main_output, reads_config_sizes
+from .forward_contract import Contract, OutputField, inputs_from_ast, main_output, reads_config_sizes
 from .live_source import MethodSource, package_relative
 
 # Decorators whose result `inspect.getsource` reads as the decorated function's own code: they return
@@ -468,24 +468,6 @@ def class_source(cls: StaticClass) -> MethodSource:
 # --- the short contract --------------------------------------------------------------------------------
 
 
-def _inputs(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[InputParam]:
-    """Names, kinds and whether required, as `inspect.signature` gives them (types and defaults as written)."""
-    args = function.args
-    positional = [*args.posonlyargs, *args.args]
-    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-    entries = list(zip(positional, defaults, ["positional"] * len(positional)))[1:]  # drop self
-    entries += list(zip(args.kwonlyargs, args.kw_defaults, ["keyword"] * len(args.kwonlyargs)))
-    inputs = [
-        InputParam(arg.arg, default is None, ast.unparse(default) if default is not None else None,
-                   ast.unparse(arg.annotation) if arg.annotation else None, kind)
-        for arg, default, kind in entries
-    ]
-    for arg, kind in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
-        if arg is not None:
-            inputs.append(InputParam(arg.arg, False, None, ast.unparse(arg.annotation) if arg.annotation else None, kind))
-    return inputs
-
-
 def _output_class(reader: StaticReader, module: ParsedModule, function: ast.FunctionDef) -> StaticClass:
     """The first ModelOutput subclass the return annotation names, resolved as `live_source.output_class` does."""
     if function.returns is None:
@@ -563,6 +545,6 @@ def short_contract(reader: StaticReader, cls: StaticClass, auto_class: str, raw:
             raise Declined("no config class to read attribute_map from")
         attribute_map = _attribute_map(reader, config_class)
     shapes, notes = main_output(auto_class, raw, attribute_map, fields or None)
-    return Contract(method="forward", inputs=_inputs(function), returns=ast.unparse(function.returns),
+    return Contract(method="forward", inputs=inputs_from_ast(function), returns=ast.unparse(function.returns),
                     output_class=output.name, output_module=output.module.name, output_fields=fields,
                     main_output=shapes, notes=notes)
