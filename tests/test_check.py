@@ -242,7 +242,8 @@ def test_hostile_inputs_end_as_a_status_or_a_manifest_error(tmp_path):
     from hostile import build_cases
 
     expected = {frozenset({0}): {"pass"}, frozenset({1}): {"fail"}, frozenset({2}): {"error"},
-                frozenset({1, 2}): {"fail", "error"}, frozenset({0, 1}): {"pass", "fail"}}
+                frozenset({1, 2}): {"fail", "error"}, frozenset({0, 1}): {"pass", "fail"},
+                frozenset({0, 1, 2}): {"pass", "fail", "error"}}
     checked = []
     for case in build_cases(tmp_path):
         try:
