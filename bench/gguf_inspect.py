@@ -132,12 +132,7 @@ def main() -> None:
         print(f"{FILE}: {size / 1e9:.2f} GB apparent, {(root / FILE).stat().st_blocks * 512 / 1e6:.1f} MB on disk "
               f"(header and metadata; written in {time.perf_counter() - start:.1f} s, removed at the end)")
         server = subprocess.Popen([sys.executable, "-c", serve])
-        for _ in range(100):
-            try:
-                inspect_headers.stats(endpoint)
-                break
-            except OSError:
-                time.sleep(0.05)
+        inspect_headers.wait_for_server(endpoint)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_PROGRESS_BARS": "1",
                "HF_HUB_DISABLE_TELEMETRY": "1"}
         env.pop("HF_HUB_OFFLINE", None)

