@@ -4,6 +4,8 @@ hf CLI's, `Usage: amx source [OPTIONS] AUTOCLASS MODEL` and `--revision REV`, wi
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,21 +13,24 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 
 class _Argument(TyperArgument):
-    def display_type_rich(self, ctx: Any) -> str | None:
-        return None  # its name (MODEL, AUTOCLASS) says what it is
-
-    def _usage_display_name(self) -> str:
-        name = self.metavar or self.name.upper()
+    def make_metavar(self, ctx: Any, *, usage: bool = False) -> str:
+        name = self.metavar or (self.name or "").upper()
+        if not usage:
+            return name  # its name (MODEL, AUTOCLASS) says what it is
         if self.nargs != 1:
             name += "..."
         return name if self.required else f"[{name}]"
 
 
 class _Option(TyperOption):
-    def display_type_rich(self, ctx: Any) -> str | None:
-        if self.is_flag or self.count:
-            return None
-        return self.metavar or self.name.upper()
+    def make_metavar(self, ctx: Any) -> str:
+        return self.metavar or (self.name or "").upper()
+
+
+@functools.cache
+def _unlabelled(param_type: type) -> type:
+    """`param_type` without the `<str>` label that Typer's help puts in an argument's type column."""
+    return type(f"Unlabelled{param_type.__name__}", (param_type,), {"get_metavar": lambda self, param, ctx: ""})
 
 
 def _plain(params: Iterable[Any]) -> None:
@@ -33,6 +38,8 @@ def _plain(params: Iterable[Any]) -> None:
     for param in params:
         if type(param) is TyperArgument:
             param.__class__ = _Argument
+            param.type = copy.copy(param.type)
+            param.type.__class__ = _unlabelled(type(param.type))
         elif type(param) is TyperOption:
             param.__class__ = _Option
 
