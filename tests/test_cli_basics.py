@@ -88,3 +88,25 @@ def test_usage_marks_optional_arguments_once():
     assert "Usage: amx doctor [OPTIONS] [MODEL]" in run_amx("doctor", "--help").stdout
     assert "Usage: amx source [OPTIONS] AUTOCLASS MODEL" in run_amx("source", "--help").stdout
     assert re.search(r"--revision\s+-r\s+REV\s", run_amx("heads", "--help").stdout)
+
+
+def test_leaving_without_torchs_teardown_keeps_output_exit_status_and_exit_handlers(tiny_bert_dir, tmp_path):
+    """The entry point skips Python's teardown once torch is loaded (cli.main): what a normal exit does for
+    the user still happens. A failing head check (a new classifier is a doctor finding) exits 1."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import PROJECT_ROOT
+
+    program = ("import atexit, sys; from automodel_cli.cli import main; "
+               "atexit.register(lambda: print('exit handler ran', file=sys.stderr)); main()")
+    env_path = {"PYTHONPATH": str(PROJECT_ROOT), "AMX_CACHE_DIR": str(tmp_path / "cache")}
+    for args, status in ((["inspect", str(tiny_bert_dir), "--json"], 0),
+                         (["doctor", str(tiny_bert_dir), "--head", "token-classification", "--json"], 1)):
+        done = subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True,
+                              env={**os.environ, **env_path}, timeout=120)
+        assert done.returncode == status, done.stderr
+        assert json.loads(done.stdout)  # the whole document reached the pipe
+        assert done.stderr.strip().endswith("exit handler ran")
