@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .compat.adapters import SAVED_PREFIX, AdapterLoading
 from .errors import ConfigError, InvalidReferenceError
 from .json_input import json_type_name
 from .reference import ModelRef, parse_reference
@@ -34,8 +35,6 @@ TASK_HEADS = {
     "QUESTION_ANS": "AutoModelForQuestionAnswering",
     "FEATURE_EXTRACTION": "AutoModel",
 }
-# peft's prefix of every saved adapter tensor: PeftModel.base_model (the tuner) .model (the transformers model).
-SAVED_PREFIX = "base_model.model."
 ALL_LINEAR = "all-linear"  # peft's shorthand for every linear layer but the output layer
 MAX_LISTED_NAMES = 10_000
 
@@ -61,6 +60,8 @@ class AdapterInfo:
     tensors: list[TensorSpec] = field(default_factory=list)
     # Target modules the model built with the head lacks; None when not checked (no head built).
     missing_target_modules: list[str] | None = None
+    # Saved tensors the installed transformers drops as unexpected (compat/adapters.py); None: not read.
+    dropped_tensors: list[str] | None = None
 
 
 def _optional_string(raw: dict, key: str, where: str) -> str | None:
@@ -159,10 +160,27 @@ def model_name(saved: str) -> str:
     return saved[len(SAVED_PREFIX):] if saved.startswith(SAVED_PREFIX) else saved
 
 
-def carried_by_adapter(keys: list[str], adapter_tensors: list[TensorSpec]) -> set[str]:
-    """The weights among `keys` (model names) that the adapter file holds: its modules_to_save."""
+def carried_by_adapter(keys: list[str], adapter_tensors: list[TensorSpec], loading: AdapterLoading) -> set[str]:
+    """The weights among `keys` (model names) that the adapter file holds (its modules_to_save) and the
+    installed transformers restores from it."""
+    if not loading.restores_modules_to_save:
+        return set()
     saved = {model_name(tensor.name) for tensor in adapter_tensors}
     return {key for key in keys if key in saved}
+
+
+def note_dropped_tensors(info: AdapterInfo, loading: AdapterLoading, transformers_version: str) -> list[str]:
+    """Set `info.dropped_tensors`, the saved tensors the installed transformers does not load; notes on them."""
+    def saved_in_full(name: str) -> bool:
+        module = model_name(name).rpartition(".")[0]
+        return any(_targets(module, saved) for saved in info.modules_to_save)
+
+    info.dropped_tensors = [t.name for t in info.tensors if not loading.loads(t.name, saved_in_full(t.name))]
+    if not info.dropped_tensors:
+        return []
+    return [f"transformers {transformers_version} drops {len(info.dropped_tensors)} of the adapter's "
+            f"{len(info.tensors)} tensors as unexpected keys (e.g. {shown(info.dropped_tensors[0])}): "
+            "the model loads without them (later 5.x releases load them)"]
 
 
 def _targets(name: str, target: str) -> bool:
@@ -183,9 +201,9 @@ def missing_target_modules(module_names: list[str], target_modules: list[str] | 
     return [target for target in target_modules if not any(_targets(name, target) for name in module_names)]
 
 
-def adapt_heads(report: HeadsReport, info: AdapterInfo) -> None:
+def adapt_heads(report: HeadsReport, info: AdapterInfo, loading: AdapterLoading) -> None:
     """The base's heads as the adapter changes them (in place): the head its task type implies is native,
-    and that head's weights saved with the adapter (modules_to_save) are not new."""
+    and that head's weights saved with the adapter (modules_to_save) are not new if transformers restores them."""
     report.adapter = info
     task_head = next((head for head in report.heads if head.auto_class == info.task_head and not head.remote_code), None)
     if info.task_head and task_head is None:
@@ -196,8 +214,13 @@ def adapt_heads(report: HeadsReport, info: AdapterInfo) -> None:
         head.native = head is task_head
     report.native_head = task_head.auto_class
     if task_head.new_weights and info.modules_to_save:
-        task_head.new_weights = False
-        task_head.note = f"head weights saved with the adapter (modules_to_save: {', '.join(info.modules_to_save)})"
+        saved = f"modules_to_save: {', '.join(info.modules_to_save)}"
+        if loading.restores_modules_to_save:
+            task_head.new_weights = False
+            task_head.note = f"head weights saved with the adapter ({saved})"
+        else:
+            task_head.note = (f"head weights saved with the adapter ({saved}), but transformers "
+                              f"{report.transformers_version} does not restore them (later 5.x releases do)")
     report.notes.append(f"PEFT adapter ({info.peft_type or 'unknown type'}) on {info.base_reference}: "
                         f"native head from task_type {info.task_type}")
 

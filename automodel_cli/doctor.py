@@ -21,7 +21,7 @@ from .errors import (
     AmxError, BadInputError, ConfigError, ConfigTooLargeError, ModelNotFoundError, UnsupportedModelError,
 )
 from .findings import Finding, verdict
-from .head_index import HeadIndex
+from .head_index import HeadIndex, installed_transformers
 from .heads import HeadsReport, heads_for_config, heads_for_repository
 from .reference import ModelRef
 from .repository import Repository, resolve_repository
@@ -191,6 +191,9 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
     if adapter is not None and adapter.missing_target_modules:
         found.append(f.missing_target_modules(adapter.missing_target_modules, adapter.target_modules,
                                               check.model_class))
+    if adapter is not None and adapter.dropped_tensors:
+        found.append(f.dropped_adapter_tensors(adapter.dropped_tensors, len(adapter.tensors),
+                                               installed_transformers()[0]))
     if check.mismatched_keys:
         found.append(f.size_mismatch([(m.name, str(list(m.checkpoint_shape)), str(list(m.model_shape)))
                                       for m in check.mismatched_keys]))

@@ -294,6 +294,17 @@ def missing_target_modules(missing: list[str], targets: list[str] | str, model_c
     )
 
 
+def dropped_adapter_tensors(dropped: list[str], saved: int, transformers_version: str) -> Finding:
+    """Adapter tensors the installed transformers drops as unexpected keys (compat/adapters.py)."""
+    return Finding(
+        "dropped-adapter-tensors", WARNING,  # the model loads, without (all or part of) the adapter
+        f"transformers {transformers_version} loads the model without {len(dropped)} of the adapter's {saved} "
+        f"saved tensors: {_keys(dropped)}",
+        "upgrade transformers (later 5.x releases load them), or attach the adapter with "
+        "peft.PeftModel.from_pretrained(base_model, adapter)", dropped,
+    )
+
+
 def no_auto_heads(what: str, loader: str) -> Finding:
     """A diffusers pipeline, or a component of another library: no AutoModel class loads it."""
     return Finding(

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import amx_cache_dir
+from .compat.adapters import AdapterLoading, installed_adapter_loading
 
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
 _FINGERPRINT_FILES = (
     "models/auto/configuration_auto.py", "models/auto/modeling_auto.py", "models/auto/auto_mappings.py",
     "models/auto/auto_factory.py", "models/auto/tokenization_auto.py", "models/auto/image_processing_auto.py",
     "models/auto/feature_extraction_auto.py", "models/auto/processing_auto.py",
-    "models/auto/video_processing_auto.py", "pipelines/__init__.py",
+    "models/auto/video_processing_auto.py", "pipelines/__init__.py", "integrations/peft.py",
 )
 # Preprocessing Auto class -> (module of transformers.models.auto, its _LazyAutoMapping).
 PREPROCESSOR_MAPPINGS = {
@@ -51,6 +52,8 @@ class HeadIndex:
     pipelines: dict[str, list[str]] = field(default_factory=dict)  # pipeline task -> Auto classes it loads
     # model and config class -> the module transformers' lazy loader takes it from (read without importing)
     class_modules: dict[str, str] = field(default_factory=dict)
+    # What the adapter loader of this release loads of a PEFT adapter (compat/adapters.py)
+    adapter_loading: dict[str, bool] = field(default_factory=dict)
     # Only in the live index after `--import` (registered.py), never in the cached one:
     imports: list[str] = field(default_factory=list)  # the modules imported, in order
     registered_configs: dict[str, str] = field(default_factory=dict)  # model_type -> module that registered it
@@ -63,6 +66,9 @@ class HeadIndex:
         """Auto classes accepting `config_class`, in the index's Auto-class order."""
         mapped = self.heads.get(config_class, {})
         return {auto: mapped[auto] for auto in self.auto_classes if auto in mapped}
+
+    def adapter_rules(self) -> AdapterLoading:
+        return AdapterLoading(**self.adapter_loading)
 
     def preprocessors_for(self, config_class: str) -> dict[str, list[str]]:
         return self.preprocessors.get(config_class, {})
@@ -174,6 +180,7 @@ def build_index(include_registered: bool = False) -> HeadIndex:
         preprocessor_classes=sorted(name for name in dir(transformers) if _PREPROCESSOR_NAME.search(name)),
         pipelines={task: [c.__name__ for c in spec.get("pt", ())] for task, spec in SUPPORTED_TASKS.items()},
         class_modules={name: f"transformers.{lazy[name]}" for name in sorted(named) if name in lazy},
+        adapter_loading=installed_adapter_loading().to_json(),
     )
 
 

@@ -185,7 +185,7 @@ def heads_for_repository(repository: Repository, index: HeadIndex) -> HeadsRepor
     report = heads_for_config(repository.resolved.config, index, repository.display())
     report.from_cache = repository.from_cache
     if repository.adapter is not None:
-        adapt_heads(report, repository.adapter)
+        adapt_heads(report, repository.adapter, index.adapter_rules())
     if repository.gguf is not None:
         report.notes.append(repository.gguf.note())
     if repository.modules is not None:

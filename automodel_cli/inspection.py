@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import meta_cache
-from .adapter import AdapterInfo, carried_by_adapter, missing_target_modules, read_adapter_weights
+from .adapter import (
+    AdapterInfo, carried_by_adapter, missing_target_modules, note_dropped_tensors, read_adapter_weights,
+)
 from .config_summary import ConfigSummary, KvCache, kv_cache, summarize_config
 from .errors import AmxError, ConfigTooLargeError
 from .head_index import HeadIndex, load_index
@@ -305,8 +307,10 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
 
     if adapter is not None and meta is not None:
         adapter.missing_target_modules = missing_target_modules(module_names(meta), adapter.target_modules)
+    if adapter is not None:
+        notes.extend(note_dropped_tensors(adapter, index.adapter_rules(), index.transformers_version))
     if adapter is not None and prediction is not None:
-        carried = carried_by_adapter(prediction.missing_keys, adapter.tensors)
+        carried = carried_by_adapter(prediction.missing_keys, adapter.tensors, index.adapter_rules())
         prediction = dataclasses.replace(prediction, missing_keys=[k for k in prediction.missing_keys if k not in carried])
     if from_headers:
         listing = _from_headers(tensors, sum(t.nbytes for t in headers.tensors), meta, prediction, notes)
@@ -425,8 +429,10 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
     adapter carries (modules_to_save) are not new. Each head's prediction is remembered (`meta_cache`).
     """
     carried: list[TensorSpec] = []
+    index = load_index()
     if adapter_ref is not None and report.adapter is not None:
         report.notes.extend(read_adapter_weights(adapter_ref, report.adapter, token))
+        report.notes.extend(note_dropped_tensors(report.adapter, index.adapter_rules(), index.transformers_version))
         carried = report.adapter.tensors
     headers = read_headers(resolved.ref, token=token, progress=progress)
     if headers.format != "safetensors":
@@ -436,7 +442,6 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
         report.notes.append("quantized checkpoint: 'new weights' is the class-level guess")
         return
     tensors = _header_tensors(headers)
-    index = load_index()
     for head in report.heads:
         if head.remote_code:
             continue
@@ -449,7 +454,7 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
         except AmxError as error:
             head.note = f"not checked: {error.message}"
             continue
-        saved = carried_by_adapter(prediction.missing_keys, carried)
+        saved = carried_by_adapter(prediction.missing_keys, carried, index.adapter_rules())
         new = [key for key in prediction.missing_keys if key not in saved] + [m.name for m in prediction.mismatched_keys]
         head.new_weights = bool(new)
         head.note = f"new: {_listed(new)}" if new else ""

@@ -24,7 +24,12 @@ def _lora(base: Path, auto_class: str, directory: Path, **lora) -> Path:
 
     torch.manual_seed(0)
     model = getattr(transformers, auto_class).from_pretrained(base)
-    get_peft_model(model, LoraConfig(**lora)).save_pretrained(directory)
+    peft_model = get_peft_model(model, LoraConfig(**lora))
+    with torch.no_grad():  # trained-looking weights: lora_B and biases start at zero, as dropped tensors do
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name or "modules_to_save" in name:
+                parameter.normal_()
+    peft_model.save_pretrained(directory)
     return directory
 
 
@@ -62,24 +67,30 @@ def test_heads_of_a_causal_lm_adapter_are_the_base_heads(adapters):
     assert sorted(report["adapter"]["target_modules"]) == ["q_proj", "v_proj"]
 
 
-def test_task_type_makes_the_native_head_and_the_saved_classifier_is_not_new(adapters):
+def test_task_type_makes_the_native_head_and_the_saved_classifier_is_new_as_really_loaded(adapters,
+                                                                                          classifier_load):
+    """The classifier saved in modules_to_save is restored by transformers 5.18 and later; older 5.x
+    releases drop it, and amx answers for the installed one."""
+    really_new, _, _ = classifier_load
     result = run_amx("heads", str(adapters["lora-bert-cls"]))
     assert result.returncode == 0, result.stderr
     assert "native head: AutoModelForSequenceClassification" in result.stdout
     report = amx_json("heads", str(adapters["lora-bert-cls"]))
     heads = {h["auto_class"]: h for h in report["heads"]}
     assert heads["AutoModelForSequenceClassification"]["native"]
-    assert heads["AutoModelForSequenceClassification"]["new_weights"] is False
+    assert heads["AutoModelForSequenceClassification"]["new_weights"] is bool(really_new)
+    assert "modules_to_save: classifier" in heads["AutoModelForSequenceClassification"]["note"]
     assert heads["AutoModelForTokenClassification"]["new_weights"] is True
     # The base alone (a BertModel checkpoint) has no native classifier.
     assert amx_json("heads", str(adapters["bert"]))["native_head"] != "AutoModelForSequenceClassification"
 
 
-def _really_new(base: Path, adapter: Path, auto_class: str) -> tuple[set[str], int]:
+def _real_load(base: Path, adapter: Path, auto_class: str) -> tuple[set[str], list[str], int]:
     """What transformers really does with `AutoModelForXxx.from_pretrained(adapter)` (it follows the base
-    and attaches the adapter with peft): the weights left newly initialised, those the base load reports
-    missing minus those the adapter restored, and the adapter's parameter count. (With an adapter,
-    output_loading_info reports the adapter's keys only, so the base load is asked separately.)"""
+    and attaches the adapter with peft): the weights left newly initialised (those the base load reports
+    missing minus those the adapter restored), the saved tensors it dropped (their values are nowhere in
+    the model), and the adapter's parameter count. (With an adapter, output_loading_info reports the
+    adapter's keys only, so the base load is asked separately.)"""
     import torch
     import transformers
     from safetensors.torch import load_file
@@ -88,16 +99,25 @@ def _really_new(base: Path, adapter: Path, auto_class: str) -> tuple[set[str], i
     model = getattr(transformers, auto_class).from_pretrained(adapter)
     saved = load_file(adapter / "adapter_model.safetensors")
     loaded = dict(model.named_parameters())
-    restored = set()
-    for key in info["missing_keys"]:
-        module, _, leaf = key.rpartition(".")
-        copies = [value for name, value in loaded.items()
-                  if name.startswith(f"{module}.modules_to_save.") and name.endswith(f".{leaf}")]
-        if copies and torch.equal(copies[0], saved[f"base_model.model.{key}"]):
-            restored.add(key)
+
+    def copy_of(saved_name: str) -> torch.Tensor | None:
+        """The model's parameter the saved tensor loads into: `x.lora_A.weight` -> `x.lora_A.default.weight`,
+        a modules_to_save `classifier.weight` -> `classifier.modules_to_save.default.weight`."""
+        module, _, leaf = saved_name.removeprefix("base_model.model.").rpartition(".")
+        return loaded.get(f"{module}.default.{leaf}", loaded.get(f"{module}.modules_to_save.default.{leaf}"))
+
+    dropped = sorted(name for name, value in saved.items()
+                     if (copy := copy_of(name)) is None or not torch.equal(copy, value))
+    restored = {key for key in info["missing_keys"]
+                if f"base_model.model.{key}" in saved and f"base_model.model.{key}" not in dropped}
     adapter_parameters = sum(value.numel() for name, value in loaded.items()
                              if ".lora_" in name or ".modules_to_save." in name)
-    return set(info["missing_keys"]) - restored, adapter_parameters
+    return set(info["missing_keys"]) - restored, dropped, adapter_parameters
+
+
+@pytest.fixture(scope="session")
+def classifier_load(adapters) -> tuple[set[str], list[str], int]:
+    return _real_load(adapters["bert"], adapters["lora-bert-cls"], "AutoModelForSequenceClassification")
 
 
 @pytest.mark.parametrize(("adapter", "base", "auto_class"), [
@@ -109,10 +129,11 @@ def _really_new(base: Path, adapter: Path, auto_class: str) -> tuple[set[str], i
 def test_inspect_predicts_what_peft_really_loads(adapters, adapter, base, auto_class):
     import transformers
 
-    new, adapter_parameters = _really_new(adapters[base], adapters[adapter], auto_class)
+    new, dropped, adapter_parameters = _real_load(adapters[base], adapters[adapter], auto_class)
     base_parameters = getattr(transformers, auto_class).from_pretrained(adapters[base]).num_parameters()
     report = amx_json("inspect", str(adapters[adapter]), "--head", auto_class)
     assert set(report["head"]["missing_keys"]) == new
+    assert sorted(report["adapter"]["dropped_tensors"]) == dropped
     assert report["adapter"]["num_parameters"] == adapter_parameters
     assert report["total_parameters"] == amx_json("inspect", str(adapters[base]))["total_parameters"]
     assert report["head"]["auto_class"] == auto_class
@@ -122,20 +143,36 @@ def test_inspect_predicts_what_peft_really_loads(adapters, adapter, base, auto_c
     assert report["head"]["num_parameters"] == base_parameters
 
 
-def test_inspect_of_an_adapter_lists_its_tensors_human(adapters):
+def test_inspect_of_an_adapter_lists_its_tensors_human(adapters, classifier_load):
+    really_new, dropped, _ = classifier_load
     result = run_amx("inspect", str(adapters["lora-bert-cls"]))
     assert result.returncode == 0, result.stderr
+    output = " ".join(result.stdout.split())  # notes wrap at the terminal's width
     assert "adapter LORA  r=2  alpha=8  task SEQ_CLS → AutoModelForSequenceClassification" in result.stdout
     assert "adapter parameters 611" in result.stdout
     assert "base_model.model.bert.encoder.layer.{0,1}.attention.self.query.lora_A.weight" in result.stdout
     assert "head AutoModelForSequenceClassification" in result.stdout
-    assert "every weight of this head is in the checkpoint" in result.stdout
+    if really_new:
+        assert "classifier.weight" in output and f"drops {len(dropped)} of the adapter's 10 tensors" in output
+    else:
+        assert "every weight of this head is in the checkpoint" in output and "drops" not in output
 
 
-def test_heads_check_weights_counts_the_saved_classifier_as_not_new(adapters):
+def test_doctor_warns_of_adapter_tensors_transformers_drops(adapters, classifier_load):
+    _, dropped, _ = classifier_load
+    result = run_amx("doctor", str(adapters["lora-bert-cls"]), "--json")
+    finding = next((f for f in json.loads(result.stdout)["findings"] if f["code"] == "dropped-adapter-tensors"), None)
+    if dropped:
+        assert finding["severity"] == "warning" and sorted(finding["keys"]) == dropped
+    else:
+        assert finding is None
+
+
+def test_heads_check_weights_counts_the_saved_classifier_as_really_loaded(adapters, classifier_load):
+    really_new, _, _ = classifier_load
     report = amx_json("heads", str(adapters["lora-bert-cls"]), "--check-weights")
     heads = {h["auto_class"]: h for h in report["heads"]}
-    assert heads["AutoModelForSequenceClassification"]["new_weights"] is False
+    assert heads["AutoModelForSequenceClassification"]["new_weights"] is bool(really_new)
     assert heads["AutoModelForMaskedLM"]["new_weights"] is True
 
 
