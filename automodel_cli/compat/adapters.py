@@ -2,10 +2,10 @@
 
 peft saves every tensor under `base_model.model.` + the transformers model's name. The adapter loader of
 transformers changed during 5.x:
-- up to 5.16 it renames with its own table, which strips that prefix only before `model.` (a Llama's
+- up to 5.12 it renames with its own table, which strips that prefix only before `model.` (a Llama's
   `model.layers...`): the LoRA weights of a BERT adapter (`base_model.model.bert...`) and any classifier
   are dropped as unexpected keys, and the model runs as its base;
-- from 5.17 it uses peft's table, which strips the prefix from every name;
+- from 5.13 it uses peft's table, which strips the prefix from every name;
 - from 5.18 it also maps the weights saved for `modules_to_save` onto peft's copy of the module, so a
   classifier trained with the adapter is restored instead of newly initialised.
 Asked of the installed code (the names its `load_adapter` uses), not of its version number; the answer is
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SAVED_PREFIX = "base_model.model."
-# What transformers' own table (up to 5.16) strips: peft's prefix before a decoder's `model.` submodule.
+# What transformers' own table (up to 5.12) strips: peft's prefix before a decoder's `model.` submodule.
 OWN_TABLE_PREFIX = SAVED_PREFIX + "model."
 
 
