@@ -150,11 +150,14 @@ class _HubHandler(BaseHTTPRequestHandler):
             body = json.dumps({"id": REPO_ID, "sha": "0" * 40, "siblings": siblings}).encode()
             return self._send(200, {"Content-Type": "application/json", "Content-Length": str(len(body))}, body)
         match = re.fullmatch(rf"/{REPO_ID}/resolve/[^/]+/(.+)", path)
-        file = self.root / match.group(1) if match else None
+        self._send_file(self.root / match.group(1) if match else None)
+
+    def _send_file(self, file: Path | None) -> None:
+        """A repository file as the Hub's resolve endpoint sends it: whole, or the bytes of a Range header."""
         if file is None or not file.is_file():
             return self._send(404, {"X-Error-Code": "EntryNotFound", "Content-Length": "0"})
         size = file.stat().st_size
-        headers = {"ETag": f'"{hashlib.sha1(file.name.encode()).hexdigest()}"', "X-Repo-Commit": "0" * 40,
+        headers = {"ETag": f'"{hashlib.sha1(str(file).encode()).hexdigest()}"', "X-Repo-Commit": "0" * 40,
                    "Accept-Ranges": "bytes"}
         start, end, status = 0, size, 200
         if ranged := re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", "")):

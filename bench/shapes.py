@@ -25,11 +25,12 @@ import tempfile
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+from inspect_headers import _HubHandler  # noqa: E402 - the Range-capable Hub server
 from targets import finish, target  # noqa: E402 - bench/targets.py: a missed target exits 1
 
 BASE, ADAPTER, PIPELINE = "amx-bench/llama-25m", "amx-bench/llama-25m-lora", "amx-bench/tiny-sd"
@@ -51,30 +52,11 @@ print(sum(sum(p.numel() for p in c.parameters()) for c in pipeline.components.va
 """
 
 
-class _Hub(BaseHTTPRequestHandler):
-    """Just enough of the Hub for huggingface_hub: a repository's file list and tree, files with HEAD and
-    Range, any number of repositories with subfolders; counts the bytes of every response body."""
+class _Hub(_HubHandler):
+    """inspect_headers' Hub for any number of repositories with subfolders: a repository's file list and tree,
+    and its files with HEAD and Range; counts the bytes of every response body."""
 
-    protocol_version = "HTTP/1.1"
     repos: dict[str, Path] = {}
-    lock = threading.Lock()
-    sent = 0
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def _send(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-            with self.lock:
-                type(self).sent += len(body)
-
-    def do_HEAD(self) -> None:
-        self.do_GET()
 
     def do_GET(self) -> None:
         path = urllib.request.unquote(self.path.split("?")[0])
@@ -100,25 +82,7 @@ class _Hub(BaseHTTPRequestHandler):
             return self._send(200, {"Content-Type": "application/json", "Content-Length": str(len(body))}, body)
         match = re.fullmatch(r"/([^/]+/[^/]+)/resolve/[^/]+/(.+)", path)
         root = self.repos.get(match.group(1)) if match else None
-        file = root / match.group(2) if root else None
-        if file is None or ".." in match.group(2) or not file.is_file():
-            return self._send(404, {"X-Error-Code": "EntryNotFound", "Content-Length": "0"})
-        size = file.stat().st_size
-        headers = {"ETag": f'"{hashlib.sha1(str(file).encode()).hexdigest()}"', "X-Repo-Commit": "0" * 40,
-                   "Accept-Ranges": "bytes"}
-        start, end, status = 0, size, 200
-        if ranged := re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", "")):
-            start = int(ranged.group(1))
-            end = min(size, int(ranged.group(2)) + 1) if ranged.group(2) else size
-            if start >= size:
-                return self._send(416, {"Content-Range": f"bytes */{size}", "Content-Length": "0"})
-            status, headers["Content-Range"] = 206, f"bytes {start}-{end - 1}/{size}"
-        body = b""
-        if self.command == "GET":
-            with open(file, "rb") as handle:
-                handle.seek(start)
-                body = handle.read(end - start)
-        self._send(status, {**headers, "Content-Length": str(end - start)}, body)
+        self._send_file(root / match.group(2) if root and ".." not in match.group(2) else None)
 
 
 def make_artefacts(root: Path) -> dict[str, Path]:
