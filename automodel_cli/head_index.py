@@ -16,7 +16,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .cache import amx_cache_dir
@@ -180,7 +180,7 @@ def build_index(include_registered: bool = False) -> HeadIndex:
         preprocessor_classes=sorted(name for name in dir(transformers) if _PREPROCESSOR_NAME.search(name)),
         pipelines={task: [c.__name__ for c in spec.get("pt", ())] for task, spec in SUPPORTED_TASKS.items()},
         class_modules={name: f"transformers.{lazy[name]}" for name in sorted(named) if name in lazy},
-        adapter_loading=installed_adapter_loading().to_json(),
+        adapter_loading=asdict(installed_adapter_loading()),
     )
 
 

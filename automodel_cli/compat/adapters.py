@@ -32,10 +32,6 @@ class AdapterLoading:
             return self.restores_modules_to_save
         return self.strips_every_prefix or saved_name.startswith(OWN_TABLE_PREFIX)
 
-    def to_json(self) -> dict[str, bool]:
-        return {"strips_every_prefix": self.strips_every_prefix,
-                "restores_modules_to_save": self.restores_modules_to_save}
-
 
 def installed_adapter_loading() -> AdapterLoading:
     """What the installed transformers' adapter loader does (imports transformers' peft integration)."""
