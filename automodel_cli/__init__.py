@@ -11,7 +11,7 @@ __all__ = ["check_models"]
 
 def __getattr__(name: str):
     if name == "check_models":
-        from .check import check_models
+        from .diagnosis.check import check_models
 
         return check_models
     raise AttributeError(f"module 'automodel_cli' has no attribute {name!r}")

@@ -44,9 +44,9 @@ import json, resource, sys, time
 import torch, transformers
 from transformers import LlamaForCausalLM  # the modeling module's import is not the build
 sys.path.insert(0, {root!r})
-from automodel_cli.config_reader import read_config
-from automodel_cli.head_index import load_index
-from automodel_cli.meta_build import build_meta_model
+from automodel_cli.files.config_reader import read_config
+from automodel_cli.knowledge.head_index import load_index
+from automodel_cli.meta.meta_build import build_meta_model
 from pathlib import Path
 config = Path(sys.argv[1])
 start = time.perf_counter()

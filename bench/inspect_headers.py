@@ -210,8 +210,9 @@ def main() -> None:
     os.environ.pop("HF_TOKEN", None)
     sys.path.insert(0, str(ROOT))
     import huggingface_hub.hf_api  # noqa: F401 - imported before the clocks start, for both sides
-    from automodel_cli.reference import parse_reference
-    from automodel_cli.safetensors_header import read_headers
+
+    from automodel_cli.files.reference import parse_reference
+    from automodel_cli.formats.safetensors_header import read_headers
 
     root = scratch / "Llama-3.1-405B"
     _, seconds = timed(lambda: write_checkpoint(root))
@@ -254,8 +255,8 @@ def over_http(endpoint: str, local) -> None:
     process would; medians of a few runs; then again with a simulated network round trip."""
     from huggingface_hub import close_session, get_safetensors_metadata
 
-    from automodel_cli.reference import parse_reference
-    from automodel_cli.safetensors_header import read_headers
+    from automodel_cli.files.reference import parse_reference
+    from automodel_cli.formats.safetensors_header import read_headers
 
     def amx():
         remote = read_headers(parse_reference(REPO_ID))

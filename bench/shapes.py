@@ -88,7 +88,12 @@ class _Hub(_HubHandler):
 def make_artefacts(root: Path) -> dict[str, Path]:
     import torch
     import transformers
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        PNDMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(0)

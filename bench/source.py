@@ -20,7 +20,10 @@ import statistics
 import sys
 import tempfile
 
-from heads import ROOT, timed  # bench/heads.py: same machine, same way of timing a fresh process
+from heads import (  # bench/heads.py: same machine, same way of timing a fresh process
+    ROOT,
+    timed,
+)
 from targets import finish, target  # bench/targets.py: a missed target exits 1
 
 TARGET = ("distilbert-base-uncased-distilled-squad", "AutoModelForQuestionAnswering", 0.1)

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import run_amx
 from tiny_models import save_tiny, tiny_config
 

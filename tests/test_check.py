@@ -12,14 +12,14 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, PROJECT_ROOT, run_amx
 from typer.testing import CliRunner
 
-from automodel_cli import check_models
+from automodel_cli.base.errors import ManifestError
 from automodel_cli.cli import app
-from automodel_cli.errors import ManifestError
-from automodel_cli.head_index import load_index
-from automodel_cli.manifest import MEMORY_DTYPES
-from conftest import EXAMPLES, PROJECT_ROOT, run_amx
+from automodel_cli.diagnosis.check import check_models
+from automodel_cli.diagnosis.manifest import MEMORY_DTYPES
+from automodel_cli.knowledge.head_index import load_index
 
 runner = CliRunner()
 
@@ -150,8 +150,8 @@ def test_a_config_saved_by_a_newer_transformers_gets_a_note(tmp_path):
 
 
 def test_parameters_and_memory_of_a_safetensors_checkpoint(tiny_bert_dir):
-    from automodel_cli.inspection import inspect_model
-    from automodel_cli.reference import resolve_config
+    from automodel_cli.analysis.inspection import inspect_model
+    from automodel_cli.files.reference import resolve_config
 
     inspected = inspect_model(resolve_config(str(tiny_bert_dir)))
     total, fp32 = inspected.total_parameters, inspected.memory_bytes["float32"]
@@ -172,8 +172,8 @@ def test_parameters_and_memory_of_a_safetensors_checkpoint(tiny_bert_dir):
 
 
 def test_config_only_models_count_parameters_on_the_meta_device():
-    from automodel_cli.inspection import inspect_model
-    from automodel_cli.reference import resolve_config
+    from automodel_cli.analysis.inspection import inspect_model
+    from automodel_cli.files.reference import resolve_config
 
     gpt2 = str(EXAMPLES / "gpt2")
     inspected = inspect_model(resolve_config(gpt2))
@@ -228,7 +228,7 @@ def test_api_takes_a_manifest_and_rejects_both(tmp_path, monkeypatch):
 
 def test_importing_the_package_stays_light_and_heads_checks_never_import_torch():
     load_index()  # built once per transformers version (that build imports transformers)
-    code = ("import sys, automodel_cli; print(sorted(m for m in ('automodel_cli.check', 'rich', 'typer', "
+    code = ("import sys, automodel_cli; print(sorted(m for m in ('automodel_cli.diagnosis.check', 'rich', 'typer', "
             "'huggingface_hub', 'transformers', 'torch') if m in sys.modules));"
             f"r = automodel_cli.check_models([{{'model': {str(EXAMPLES / 'bert-ner')!r}, 'native-head': "
             "'AutoModelForTokenClassification', 'allow-remote-code': False, 'min-transformers': '5'}]);"

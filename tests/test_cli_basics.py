@@ -1,9 +1,9 @@
 import re
 
-from automodel_cli.cli import app
+from conftest import run_amx
 from typer.testing import CliRunner
 
-from conftest import run_amx
+from automodel_cli.cli import app
 
 
 def test_help_lists_commands_with_an_example():

@@ -4,11 +4,11 @@ newest and on the oldest declared transformers)."""
 from __future__ import annotations
 
 import pytest
+from tiny_models import tiny_config
 
 from automodel_cli.compat.config_defaults import config_class_defaults
 from automodel_cli.compat.hub_http import http_library
 from automodel_cli.compat.tying import tie_as_loaded
-from tiny_models import tiny_config
 
 
 @pytest.mark.parametrize("model_type", ["llama", "bert", "gpt2", "t5", "whisper", "qwen2_vl"])

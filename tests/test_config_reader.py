@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from automodel_cli.config_reader import ModelConfig, read_config
-from automodel_cli.errors import ConfigError
+from automodel_cli.base.errors import ConfigError
+from automodel_cli.files.config_reader import ModelConfig, read_config
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),

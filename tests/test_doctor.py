@@ -14,13 +14,13 @@ import traceback
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, PROJECT_ROOT, corpus_slugs, run_amx
 from typer.testing import CliRunner
 
 from automodel_cli.cli import app
-from automodel_cli.doctor import diagnose_model
-from automodel_cli.head_index import load_index
-from automodel_cli.load_errors import diagnose_text
-from conftest import EXAMPLES, PROJECT_ROOT, corpus_slugs, run_amx
+from automodel_cli.diagnosis.doctor import diagnose_model
+from automodel_cli.diagnosis.load_errors import diagnose_text
+from automodel_cli.knowledge.head_index import load_index
 
 runner = CliRunner()
 TINY_BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, vocab_size=99)
@@ -266,7 +266,13 @@ def test_every_corpus_config_gets_a_verdict(slug, corpus, index):
 def real_messages(bert_mlm, tmp_path_factory) -> dict[str, str]:
     """Messages produced by really running transformers."""
     import torch
-    from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, BertConfig, GPT2Config
+    from transformers import (
+        AutoConfig,
+        AutoModel,
+        AutoModelForSequenceClassification,
+        BertConfig,
+        GPT2Config,
+    )
 
     config_only = tmp_path_factory.mktemp("config-only")
     BertConfig(**TINY_BERT).save_pretrained(config_only)

@@ -11,9 +11,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT_ROOT, run_amx
-from gguf_files import CONTEXT, HEADS, HIDDEN, KV_HEADS, LAYERS, VOCAB, tiny_parameter_count, write_tiny_gguf
+from gguf_files import (
+    CONTEXT,
+    HEADS,
+    HIDDEN,
+    KV_HEADS,
+    LAYERS,
+    VOCAB,
+    tiny_parameter_count,
+    write_tiny_gguf,
+)
 
 pytest.importorskip("gguf")
 
@@ -53,8 +61,8 @@ def _amx_json(*args: str, env: dict | None = None) -> dict:
 def test_derived_config_is_the_one_transformers_builds(models, folder):
     from transformers import CONFIG_MAPPING, AutoConfig
 
-    from automodel_cli.gguf_config import derive_config
-    from automodel_cli.gguf_header import read_gguf_file
+    from automodel_cli.formats.gguf_header import read_gguf_file
+    from automodel_cli.knowledge.gguf_config import derive_config
 
     name = FILES[folder][0]
     derived = derive_config(read_gguf_file(models / folder / name), name)

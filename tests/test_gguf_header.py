@@ -7,15 +7,21 @@ import struct
 from pathlib import Path
 
 import pytest
+from gguf_files import tiny_parameter_count, write_tiny_gguf
+from hostile import GGUF_CASES, gguf_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from automodel_cli.errors import BadInputError
-from automodel_cli.gguf_header import (
-    FILE_TYPES, FIRST_READ, GGML_TYPES, KEPT_ARRAY_LENGTH, LongArray, read_gguf_file, read_gguf_header,
+from automodel_cli.base.errors import BadInputError
+from automodel_cli.formats.gguf_header import (
+    FILE_TYPES,
+    FIRST_READ,
+    GGML_TYPES,
+    KEPT_ARRAY_LENGTH,
+    LongArray,
+    read_gguf_file,
+    read_gguf_header,
 )
-from gguf_files import tiny_parameter_count, write_tiny_gguf
-from hostile import GGUF_CASES, gguf_bytes
 
 gguf = pytest.importorskip("gguf")
 

@@ -7,15 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, corpus_slugs, run_amx
 from typer.testing import CliRunner
 
+from automodel_cli.base.errors import ConfigError, UnsupportedModelError
 from automodel_cli.cli import app
-from automodel_cli.config_reader import read_config
-from automodel_cli.errors import ConfigError, UnsupportedModelError
-from automodel_cli.head_index import build_index, load_index
-from automodel_cli.heads import heads_for_config
-from automodel_cli.tasks import GENERATION, short_name, task_info
-from conftest import EXAMPLES, corpus_slugs, run_amx
+from automodel_cli.files.config_reader import read_config
+from automodel_cli.knowledge.head_index import build_index, load_index
+from automodel_cli.knowledge.heads import heads_for_config
+from automodel_cli.knowledge.tasks import GENERATION, short_name, task_info
 
 runner = CliRunner()
 

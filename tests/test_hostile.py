@@ -11,7 +11,6 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT_ROOT
 from hostile import INVISIBLE
 
@@ -133,10 +132,10 @@ def test_tasks_queries_are_text_not_markup(query):
 @pytest.mark.parametrize("as_json", [False, True])
 def test_check_shows_strings_from_model_files_escaped(tmp_path, as_json):
     """`amx check` reports many models at once; their files' strings are escaped there too."""
+    from hostile import CONFIG_CASES
     from typer.testing import CliRunner
 
     from automodel_cli.cli import app
-    from hostile import CONFIG_CASES
 
     models = [str(CONFIG_CASES[name][0](tmp_path / name)) for name in ("c1-injection", "invisible-model-type")]
     result = CliRunner().invoke(app, ["check", *models, *(["--json"] if as_json else [])])

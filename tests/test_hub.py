@@ -9,7 +9,6 @@ import socket
 import time
 
 import pytest
-
 from conftest import CORPUS, PROJECT_ROOT, run_amx
 from localhub import INVALID_TOKEN, SlowRelay, free_port
 

@@ -6,18 +6,23 @@ import json
 import pickle
 
 import pytest
-from typer.testing import CliRunner
-
-from automodel_cli.cli import app
-from automodel_cli.config_reader import read_config
-from automodel_cli.config_summary import summarize_config
-from automodel_cli.errors import BadInputError
-from automodel_cli.inspection import inspect_model
-from automodel_cli.meta_build import TensorSpec
-from automodel_cli.param_groups import compact_range, filter_tensors, group_tensors, module_tree
-from automodel_cli.reference import resolve_config
 from conftest import EXAMPLES, run_amx
 from tiny_models import save_tiny, tiny_config
+from typer.testing import CliRunner
+
+from automodel_cli.analysis.inspection import inspect_model
+from automodel_cli.base.errors import BadInputError
+from automodel_cli.cli import app
+from automodel_cli.files.config_reader import read_config
+from automodel_cli.files.reference import resolve_config
+from automodel_cli.formats.param_groups import (
+    compact_range,
+    filter_tensors,
+    group_tensors,
+    module_tree,
+)
+from automodel_cli.formats.tensors import TensorSpec
+from automodel_cli.knowledge.config_summary import summarize_config
 
 runner = CliRunner()
 
@@ -100,7 +105,7 @@ def real_loading_info(auto_class: str, path) -> dict[str, list]:
     """The key sets of a real `from_pretrained(..., output_loading_info=True)` with the installed transformers."""
     import transformers
 
-    from automodel_cli.meta_build import quiet_transformers
+    from automodel_cli.meta.meta_build import quiet_transformers
 
     with quiet_transformers():
         _, info = getattr(transformers, auto_class).from_pretrained(path, output_loading_info=True)
@@ -126,7 +131,7 @@ def test_real_checkpoint_human_output(minilm):
 def test_real_checkpoint_json_counts_what_num_parameters_counts(minilm):
     import transformers
 
-    from automodel_cli.meta_build import quiet_transformers
+    from automodel_cli.meta.meta_build import quiet_transformers
 
     data = amx_json("inspect", str(minilm))
     with quiet_transformers():

@@ -8,15 +8,15 @@ sets transformers reports.
 from __future__ import annotations
 
 import pytest
-
-from automodel_cli.config_reader import read_config
-from automodel_cli.head_index import load_index
-from automodel_cli.heads import heads_for_config
-from automodel_cli.load_prediction import predict_loading
-from automodel_cli.meta_build import build_meta_model, quiet_transformers
-from automodel_cli.reference import parse_reference
-from automodel_cli.safetensors_header import read_headers
 from tiny_models import CHECKPOINTS, save_tiny, tiny_config
+
+from automodel_cli.files.config_reader import read_config
+from automodel_cli.files.reference import parse_reference
+from automodel_cli.formats.safetensors_header import read_headers
+from automodel_cli.knowledge.head_index import load_index
+from automodel_cli.knowledge.heads import heads_for_config
+from automodel_cli.meta.load_prediction import predict_loading
+from automodel_cli.meta.meta_build import build_meta_model, quiet_transformers
 
 
 @pytest.fixture(scope="module")

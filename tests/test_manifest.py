@@ -6,12 +6,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from automodel_cli.errors import ManifestError
-from automodel_cli.head_index import load_index
-from automodel_cli.manifest import find_manifest, load_manifest
-from automodel_cli.toml_lines import key_lines
 from conftest import EXAMPLES, run_amx
+
+from automodel_cli.base.errors import ManifestError
+from automodel_cli.base.toml_lines import key_lines
+from automodel_cli.diagnosis.manifest import find_manifest, load_manifest
+from automodel_cli.knowledge.head_index import load_index
 
 
 @pytest.fixture(scope="module")

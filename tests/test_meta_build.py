@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-import pytest
 
-from automodel_cli.compat.tying import tie_as_loaded
-from automodel_cli.config_reader import read_config
-from automodel_cli.errors import BadInputError, UnsupportedModelError
-from automodel_cli.head_index import load_index
-from automodel_cli.meta_build import build_meta_model, describe, resolve_head
+import pytest
 from conftest import EXAMPLES
 from tiny_models import tiny_config
+
+from automodel_cli.base.errors import BadInputError, UnsupportedModelError
+from automodel_cli.compat.tying import tie_as_loaded
+from automodel_cli.files.config_reader import read_config
+from automodel_cli.knowledge.head_index import load_index
+from automodel_cli.meta.meta_build import build_meta_model, describe, resolve_head
 
 LLAMA_405B = {
     "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16384, "intermediate_size": 53248,

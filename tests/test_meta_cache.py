@@ -9,13 +9,14 @@ import subprocess
 import sys
 
 import pytest
-
-from automodel_cli import inspection, meta_cache
-from automodel_cli.config_reader import read_config
-from automodel_cli.head_index import load_index
-from automodel_cli.inspection import inspect_model
-from automodel_cli.reference import resolve_config
 from tiny_models import save_tiny, tiny_config
+
+from automodel_cli.analysis import inspection
+from automodel_cli.analysis.inspection import inspect_model
+from automodel_cli.files.config_reader import read_config
+from automodel_cli.files.reference import resolve_config
+from automodel_cli.knowledge.head_index import load_index
+from automodel_cli.meta import meta_cache
 
 # (family, class saved, head inspected): native heads and heads with new or unused weights.
 CASES = [
@@ -159,8 +160,8 @@ def test_check_with_size_limits_reuses_the_cache(models, cache, monkeypatch, tmp
 
 def test_heads_check_weights_remembers_each_head(models, cache, monkeypatch):
     """`amx heads --check-weights` predicts every head; the second time from the cache alone."""
-    from automodel_cli.heads import heads_for_config
-    from automodel_cli.inspection import check_heads_against_checkpoint
+    from automodel_cli.analysis.inspection import check_heads_against_checkpoint
+    from automodel_cli.knowledge.heads import heads_for_config
 
     def checked():
         resolved = resolve_config(str(models["bert", "BertForMaskedLM"]))

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import run_amx
 
 pytest.importorskip("diffusers")
@@ -19,7 +18,12 @@ def pipeline_dir(tmp_path_factory) -> Path:
     """A tiny StableDiffusionPipeline: CLIP text encoder (transformers), UNet and VAE (diffusers), a PNDM
     scheduler and a CLIP tokenizer, saved by diffusers."""
     import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        PNDMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     root = tmp_path_factory.mktemp("pipeline")

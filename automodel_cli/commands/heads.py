@@ -7,16 +7,24 @@ from typing import Annotated
 
 import typer
 
-from ..head_index import load_index
-from ..heads import heads_for_repository
-from ..processors import find_processors
-from ..repository import resolve_repository
+from ..analysis.heads import heads_for_repository
+from ..knowledge.head_index import load_index
+from ..knowledge.processors import find_processors
 from ..render import Output, to_jsonable
 from ..render.heads import render_heads
 from ..render.processors import render_processors
+from ..repository.dispatch import resolve_repository
 from .common import (
-    GgufFileOpt, ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status,
-    import_registered, reports_errors,
+    GgufFileOpt,
+    ImportOpt,
+    JsonOpt,
+    ModelArg,
+    RevisionOpt,
+    SubfolderOpt,
+    TokenOpt,
+    import_registered,
+    index_building_status,
+    reports_errors,
 )
 
 
@@ -64,7 +72,7 @@ def heads(
     report = heads_for_repository(repository, index)
     resolved = repository.resolved
     if check_weights and resolved is not None:
-        from ..inspection import check_heads_against_checkpoint
+        from ..analysis.inspection import check_heads_against_checkpoint
         from ..render.inspect import header_progress
 
         with header_progress(out) as progress:

@@ -8,7 +8,15 @@ import typer
 
 from ..render import Output
 from .common import (
-    GgufFileOpt, ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, import_registered, reports_errors,
+    GgufFileOpt,
+    ImportOpt,
+    JsonOpt,
+    ModelArg,
+    RevisionOpt,
+    SubfolderOpt,
+    TokenOpt,
+    import_registered,
+    reports_errors,
 )
 
 HeadOpt = Annotated[
@@ -61,10 +69,10 @@ def inspect(
         amx inspect TheBloke/Llama-2-7B-GGUF --gguf-file llama-2-7b.Q4_K_M.gguf
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
-    from ..inspection import inspect_repository
-    from ..param_groups import filter_tensors, group_tensors, module_tree
-    from ..repository import resolve_repository
+    from ..analysis.repository import inspect_repository
+    from ..formats.param_groups import filter_tensors, group_tensors, module_tree
     from ..render.inspect import header_progress, render_inspect
+    from ..repository.dispatch import resolve_repository
 
     if pattern is not None:
         filter_tensors([], pattern)  # a malformed regex fails before any work

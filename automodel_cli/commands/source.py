@@ -9,8 +9,16 @@ import typer
 
 from ..render import Output
 from .common import (
-    GgufFileOpt, ImportOpt, JsonOpt, ModelArg, RevisionOpt, SubfolderOpt, TokenOpt, index_building_status,
-    import_registered, reports_errors,
+    GgufFileOpt,
+    ImportOpt,
+    JsonOpt,
+    ModelArg,
+    RevisionOpt,
+    SubfolderOpt,
+    TokenOpt,
+    import_registered,
+    index_building_status,
+    reports_errors,
 )
 
 AutoClassArg = Annotated[
@@ -70,12 +78,16 @@ def source(
         amx source seq2seq ./examples/t5-small --json | jq -r '.methods[1].source'
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
-    from ..auto_class_names import auto_class_candidates, auto_class_for_model, not_supported
-    from ..head_index import load_index
-    from ..heads import heads_for_repository
-    from ..model_source import head_for, source_report
-    from ..repository import resolve_repository
+    from ..analysis.heads import heads_for_repository
+    from ..knowledge.auto_class_names import (
+        auto_class_candidates,
+        auto_class_for_model,
+        not_supported,
+    )
+    from ..knowledge.head_index import load_index
     from ..render.source import render_source
+    from ..repository.dispatch import resolve_repository
+    from ..source.model_source import head_for, source_report
 
     out = Output(json_mode=json)
     import_registered(imports, out)

@@ -38,9 +38,9 @@ def tasks(
         amx tasks image-classification --json | jq '.tasks[0].auto_class'
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
-    from ..head_index import load_index
+    from ..knowledge.head_index import load_index
+    from ..knowledge.task_search import find_tasks, list_tasks
     from ..render.tasks import render_tasks
-    from ..task_search import find_tasks, list_tasks
 
     out = Output(json_mode=json)
     index = load_index(on_build=index_building_status(out))

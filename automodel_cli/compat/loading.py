@@ -28,7 +28,9 @@ def _takes(function, name: str) -> bool:
 
 def _convert_and_load(model, state_dict: dict, load_config):
     """(loading info or None, missing, unexpected, mismatched) from the loader."""
-    from transformers.core_model_loading import convert_and_load_state_dict_in_model as load
+    from transformers.core_model_loading import (
+        convert_and_load_state_dict_in_model as load,
+    )
 
     plans = {"tp_plan": getattr(model, "_tp_plan", None), "dtype_plan": getattr(model, "dtype_plan", None)}
     result = load(model=model, state_dict=state_dict, load_config=load_config,

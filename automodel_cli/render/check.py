@@ -12,8 +12,8 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..check import ERROR, FAIL, PASS, CheckReport, ModelResult, Progress
-from ..errors import BadInputError
+from ..base.errors import BadInputError
+from ..diagnosis.check import ERROR, FAIL, PASS, CheckReport, ModelResult, Progress
 from . import safe_text
 
 _MARKS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), ERROR: ("!", "bold yellow")}
@@ -70,7 +70,13 @@ def progress_bar(console: Console) -> Iterator[Progress | None]:
     if not console.is_terminal:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.progress import Progress as Bar
 
     with Bar(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
              TextColumn("{task.description}"), console=console, transient=True) as bar:

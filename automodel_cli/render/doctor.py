@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from rich.console import RenderableType
 from rich.text import Text
 
-from ..doctor import DoctorReport
-from ..findings import ERROR, INFO, WARNING
+from ..diagnosis.doctor import DoctorReport
+from ..knowledge.findings import ERROR, INFO, WARNING
 from . import safe_text
 
 _MARKS = {ERROR: ("✗", "bold red"), WARNING: ("!", "bold yellow"), INFO: ("i", "cyan")}

@@ -8,8 +8,9 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..heads import HeadsReport
+from ..knowledge.heads import HeadsReport
 from . import safe_text
+from .repository import render_adapter
 
 
 def _new_weights_cell(value: bool | None) -> Text:
@@ -28,8 +29,6 @@ def render_heads(report: HeadsReport) -> Iterator[RenderableType]:
         title.append_text(safe_text(", ".join(report.architectures), "cyan"))
     yield title
     if report.adapter is not None:
-        from .repository import render_adapter
-
         yield from render_adapter(report.adapter)
 
     if report.heads:

@@ -7,37 +7,29 @@ from collections.abc import Iterator
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ..inspection import HeadCheck, InspectReport
-from ..param_groups import ModuleNode
+from ..analysis.report import HeadCheck, InspectReport
+from ..base.units import human_bytes, human_count
+from ..formats.param_groups import ModuleNode
 from . import Output, safe_text
+from .repository import (
+    render_adapter,
+    render_adapter_tensors,
+    render_components,
+    render_modules,
+)
 
 MAX_LISTED_KEYS = 12
-
-
-def human_count(value: int | None) -> str:
-    """405853388800 -> '405.85B'."""
-    if value is None:
-        return "-"
-    for size, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if value >= size:
-            return f"{value / size:.2f}{suffix}"
-    return str(value)
-
-
-def human_bytes(value: int | None) -> str:
-    if value is None:
-        return "-"
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{value} B"
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -213,8 +205,6 @@ def _tree(node: ModuleNode, branch: Tree | None = None) -> Tree:
 
 
 def render_inspect(report: InspectReport, grouped: bool = True) -> Iterator[RenderableType]:
-    from .repository import render_adapter, render_adapter_tensors, render_components, render_modules
-
     yield _summary(report)
     if report.gguf is not None:
         yield from _gguf(report)

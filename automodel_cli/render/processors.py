@@ -8,7 +8,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..processors import ABSENT, FOUND, ProcessorsReport
+from ..knowledge.processors import ABSENT, FOUND, ProcessorsReport
 from . import safe_text
 
 _FILE_STYLES = {FOUND: "green", ABSENT: "dim"}

@@ -9,15 +9,15 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..adapter import AdapterInfo
-from ..pipeline import Component
-from ..sentence_transformers_chain import SentenceModule
+from ..base.units import human_bytes, human_count
+from ..formats.param_groups import group_tensors
+from ..shapes.adapter import AdapterInfo
+from ..shapes.pipeline import Component
+from ..shapes.sentence_transformers import SentenceModule
 from . import safe_text
 
 
 def _count(value: int | None) -> str:
-    from .inspect import human_count
-
     return "-" if value is None else f"{human_count(value)}" if value >= 1000 else str(value)
 
 
@@ -62,9 +62,6 @@ def render_adapter(adapter: AdapterInfo) -> Iterator[RenderableType]:
 
 
 def render_adapter_tensors(adapter: AdapterInfo) -> Table:
-    from ..param_groups import group_tensors
-    from .inspect import human_count
-
     table = Table(title="adapter tensors", title_justify="left", show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("tensor", overflow="fold")
     table.add_column("shape", no_wrap=True)
@@ -103,8 +100,6 @@ def render_modules(modules: list[SentenceModule], embedding_dimension: int | Non
 
 
 def render_components(components: list[Component]) -> Iterator[RenderableType]:
-    from .inspect import human_bytes
-
     table = Table(title="components", title_justify="left", show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("component", no_wrap=True)
     table.add_column("library", no_wrap=True)

@@ -13,9 +13,9 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
-from ..forward_contract import Contract, InputParam
-from ..live_source import MethodSource
-from ..model_source import SourceReport
+from ..source.forward_contract import Contract, InputParam
+from ..source.live_source import MethodSource
+from ..source.model_source import SourceReport
 from . import safe_text
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -35,7 +35,9 @@ class CodeBlock:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if console.is_terminal:
-            from rich.syntax import Syntax  # pygments: only worth importing when there is a terminal to colour
+            from rich.syntax import (
+                Syntax,  # pygments: only worth importing when there is a terminal to colour
+            )
 
             yield Syntax(self.source.rstrip("\n"), "python", line_numbers=True, start_line=self.start_line,
                          background_color="default")

@@ -11,7 +11,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from ..task_search import TaskEntry, TasksReport
+from ..knowledge.task_search import TaskEntry, TasksReport
 
 # More matches than this are listed as a table, without code (the query was too broad for examples).
 MAX_DETAILED = 4

@@ -2,7 +2,13 @@
 NewModelForSequenceClassification for AutoModelForSequenceClassification."""
 
 import torch
-from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, PreTrainedConfig, PreTrainedModel
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForSequenceClassification,
+    PreTrainedConfig,
+    PreTrainedModel,
+)
 
 
 class NewModelConfig(PreTrainedConfig):

@@ -1,0 +1,112 @@
+"""What `amx inspect` reports, as data: the types every shape's inspection fills and every renderer reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..formats.param_groups import ModuleNode, ParamGroup
+from ..formats.tensors import TensorSpec
+from ..knowledge.config_summary import ConfigSummary, KvCache
+from ..meta.load_prediction import Mismatch
+from ..shapes.adapter import AdapterInfo
+from ..shapes.pipeline import Component
+from ..shapes.sentence_transformers import SentenceModule
+
+# Heads whose model generates token by token with a key/value cache.
+DECODER_HEADS = {"AutoModelForCausalLM", "AutoModelForImageTextToText", "AutoModelForMultimodalLM"}
+
+
+PICKLE_NOTE = (
+    "the checkpoint is pickle-based (pytorch_model.bin): loading it runs code stored in the file, so amx "
+    "never opens it and listed the parameters of the model built on the meta device; prefer a safetensors checkpoint"
+)
+
+
+@dataclass
+class HeadCheck:
+    """The chosen head against the checkpoint: what `from_pretrained(..., output_loading_info=True)` reports."""
+
+    auto_class: str
+    model_class: str
+    num_parameters: int | None  # model.num_parameters() of this class
+    missing_keys: list[str] | None  # newly initialised; None when not predicted (see note)
+    unexpected_keys: list[str] | None
+    mismatched_keys: list[Mismatch] | None
+    refused: bool = False  # mismatched shapes: transformers raises unless ignore_mismatched_sizes=True
+    note: str = ""
+
+    @property
+    def predicted(self) -> bool:
+        return self.missing_keys is not None
+
+
+@dataclass
+class Quantization:
+    method: str
+    bits: int | None
+    checkpoint_bytes: int | None  # the packed tensors' real size
+    unpacked_parameters: int | None  # parameters of the unquantized model
+
+
+@dataclass
+class InspectReport:
+    model: str
+    source: str  # "safetensors": from the headers; "meta": from the model built on the meta device
+    checkpoint_format: str  # "safetensors" | "pickle" | "none"
+    summary: ConfigSummary
+    total_parameters: int  # what model.num_parameters() counts: buffers are listed but not counted
+    embedding_parameters: int | None
+    non_embedding_parameters: int | None
+    checkpoint_bytes: int | None
+    checkpoint_files: list[str]
+    checkpoint_dtype: str  # the dtype holding most bytes of the weights
+    dtypes: dict[str, int]  # dtype -> elements, over every listed tensor
+    memory_bytes: dict[str, int]  # weights at float32, bfloat16, float16, int8, int4 and as checkpointed
+    kv_cache: KvCache | None
+    parameters: list[TensorSpec]
+    groups: list[ParamGroup]
+    head: HeadCheck | None  # None for a repository without transformers heads (a pipeline, a UNet)
+    quantization: Quantization | None = None
+    notes: list[str] = field(default_factory=list)
+    from_cache: bool = False
+    tree: ModuleNode | None = None  # filled on request (`amx inspect --tree`)
+    adapter: AdapterInfo | None = None  # a PEFT adapter: the totals above are its base model's
+    modules: list[SentenceModule] | None = None  # a sentence-transformers model's module chain
+    embedding_dimension: int | None = None  # ... and the dimension of the embeddings it outputs
+    components: list[Component] | None = None  # a diffusers pipeline's components
+    gguf: GgufReport | None = None  # a GGUF checkpoint: its header's facts (gguf_inspection.py)
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class TensorTypeStats:
+    tensors: int
+    parameters: int
+    bytes: int
+    bits_per_weight: float
+
+
+@dataclass
+class GgufReport:
+    """The `gguf` section of `amx inspect --json`."""
+
+    file: str
+    architecture: str
+    version: int
+    quantization: str | None  # general.file_type's name, else the file name's, else the dominant type
+    tensor_types: dict[str, TensorTypeStats]
+    transformers_loadable: bool
+    model_type: str | None = None
+    reason: str = ""  # why transformers cannot load it
+    parts: list[str] = field(default_factory=list)
+    bits_per_weight: float | None = None
+    dequantized_dtype: str | None = None  # what transformers dequantizes to (no dtype= given)
+    dequantized_bytes: int | None = None
+    header_bytes: int = 0  # bytes before the tensor data of the first part
+    bytes_read: int = 0
+    config: dict[str, Any] = field(default_factory=dict)  # the config transformers would build
+    gguf_package: str | None = None  # why the installed gguf package cannot load it, or None

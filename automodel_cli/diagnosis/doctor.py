@@ -1,0 +1,290 @@
+"""`amx doctor MODEL`: what `AutoXxx.from_pretrained(MODEL)` would do, predicted before any download.
+
+From config.json, the heads report and the list of weight files: whether the head fits the model
+type, which weights would be new or unused, whether the installed transformers knows the model,
+whether repository code or pickle files are involved, and why the repository itself may be out of
+reach. Nothing is imported from the repository and no weights are read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..analysis.heads import heads_for_repository
+from ..analysis.report import ProgressCallback
+from ..analysis.repository import inspect_repository
+from ..base.errors import (
+    AmxError,
+    BadInputError,
+    ConfigError,
+    ConfigTooLargeError,
+    ModelNotFoundError,
+    UnsupportedModelError,
+)
+from ..files.checkpoint_files import (
+    PICKLE_INDEX,
+    PICKLE_SINGLE,
+    SAFETENSORS_INDEX,
+    SAFETENSORS_SINGLE,
+    open_checkpoint,
+)
+from ..files.config_reader import ModelConfig, saved_by_newer_transformers
+from ..files.reference import ModelRef
+from ..knowledge import findings as f
+from ..knowledge.auto_class_names import auto_class_for_model, read_as
+from ..knowledge.findings import Finding, verdict
+from ..knowledge.gguf_config import gguf_package_problem
+from ..knowledge.head_index import HeadIndex, installed_transformers
+from ..knowledge.heads import HeadsReport, heads_for_config
+from ..knowledge.registered import registration_findings
+from ..repository.dispatch import Repository, resolve_repository
+from ..repository.gguf_model import GgufModel
+
+# Exactly the names from_pretrained looks for (other *.safetensors need variant= or are not transformers').
+SAFETENSORS_FILES = (SAFETENSORS_SINGLE, SAFETENSORS_INDEX)
+PICKLE_FILES = (PICKLE_SINGLE, PICKLE_INDEX)
+_OTHER_FORMATS = {
+    re.compile(r"tf_model\.h5"): "TensorFlow weights (tf_model.h5)",
+    re.compile(r"flax_model\.msgpack"): "Flax weights (flax_model.msgpack)",
+    re.compile(r"consolidated(\..*)?\.safetensors"): "Mistral-format weights (consolidated.safetensors)",
+    re.compile(r".*\.gguf"): "GGUF files",
+    re.compile(r"model\.\w+\.safetensors"): "a variant (model.<variant>.safetensors)",
+}
+# Findings guessed from the classes, which a key-by-key comparison with the checkpoint replaces.
+_CLASS_LEVEL = {"new-weights", "unused-weights", "unknown-checkpoint-head"}
+# ModelNotFoundError messages of reference.py and hub.py -> the finding that explains them.
+_NOT_FOUND = [
+    (re.compile(r"adapter_config\.json: (the )?base model "), lambda m, model: f.adapter_base(m.string)),
+    (re.compile(r"(?P<repo>\S+) is gated"), lambda m, model: f.gated_repo(m["repo"])),
+    (re.compile(r"repository (?P<repo>\S+) not found"), lambda m, model: f.repo_not_found(m["repo"])),
+    (re.compile(r"revision (?P<rev>'[^']*'|\S+) not found in (?P<repo>\S+)"),
+     lambda m, model: f.revision_not_found(m["rev"].strip("'"), m["repo"])),
+    (re.compile(r"config\.json not found|without config\.json"), lambda m, model: f.no_config(model)),
+]
+
+
+@dataclass
+class DoctorReport:
+    mode: str  # "model": predicted from a model's files; "text": recognised in an error text
+    subject: str  # the model reference, or "error text"
+    head: str | None  # the Auto class examined
+    model_class: str | None  # the class that Auto class would build
+    model_type: str | None
+    transformers_version: str  # installed
+    verdict: str  # ok | warn | fail
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)
+
+
+def make_report(mode: str, subject: str, findings: list[Finding], index: HeadIndex, head: str | None = None,
+                model_class: str | None = None, model_type: str | None = None,
+                notes: list[str] | None = None) -> DoctorReport:
+    """A report with one finding per code (the first one), errors first."""
+    unique: dict[str, Finding] = {}
+    for finding in findings:
+        unique.setdefault(finding.code, finding)
+    ordered = sorted(unique.values(), key=lambda finding: (f.ERROR, f.WARNING, f.INFO).index(finding.severity))
+    return DoctorReport(mode, subject, head, model_class, model_type, index.transformers_version, verdict(ordered),
+                        ordered, notes or [])
+
+
+def _not_found_finding(error: ModelNotFoundError, model: str) -> Finding:
+    for pattern, build in _NOT_FOUND:
+        match = pattern.search(error.message)
+        if match:
+            return build(match, model)
+    return f.not_found(error.message)
+
+
+def _version_findings(config: ModelConfig, index: HeadIndex) -> list[Finding]:
+    if not saved_by_newer_transformers(config, index.transformers_version):
+        return []
+    return [f.newer_transformers(config.transformers_version, index.transformers_version)]
+
+
+def _model_type_findings(config: ModelConfig, index: HeadIndex, where: str) -> list[Finding]:
+    remote_config = config.auto_map.get("AutoConfig")
+    if config.model_type is None:
+        return [f.remote_code_required("the configuration class", remote_config) if remote_config
+                else f.no_model_type(where)]
+    if index.config_class_for(config.model_type) is not None:
+        return _version_findings(config, index)
+    if remote_config:
+        return [f.remote_code_required(f"model_type {config.model_type!r}", remote_config)]
+    if index.imports:
+        return [f.unregistered_model_type(config.model_type, index.transformers_version, index.imports)]
+    return [f.unknown_model_type(config.model_type, index.transformers_version, config.transformers_version)]
+
+
+def choose_head(requested: str | None, report: HeadsReport, index: HeadIndex) -> tuple[str, str | None]:
+    """The Auto class to examine and, when a short form was given, how it was read.
+
+    Default: the native head, else AutoModel. `--head` is read as every command reads a head
+    (auto_class_names.auto_class_for_model); a single Auto class that the model does not support is
+    examined, and reported as unsupported.
+    """
+    supported = [head.auto_class for head in report.heads]
+    if requested is None:
+        return report.native_head or ("AutoModel" if "AutoModel" in supported or not supported else supported[0]), None
+    chosen = auto_class_for_model(requested, index.auto_classes, report)
+    return chosen, read_as(requested, chosen)
+
+
+def _checkpoint_class(report: HeadsReport, config: ModelConfig) -> str | None:
+    """The built-in class the checkpoint's head loads into: architectures[0], or the built-in port of the
+    repository's class when that is what architectures names (MPTForCausalLM -> MptForCausalLM)."""
+    port = next((h.model_class for h in report.heads if h.auto_class == report.native_head and not h.remote_code), None)
+    return port or config.native_architecture
+
+
+def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: HeadIndex) -> list[Finding]:
+    local = next((h for h in report.heads if h.auto_class == head and not h.remote_code), None)
+    remote = next((h for h in report.heads if h.auto_class == head and h.remote_code), None)
+    native = report.native_head if report.native_head != head else None
+    if local is None and remote is not None:
+        return [f.remote_code_required(f"{head} for this model", remote.model_class)]
+    if local is None:
+        supported = list(dict.fromkeys(h.auto_class for h in report.heads))
+        return [f.unsupported_head(head, report.config_class or "its configuration class", config.model_type,
+                                   index.transformers_version, supported, report.native_head)]
+    found = [f.remote_code_available(head, remote.model_class, local.model_class)] if remote else []
+    if local.new_weights is None:
+        found.append(f.unknown_checkpoint_head())
+    elif local.new_weights:
+        found.append(f.new_weights(local.model_class, None, native))
+    elif local.model_class != _checkpoint_class(report, config):  # the base model of a checkpoint with a head
+        found.append(f.unused_weights(local.model_class, None, native))
+    return found
+
+
+def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> tuple[list[Finding], bool]:
+    """From the names of the weight files, as from_pretrained looks for them (listed, never opened):
+    the findings, and whether there are safetensors to compare the head with."""
+    try:
+        names = set(open_checkpoint(ref, token).root_files())
+    except BadInputError as error:  # a weight file that cannot be read: transformers fails on it too
+        return [f.bad_weights(error.message)], False
+    except AmxError as error:
+        notes.append(f"weights not checked: {error.message}")
+        return [], False
+    if names & set(SAFETENSORS_FILES):
+        return [], True
+    pickles = [name for name in PICKLE_FILES if name in names]
+    if pickles:
+        return [f.pickle_weights(pickles)], False
+    others = sorted({label for pattern, label in _OTHER_FORMATS.items() for name in names if pattern.fullmatch(name)})
+    return [f.no_weights(ref.display(), others)], False
+
+
+def _checkpoint_findings(repository: Repository, head: str, native: str | None, token: str | None,
+                         progress: ProgressCallback | None, notes: list[str]) -> list[Finding] | None:
+    """What from_pretrained would report for `head`, key by key, from the safetensors headers and the
+    head built on the meta device (imports torch); None when that cannot be predicted. For an adapter,
+    base + adapter: weights it carries are not new, and its target modules must exist."""
+    try:
+        report = inspect_repository(repository, head=head, token=token, progress=progress)
+        check = report.head
+    except ConfigTooLargeError:
+        raise
+    except BadInputError as error:  # a malformed safetensors header or index: transformers fails on it too
+        return [f.bad_weights(error.message)]
+    except AmxError as error:  # the Hub went away, or the head cannot be built here: no prediction
+        notes.append(f"weights not compared key by key: {error.message}")
+        return None
+    if not check.predicted:
+        notes.append(f"weights not compared key by key: {check.note}")
+        return None
+    found = []
+    adapter = report.adapter
+    if adapter is not None and adapter.missing_target_modules:
+        found.append(f.missing_target_modules(adapter.missing_target_modules, adapter.target_modules,
+                                              check.model_class))
+    if adapter is not None and adapter.dropped_tensors:
+        found.append(f.dropped_adapter_tensors(adapter.dropped_tensors, len(adapter.tensors),
+                                               installed_transformers()[0]))
+    if check.mismatched_keys:
+        found.append(f.size_mismatch([(m.name, str(list(m.checkpoint_shape)), str(list(m.model_shape)))
+                                      for m in check.mismatched_keys]))
+    if check.missing_keys:
+        found.append(f.new_weights(check.model_class, check.missing_keys, native))
+    if check.unexpected_keys:
+        found.append(f.unused_weights(check.model_class, check.unexpected_keys, native))
+    return found
+
+
+def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None) -> DoctorReport:
+    """`from_pretrained(..., gguf_file=...)`: the architecture, the gguf package, then the head, by classes."""
+    subject = gguf.target.ref.display()
+    found = []
+    if (problem := gguf_package_problem()) is not None:
+        found.append(f.missing_dependency("loading a GGUF file (from_pretrained(..., gguf_file=...))", "gguf",
+                                          "'gguf>=0.10.0'"))
+    if gguf.resolved is None:
+        found.append(f.gguf_unsupported_architecture(gguf.derived.architecture, index.transformers_version))
+        return make_report("model", subject, found, index, head=head, notes=[problem] if problem else [])
+    config = gguf.resolved.config
+    report = heads_for_config(config, index, subject)
+    chosen, reading = choose_head(head, report, index)
+    model_class = next((h.model_class for h in report.heads if h.auto_class == chosen), None)
+    notes = [note for note in (reading, problem) if note] + [gguf.note()]
+    found += _head_findings(chosen, report, config, index)
+    return make_report("model", subject, found, index, head=chosen, model_class=model_class,
+                       model_type=config.model_type, notes=notes)
+
+
+def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revision: str | None = None,
+                   token: str | None = None, progress: ProgressCallback | None = None,
+                   subfolder: str | None = None, gguf_file: str | None = None) -> DoctorReport:
+    """Predict `AutoXxx.from_pretrained(model)`; BadInputError for malformed references and files.
+
+    With safetensors weights, new, unused and mismatched weights are predicted key by key (the head is
+    built on the meta device, which imports torch); otherwise from the classes alone.
+    """
+    try:
+        repository = resolve_repository(model, revision, token, subfolder, gguf_file)
+    except ModelNotFoundError as error:
+        return make_report("model", model, [_not_found_finding(error, model)], index)
+    if repository.gguf is not None:
+        return _diagnose_gguf(repository.gguf, index, head)
+    if repository.resolved is None:
+        return _without_auto_heads(repository, index, head)
+    resolved = repository.resolved
+    ref, config = resolved.ref, resolved.config
+    notes = [f"the Hub could not be asked; used the cached config.json of {ref.display()}"] if resolved.from_cache else []
+    found = _model_type_findings(config, index, ref.display())
+    if index.imports:
+        found += registration_findings(config.model_type, index.config_class_for(config.model_type or ""))
+    weight_findings, has_safetensors = _weight_findings(ref, token, notes)
+    chosen, model_class = head, None
+    try:
+        report = heads_for_repository(repository, index)
+    except (UnsupportedModelError, ConfigError):  # no heads at all: the model_type finding says why
+        report = None
+    if report is not None:
+        chosen, reading = choose_head(head, report, index)
+        notes += [reading] if reading else []
+        model_class = next((h.model_class for h in report.heads if h.auto_class == chosen), None)
+        head_findings = _head_findings(chosen, report, config, index)
+        builds_here = any(h.auto_class == chosen and not h.remote_code for h in report.heads)
+        if has_safetensors and builds_here:
+            native = report.native_head if report.native_head != chosen else None
+            exact = _checkpoint_findings(repository, chosen, native, token, progress, notes)
+            if exact is not None:  # the key-level answer replaces the class-level guess
+                head_findings = [finding for finding in head_findings if finding.code not in _CLASS_LEVEL] + exact
+        found += head_findings
+    return make_report("model", repository.display(), found + weight_findings, index, head=chosen,
+                       model_class=model_class, model_type=config.model_type, notes=notes)
+
+
+def _without_auto_heads(repository: Repository, index: HeadIndex, head: str | None) -> DoctorReport:
+    """A pipeline, or a component of another library: AutoXxx.from_pretrained cannot load it."""
+    component = repository.component
+    if component is not None:
+        loader = (f"load it with {component.class_name}.from_pretrained of {component.library}"
+                  if component.library and component.class_name else "load it with the library that wrote it")
+    else:
+        loader = ("load the pipeline with DiffusionPipeline.from_pretrained of diffusers, or "
+                  + repository.no_transformers_hint())
+    return make_report("model", repository.display(), [f.no_auto_heads(repository.no_transformers_model(), loader)],
+                       index, head=head)
