@@ -1,11 +1,11 @@
 """Benchmark: `amx heads --import MODULE` for a model a project registers with the Auto classes, against
 the plain transformers way, and the default path (no --import) beside it.
 
-The project is tests/regpkg (good.py registers "new-model" with AutoModel and
+The project is tests/support/regpkg (good.py registers "new-model" with AutoModel and
 AutoModelForSequenceClassification). The plain way imports the same module, reads the config with
 AutoConfig and asks each Auto class whether its mapping accepts it. Both import transformers (the
 module does), so amx cannot be much faster; the target is that reading the live mappings costs
-little on top. Each side runs in a fresh process, from tests/ as a user runs it from their project.
+little on top. Each side runs in a fresh process, from tests/support/ as a user runs it from their project.
 
 Run: python bench/registered.py [--repeat N]
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from targets import finish, target  # bench/targets.py: a missed target exits 1
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT = ROOT / "tests"
+PROJECT = ROOT / "tests" / "support"
 
 SAVE = """
 import sys

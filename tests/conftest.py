@@ -1,16 +1,16 @@
-"""Shared fixtures. Every test runs with its own HF cache and amx cache, and offline unless it starts
-the local Hub server (tests/localhub.py): no test may reach the real Hub."""
+"""Shared fixtures (shared helpers are in tests/support/). Every test runs with its own HF cache and amx cache, and offline unless it starts
+the local Hub server (tests/support/localhub.py): no test may reach the real Hub."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from support import CORPUS
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="amx-tests-"))
 # Set before anything imports huggingface_hub, which reads these once at import time.
@@ -20,17 +20,6 @@ os.environ["AMX_CACHE_DIR"] = str(_SESSION_HOME / "amx-cache")
 os.environ.pop("HF_TOKEN", None)
 os.environ.pop("HF_ENDPOINT", None)
 os.environ.pop("HF_HUB_CACHE", None)
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = PROJECT_ROOT / "examples"
-# Real config.json files of public repositories (byte copies; MANIFEST.tsv names each source and commit).
-CORPUS = PROJECT_ROOT / "tests" / "corpus"
-
-
-def corpus_slugs() -> list[str]:
-    """Slugs of the corpus configs (folders holding a config.json)."""
-    return sorted(p.name for p in CORPUS.iterdir() if (p / "config.json").is_file())
-
 
 @pytest.fixture
 def corpus() -> Path:
@@ -54,24 +43,13 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def run_amx(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None,
-            input_text: str | None = None):
-    """Run the real entry point (`python -m automodel_cli`) in a subprocess, with `input_text` piped in."""
-    full_env = {**os.environ, **(env or {})}
-    full_env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
-    return subprocess.run(
-        [sys.executable, "-m", "automodel_cli", *args],
-        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd, input=input_text,
-    )
-
-
 TINY_BERT_REPO = "amx-test/tiny-bert-cls"
 
 
 @pytest.fixture(scope="session")
 def local_hub(tmp_path_factory):
-    """The real local Hub (olah on 127.0.0.1), one per session; API in tests/localhub.py."""
-    from localhub import LocalHub, olah_available
+    """The real local Hub (olah on 127.0.0.1), one per session; API in tests/support/localhub.py."""
+    from support.localhub import LocalHub, olah_available
 
     if not olah_available():
         pytest.skip("olah is not installed; the local Hub tests need it (pip install -e '.[test]')")

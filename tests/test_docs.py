@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from conftest import PROJECT_ROOT
+from support import PROJECT_ROOT
 
 DOCS = PROJECT_ROOT / "docs"
 REGENERATE = "regenerate: cog -r -I docs README.md docs/*.md"

@@ -11,8 +11,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT
-from hostile import INVISIBLE
+from support import PROJECT_ROOT, SUPPORT
+from support.hostile import INVISIBLE
 
 # How each command is called with a model reference ({model}), and whether it reads the weights.
 COMMANDS = {
@@ -38,7 +38,7 @@ def outcome(request, tmp_path_factory):
     workdir = tmp_path_factory.mktemp(f"cwd-{slug}")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HOME": str(workdir)}
     proc = subprocess.run(
-        [sys.executable, str(Path(__file__).parent / "hostile_runner.py"), str(cases_dir), json.dumps(template),
+        [sys.executable, str(SUPPORT / "hostile_runner.py"), str(cases_dir), json.dumps(template),
          "1" if reads_weights else "0"],
         capture_output=True, text=True, env=env, cwd=workdir, timeout=600,
     )
@@ -132,7 +132,7 @@ def test_tasks_queries_are_text_not_markup(query):
 @pytest.mark.parametrize("as_json", [False, True])
 def test_check_shows_strings_from_model_files_escaped(tmp_path, as_json):
     """`amx check` reports many models at once; their files' strings are escaped there too."""
-    from hostile import CONFIG_CASES
+    from support.hostile import CONFIG_CASES
     from typer.testing import CliRunner
 
     from automodel_cli.cli import app

@@ -1,4 +1,4 @@
-"""The local Hub itself (tests/localhub.py): what other tests rely on, checked against the real clients."""
+"""The local Hub itself (tests/support/localhub.py): what other tests rely on, checked against the real clients."""
 
 from __future__ import annotations
 

@@ -1,0 +1,112 @@
+import re
+
+from support import run_amx
+from typer.testing import CliRunner
+
+from automodel_cli.cli import app
+
+
+def test_help_lists_commands_with_an_example():
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "heads" in result.output
+    assert "amx heads bert-base-uncased" in result.output
+
+
+def test_version_names_every_component():
+    result = run_amx("--version")
+    assert result.returncode == 0
+    for name in ("amx 0.1.0", "transformers 5.", "torch 2.", "huggingface_hub "):
+        assert name in result.stdout
+
+
+def test_a_hugging_face_cache_folder_is_a_model_reference(tmp_path):
+    """The layout huggingface_hub writes: refs/main -> commit, snapshots/<commit>/config.json -> ../../blobs/x."""
+    import shutil
+
+    from conftest import EXAMPLES
+
+    repo = tmp_path / "models--openai-community--gpt2"
+    commit = "a" * 40
+    (repo / "blobs").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "gpt2" / "config.json", repo / "blobs" / "0123")
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "config.json").symlink_to("../../blobs/0123")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+
+    result = run_amx("heads", str(repo), "--json")
+    assert result.returncode == 0, result.stderr
+    assert '"native_head": "AutoModelForCausalLM"' in result.stdout
+
+    missing = run_amx("heads", str(repo), "--revision", "v2")
+    assert missing.returncode == 1
+    assert "no snapshot for revision 'v2'" in missing.stderr and "cached refs: main" in missing.stderr
+
+
+def test_every_command_help_teaches_with_an_example():
+    import typer.main
+
+    commands = typer.main.get_command(app).commands
+    assert set(commands) >= {"heads", "inspect", "source", "tasks", "doctor", "check"}
+    for name in commands:
+        result = CliRunner().invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert f"amx {name} " in result.output, f"amx {name} --help shows no example"
+
+
+def _examples(help_text: str) -> list[str]:
+    """The indented command lines after 'Examples:' in a docstring."""
+    _, _, after = help_text.partition("Examples:")
+    return [line.strip() for line in after.splitlines() if line.startswith("    ") and line.strip()]
+
+
+def test_help_reads_cleanly_at_80_columns():
+    """Usage lines name arguments plainly, options show no type labels, and examples fit without wrapping."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name in [None, *group.commands]:
+        result = run_amx(*([name] if name else []), "--help", env={"COLUMNS": "80"})
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= 80, name
+        usage = next(line.strip() for line in lines if "Usage:" in line)
+        assert usage.startswith(f"Usage: amx {name or ''}".rstrip()), usage
+        assert "{" not in usage and "[[" not in usage, usage
+        for noise in ("<bool>", "<str>", "<int>", "<list", "<path>"):
+            assert noise not in result.stdout, (name, noise)
+        examples = _examples((group.commands[name] if name else group).help)
+        assert examples, f"amx {name} --help shows no example"
+        shown = {line.strip() for line in lines}
+        for example in examples:
+            assert example in shown, f"wrapped at 80 columns: {example}"
+
+
+def test_usage_marks_optional_arguments_once():
+    assert "Usage: amx tasks [OPTIONS] [QUERY]" in run_amx("tasks", "--help").stdout
+    assert "Usage: amx doctor [OPTIONS] [MODEL]" in run_amx("doctor", "--help").stdout
+    assert "Usage: amx source [OPTIONS] AUTOCLASS MODEL" in run_amx("source", "--help").stdout
+    assert re.search(r"--revision\s+-r\s+REV\s", run_amx("heads", "--help").stdout)
+
+
+def test_leaving_without_torchs_teardown_keeps_output_exit_status_and_exit_handlers(tiny_bert_dir, tmp_path):
+    """The entry point skips Python's teardown once torch is loaded (cli.main): what a normal exit does for
+    the user still happens. A failing head check (a new classifier is a doctor finding) exits 1."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import PROJECT_ROOT
+
+    program = ("import atexit, sys; from automodel_cli.cli import main; "
+               "atexit.register(lambda: print('exit handler ran', file=sys.stderr)); main()")
+    env_path = {"PYTHONPATH": str(PROJECT_ROOT), "AMX_CACHE_DIR": str(tmp_path / "cache")}
+    for args, status in ((["inspect", str(tiny_bert_dir), "--json"], 0),
+                         (["doctor", str(tiny_bert_dir), "--head", "token-classification", "--json"], 1)):
+        done = subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True,
+                              env={**os.environ, **env_path}, timeout=120)
+        assert done.returncode == status, done.stderr
+        assert json.loads(done.stdout)  # the whole document reached the pipe
+        assert done.stderr.strip().endswith("exit handler ran")
