@@ -158,17 +158,23 @@ def module_names(meta: MetaModel) -> list[str]:
 
 def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str | None = None,
                   progress: ProgressCallback | None = None, trust_remote_code: bool = False,
-                  adapter: AdapterInfo | None = None, index: HeadIndex | None = None) -> InspectReport:
+                  adapter: AdapterInfo | None = None, index: HeadIndex | None = None,
+                  model_class: str | None = None) -> InspectReport:
     """Everything `amx inspect` shows, as data. Reads only config.json and safetensors headers.
 
     `head` is an Auto class name (default: the native head); `progress(done, total)` is called while
     the headers of a sharded checkpoint are read. With `adapter` (its tensors read), the head check is
     base + adapter: weights the adapter carries are not new, and its target modules are looked up.
+    `model_class` names a transformers class that is loaded by name (`CLIPTextModelWithProjection.from_pretrained`,
+    as a diffusers pipeline loads its components) instead of through an Auto class.
     """
     config = resolved.config
     notes: list[str] = []
     index = index or load_index()
-    auto_class, model_class, remote = resolve_head(config, index, head)  # bad --head fails before any read
+    if model_class is not None:
+        auto_class, remote = model_class, False
+    else:
+        auto_class, model_class, remote = resolve_head(config, index, head)  # bad --head fails before any read
     expected = _Expected.start(config, index, auto_class, model_class, remote, trust_remote_code)
     headers = read_headers(resolved.ref, token=token, progress=progress)
     from_headers = headers.format == "safetensors"

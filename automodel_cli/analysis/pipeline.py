@@ -3,7 +3,6 @@ from its safetensors headers (a transformers component as `inspect_model` counts
 
 from __future__ import annotations
 
-from ..analysis.inspection import inspect_model
 from ..base.errors import AmxError
 from ..files.config_reader import read_config
 from ..files.reference import ModelRef, ResolvedConfig, locate_file
@@ -13,6 +12,7 @@ from ..formats.tensors import TensorSpec, elements_by_dtype, main_dtype, memory_
 from ..knowledge.config_summary import ConfigSummary
 from ..repository.dispatch import Repository
 from ..shapes.pipeline import Component
+from .inspection import inspect_model
 from .report import InspectReport, ProgressCallback
 
 
@@ -25,7 +25,7 @@ def measure(component: Component, ref: ModelRef, token: str | None, prefix: str,
     """
     try:
         if component.library == "transformers" and component.has_config:
-            report = _inspect_transformers(ref, token)
+            report = _inspect_transformers(ref, token, component.class_name)
             listed, stored, files = report.parameters, report.memory_bytes["checkpoint"], report.checkpoint_files
             if report.source != "safetensors":
                 built = report.head.model_class if report.head else "its Auto class"
@@ -50,9 +50,16 @@ def measure(component: Component, ref: ModelRef, token: str | None, prefix: str,
     tensors.extend(TensorSpec(prefix + t.name, t.shape, t.dtype, t.buffer) for t in listed)
 
 
-def _inspect_transformers(ref: ModelRef, token: str | None) -> InspectReport:
-    return inspect_model(ResolvedConfig(ref, read_config(locate_file(ref, "config.json", token)[0]), False),
-                         token=token)
+def _inspect_transformers(ref: ModelRef, token: str | None, class_name: str | None) -> InspectReport:
+    """The component as the pipeline loads it: the class model_index.json names (diffusers calls its
+    from_pretrained), else, when transformers cannot build that class from this config, its Auto class's."""
+    resolved = ResolvedConfig(ref, read_config(locate_file(ref, "config.json", token)[0]), False)
+    if class_name:
+        try:
+            return inspect_model(resolved, token=token, model_class=class_name)
+        except AmxError:
+            pass
+    return inspect_model(resolved, token=token)
 
 
 def _from_headers(component: Component, ref: ModelRef, token: str | None):

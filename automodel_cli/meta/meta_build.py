@@ -128,6 +128,11 @@ def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_c
     if cls is None:
         raise UnsupportedModelError(f"transformers has no class {model_class}")
     built_config = build_config(config)
+    expected = getattr(cls, "config_class", None)
+    if auto_class == model_class and isinstance(expected, type) and not isinstance(built_config, expected):
+        # The class is loaded by name (a pipeline's component), not through an Auto mapping that vouches for it.
+        raise UnsupportedModelError(f"{model_class} takes a {expected.__name__}, not the {type(built_config).__name__} "
+                                    f"of {config.path}")
     try:
         with quiet_transformers(), torch.device("meta"), bounded_build(f"{config.path}: {model_class}",
                                                                       config.raw, _default_config(config)):

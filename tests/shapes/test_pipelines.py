@@ -78,6 +78,42 @@ def test_inspect_lists_the_components_with_what_diffusers_loads(pipeline_dir, lo
     assert report["head"] is None and report["adapter"] is None and report["modules"] is None
 
 
+@pytest.mark.parametrize("saved_class", ["CLIPTextModelWithProjection", "CLIPTextModel"])
+def test_a_config_only_component_is_built_as_the_class_the_pipeline_names(tmp_path, saved_class):
+    """SDXL's text_encoder_2 is a CLIPTextModelWithProjection, which no Auto class maps: counted from its config,
+    it must be that class (with its text_projection), as diffusers loads it, not AutoModel's CLIPTextModel."""
+    import transformers
+
+    config = transformers.CLIPTextConfig(vocab_size=99, hidden_size=16, intermediate_size=37, num_hidden_layers=2,
+                                         num_attention_heads=2, projection_dim=8)
+    pipe = tmp_path / "pipe"
+    (pipe / "text_encoder_2").mkdir(parents=True)
+    config.architectures = [saved_class]
+    config.to_json_file(pipe / "text_encoder_2" / "config.json")
+    (pipe / "model_index.json").write_text(json.dumps({
+        "_class_name": "StableDiffusionXLPipeline", "text_encoder_2": ["transformers", saved_class]}))
+    expected = getattr(transformers, saved_class)(config).num_parameters()
+    report = amx_json("inspect", str(pipe))
+    component = report["components"][0]
+    assert component["num_parameters"] == report["total_parameters"] == expected
+    assert f"counted from {saved_class} built from its config" in component["note"]
+    projection = [t for t in report["parameters"] if t["name"] == "text_encoder_2.text_projection.weight"]
+    assert len(projection) == (saved_class == "CLIPTextModelWithProjection")
+
+
+def test_a_named_class_that_does_not_take_the_config_falls_back_to_the_auto_class(tmp_path):
+    import transformers
+
+    config = transformers.CLIPTextConfig(vocab_size=99, hidden_size=16, intermediate_size=37, num_hidden_layers=2,
+                                         num_attention_heads=2)
+    (tmp_path / "pipe" / "text_encoder").mkdir(parents=True)
+    config.to_json_file(tmp_path / "pipe" / "text_encoder" / "config.json")
+    (tmp_path / "pipe" / "model_index.json").write_text(json.dumps({"text_encoder": ["transformers", "BertModel"]}))
+    component = amx_json("inspect", str(tmp_path / "pipe"))["components"][0]
+    assert component["num_parameters"] == transformers.CLIPTextModel(config).num_parameters()
+    assert "counted from CLIPTextModel built from its config (the pipeline loads BertModel)" in component["note"]
+
+
 def test_inspect_human_shows_a_component_table(pipeline_dir):
     result = run_amx("inspect", str(pipeline_dir))
     assert result.returncode == 0, result.stderr
