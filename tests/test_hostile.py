@@ -78,9 +78,17 @@ def test_errors_are_one_clear_line(outcome):
 
 
 def test_json_output_is_valid_json(outcome):
+    """Every --json run prints one amx JSON document, or nothing on stdout when it ends in an error."""
+    documents = 0
     for r in outcome["results"]:
-        if r["json"] and r["exit_code"] == 0:
-            assert json.loads(r["stdout"])["schema"].startswith("amx.")
+        if not r["json"]:
+            continue
+        if not r["stdout"]:
+            assert r["exit_code"] != 0 and r["stderr"].startswith("error: "), (r["case"], r["stderr"])
+            continue
+        assert json.loads(r["stdout"])["schema"].startswith("amx."), r["case"]
+        documents += 1
+    assert documents > 0
 
 
 def test_invisible_characters_keep_their_value_in_json(outcome):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import json
@@ -114,9 +115,23 @@ def test_every_code_example_compiles(index):
         assert f"{auto_class}.from_pretrained(checkpoint)" in entry.example
 
 
-BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, vocab_size=40)
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hugging", "face", "is", "based", "in", "new", "york",
          "city", ".", "where", "?", "i", "loved", "this", "film", "the", "capital", "of", "france", "paris"]
+# A vocabulary the size of the tokenizer's, so that every predicted token decodes to a word.
+BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, vocab_size=len(WORDS))
+
+
+QUESTION_AND_CONTEXT = {"[CLS]", "[SEP]", "where", "is", "hugging", "face", "based", "?", "in", "new", "york", "city", "."}
+# What each example prints, with random weights: the main output of the head, of the right kind.
+PRINTS = {
+    "AutoModel": lambda out, config: out == f"torch.Size([1, 11, {config.hidden_size}])",  # [CLS] 9 words [SEP]
+    "AutoModelForMaskedLM": lambda out, config: out in WORDS,
+    "AutoModelForCausalLM": lambda out, config: out.startswith("the capital of france is"),
+    "AutoModelForSequenceClassification": lambda out, config: out in config.id2label.values(),
+    "AutoModelForTokenClassification": lambda out, config: [label for _, label in ast.literal_eval(out)] and all(
+        label in config.id2label.values() for _, label in ast.literal_eval(out)),
+    "AutoModelForQuestionAnswering": lambda out, config: set(out.split()) <= QUESTION_AND_CONTEXT,
+}
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +167,7 @@ def test_code_example_runs_on_a_tiny_model(auto_class, index, tokenizer_dir, tmp
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "<example>", "exec"), {})
-    assert printed.getvalue()  # random weights may print an empty answer, but it prints
+    assert PRINTS[auto_class](printed.getvalue().strip(), config), printed.getvalue()
 
 
 def test_cli_single_match_shows_class_example_and_count():
