@@ -55,3 +55,16 @@ def test_the_readme_is_a_short_introduction():
         assert section in readme
     for command in ("heads", "inspect", "source", "tasks", "doctor", "check"):
         assert f"$ amx {command} examples/" in readme or f"$ amx {command} " in readme, command
+
+
+def test_the_documented_python_api_runs_and_every_exported_name_exists():
+    import automodel_cli
+
+    text = (PROJECT_ROOT / "docs" / "development.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    printed = subprocess.run([sys.executable, "-c", snippet], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, timeout=120)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.strip() == "AutoModelForCausalLM"
+    assert all(callable(getattr(automodel_cli, name)) for name in automodel_cli.__all__)
+    assert all(f"`{name}`" in text for name in automodel_cli.__all__)

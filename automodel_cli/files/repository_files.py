@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..base.errors import HubUnreachableError, ModelNotFoundError
-from ..files import hub
+from . import hub
 from .config_reader import load_json_object, read_config
 from .reference import ModelRef, ResolvedConfig, local_file, locate_file
 

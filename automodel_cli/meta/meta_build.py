@@ -121,19 +121,15 @@ def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_c
     import transformers
 
     if current() is not None:  # --import: a registered class is found only through the Auto mapping
-
         cls = import_transformers_class(auto_class, config.model_type or "", model_class)
     else:
         cls = getattr(transformers, model_class, None)
     if cls is None:
         raise UnsupportedModelError(f"transformers has no class {model_class}")
     built_config = build_config(config)
-    expected = getattr(cls, "config_class", None)
-    if auto_class == model_class and isinstance(expected, type) and not isinstance(built_config, expected):
-        # The class is loaded by name (a pipeline's component), not through an Auto mapping that vouches for it.
-        raise UnsupportedModelError(f"{model_class} takes a {expected.__name__}, not the {type(built_config).__name__} "
-                                    f"of {config.path}")
     try:
+        if auto_class == model_class:  # loaded by name (a pipeline's component): no Auto mapping vouches for it
+            _check_config_class(cls, built_config, config)
         with quiet_transformers(), torch.device("meta"), bounded_build(f"{config.path}: {model_class}",
                                                                       config.raw, _default_config(config)):
             module = cls._from_config(built_config)
@@ -145,6 +141,13 @@ def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_c
         raise UnsupportedModelError(
             f"{model_class} could not be built on the meta device from {config.path}: {_one_line(error)}"
         ) from None
+
+
+def _check_config_class(cls, built_config, config: ModelConfig) -> None:
+    expected = cls.config_class  # a class of a missing backend raises ImportError here
+    if isinstance(expected, type) and not isinstance(built_config, expected):
+        raise UnsupportedModelError(f"{cls.__name__} takes a {expected.__name__}, not the "
+                                    f"{type(built_config).__name__} of {config.path}")
 
 
 def _default_config(config: ModelConfig):

@@ -24,7 +24,7 @@ def test_a_hugging_face_cache_folder_is_a_model_reference(tmp_path):
     """The layout huggingface_hub writes: refs/main -> commit, snapshots/<commit>/config.json -> ../../blobs/x."""
     import shutil
 
-    from conftest import EXAMPLES
+    from support import EXAMPLES
 
     repo = tmp_path / "models--openai-community--gpt2"
     commit = "a" * 40
@@ -98,7 +98,7 @@ def test_leaving_without_torchs_teardown_keeps_output_exit_status_and_exit_handl
     import subprocess
     import sys
 
-    from conftest import PROJECT_ROOT
+    from support import PROJECT_ROOT
 
     program = ("import atexit, sys; from automodel_cli.cli import main; "
                "atexit.register(lambda: print('exit handler ran', file=sys.stderr)); main()")

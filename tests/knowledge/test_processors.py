@@ -173,7 +173,7 @@ def test_cli_human_output_has_a_preprocessing_section(wav2vec2_dir):
 
 
 def test_hub_model_files_are_fetched_and_absent_ones_are_normal(local_hub, tiny_bert_dir, tmp_path):
-    from conftest import run_amx
+    from support import run_amx
 
     files = {"config.json": tiny_bert_dir / "config.json",
              "tokenizer_config.json": {"tokenizer_class": "BertTokenizer", "do_lower_case": True}}

@@ -21,7 +21,7 @@ PEAK_RSS_MIB = 1024
 def _run_batch(cases: list[dict], work: Path) -> list[dict]:
     work.mkdir()
     (work / "cases.json").write_text(json.dumps(cases))
-    env = {**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}{os.pathsep}{SUPPORT}", "HOME": str(work)}
+    env = {**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}{os.pathsep}{SUPPORT.parent}", "HOME": str(work)}
     try:
         proc = subprocess.run([sys.executable, str(SUPPORT / "size_fuzz.py"), str(work / "cases.json"),
                                str(work / "models")], capture_output=True, text=True, env=env, timeout=900)
@@ -38,7 +38,7 @@ def _run_batch(cases: list[dict], work: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> list[dict]:
-    from size_fuzz import build_cases
+    from support.size_fuzz import build_cases
 
     cases = build_cases()
     root = tmp_path_factory.mktemp("size-fuzz")

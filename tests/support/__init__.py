@@ -26,6 +26,15 @@ def corpus_slugs() -> list[str]:
     return sorted(p.name for p in CORPUS.iterdir() if (p / "config.json").is_file())
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since it started its program. Not getrusage's ru_maxrss, which
+    Linux carries over from the parent at exec: run from a 1.5 GB pytest process, every child reported 1.5 GB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def run_amx(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None,
             input_text: str | None = None):
     """Run the real entry point (`python -m automodel_cli`) in a subprocess, with `input_text` piped in."""

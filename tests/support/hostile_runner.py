@@ -8,7 +8,6 @@ Usage: python hostile_runner.py CASES_DIR COMMAND_TEMPLATE_JSON READS_WEIGHTS(0|
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from automodel_cli.cli import app  # noqa: E402
+from support import peak_rss_mib  # noqa: E402
 from support.hostile import MARKER, build_cases  # noqa: E402
 
 
@@ -45,8 +45,7 @@ def main() -> None:
                 "seconds": time.perf_counter() - start,
             })
     executed = sorted(str(p) for p in cases_dir.rglob(MARKER))
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    json.dump({"peak_rss_mib": peak_kib / 1024, "results": results, "executed": executed}, sys.stdout)
+    json.dump({"peak_rss_mib": peak_rss_mib(), "results": results, "executed": executed}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import random
 import re
-import resource
 import sys
 import time
 from pathlib import Path
+
+from support import peak_rss_mib
 
 SIZE_FIELD = re.compile(
     r"(?:^|_)(?:layers?|depths?|blocks?|stages?|experts|hidden_size|hidden_dim|d_model|n_embd|dim|embed_dim"
@@ -132,7 +133,7 @@ def main() -> None:
             "exception": None if result.exception is None or isinstance(result.exception, SystemExit)
             else repr(result.exception),
             "seconds": time.perf_counter() - start,
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_rss_mib": peak_rss_mib(),
         }), flush=True)
 
 
