@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 import inspect_headers  # noqa: E402 - the 405B checkpoint writer and the Hub server live there
-from targets import finish, target  # noqa: E402 - bench/targets.py: a missed target exits 1
+from support import finish, target  # noqa: E402 - a missed target exits 1
 
 SMALL_REPO = "sentence-transformers/all-MiniLM-L6-v2"
 

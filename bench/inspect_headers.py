@@ -31,7 +31,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from targets import finish, target  # bench/targets.py: a missed target exits 1
+from support import finish, target  # a missed target exits 1
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO_ID = "meta-llama/Llama-3.1-405B"

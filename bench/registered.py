@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from targets import finish, target  # bench/targets.py: a missed target exits 1
+from support import finish, target  # a missed target exits 1
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "tests" / "support"

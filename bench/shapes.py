@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from inspect_headers import _HubHandler  # noqa: E402 - the Range-capable Hub server
-from targets import finish, target  # noqa: E402 - bench/targets.py: a missed target exits 1
+from support import finish, target  # noqa: E402 - a missed target exits 1
 
 BASE, ADAPTER, PIPELINE = "amx-bench/llama-25m", "amx-bench/llama-25m-lora", "amx-bench/tiny-sd"
 

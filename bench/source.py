@@ -24,7 +24,7 @@ from heads import (  # bench/heads.py: same machine, same way of timing a fresh 
     ROOT,
     timed,
 )
-from targets import finish, target  # bench/targets.py: a missed target exits 1
+from support import finish, target  # a missed target exits 1
 
 TARGET = ("distilbert-base-uncased-distilled-squad", "AutoModelForQuestionAnswering", 0.1)
 CASES = [  # (example, Auto class)

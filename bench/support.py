@@ -1,10 +1,17 @@
-"""The targets of the bench scripts: each figure is printed beside its target, and a script that missed
-any exits 1 naming them, so a slower amx cannot pass for a fast one."""
+"""What the bench scripts share, so that none imports another (bench/ is not a package: each script is
+run as `python bench/X.py`, which puts bench/ on the path, and imports `from support import ...`).
+
+Targets: each figure is printed beside its target, and a script that missed any exits 1 naming them, so
+a slower amx cannot pass for a fast one.
+"""
 
 from __future__ import annotations
 
 import operator
 import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]  # the checkout whose amx the scripts time (PYTHONPATH=ROOT)
 
 _COMPARE = {"<": operator.lt, "<=": operator.le}
 _missed: list[str] = []
