@@ -1,20 +1,19 @@
 """Benchmark: reading a Llama-3.1-405B-shaped checkpoint's safetensors headers, locally and over HTTP.
 
-The checkpoint is generated in a temp dir: 191 shards listed in model.safetensors.index.json, each a
-real safetensors header followed by a sparse hole as large as its tensor data (the sizes are right,
-the disk holds only headers). Locally, `read_headers` is compared with opening every shard with
-safetensors' own `safe_open`; over HTTP, with huggingface_hub's `get_safetensors_metadata`, both
-against the same Hub-compatible server with Range support (bench/support.py's: olah reads a whole
-file into memory per request and hashes it for HEAD, so it cannot serve 800 GB of holes).
-Targets (issue 4): 405,853,388,800 parameters; local < 3 s; HTTP < 3 s and < 2 MB read in total.
-`write_checkpoint()` is importable for other benchmarks (bench/inspect_command.py).
+The checkpoint is generated in a temp dir by bench/support.py: 191 shards listed in
+model.safetensors.index.json, each a real safetensors header followed by a sparse hole as large as its
+tensor data (the sizes are right, the disk holds only headers). Locally, `read_headers` is compared
+with opening every shard with safetensors' own `safe_open`; over HTTP, with huggingface_hub's
+`get_safetensors_metadata`, both against the same Hub-compatible server with Range support
+(bench/support.py's: olah reads a whole file into memory per request and hashes it for HEAD, so it
+cannot serve 800 GB of holes). Targets (issue 4): 405,853,388,800 parameters; local < 3 s; HTTP < 3 s
+and < 2 MB read in total.
 
 Run: python bench/inspect_headers.py
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -24,65 +23,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from support import ROOT, finish, hub, stats, target
-
-REPO_ID = "meta-llama/Llama-3.1-405B"
-EXPECTED_PARAMETERS = 405_853_388_800
-SHARDS = 191
-CONFIG = {
-    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16384,
-    "intermediate_size": 53248, "num_hidden_layers": 126, "num_attention_heads": 128,
-    "num_key_value_heads": 8, "vocab_size": 128256, "max_position_embeddings": 131072,
-    "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
-    "bos_token_id": 128000, "eos_token_id": 128001, "hidden_act": "silu",
-}
-
-
-def llama_405b_tensors() -> list[tuple[str, list[int]]]:
-    """(name, shape) of every tensor of Llama-3.1-405B, in checkpoint order."""
-    h, inter, vocab = CONFIG["hidden_size"], CONFIG["intermediate_size"], CONFIG["vocab_size"]
-    kv = h // CONFIG["num_attention_heads"] * CONFIG["num_key_value_heads"]
-    tensors = [("model.embed_tokens.weight", [vocab, h])]
-    for i in range(CONFIG["num_hidden_layers"]):
-        p = f"model.layers.{i}."
-        tensors += [
-            (p + "input_layernorm.weight", [h]),
-            (p + "self_attn.q_proj.weight", [h, h]), (p + "self_attn.k_proj.weight", [kv, h]),
-            (p + "self_attn.v_proj.weight", [kv, h]), (p + "self_attn.o_proj.weight", [h, h]),
-            (p + "post_attention_layernorm.weight", [h]),
-            (p + "mlp.gate_proj.weight", [inter, h]), (p + "mlp.up_proj.weight", [inter, h]),
-            (p + "mlp.down_proj.weight", [h, inter]),
-        ]
-    return tensors + [("model.norm.weight", [h]), ("lm_head.weight", [vocab, h])]
-
-
-def write_checkpoint(root: Path) -> None:
-    """config.json, model.safetensors.index.json and SHARDS sparse BF16 shards with real headers."""
-    tensors = llama_405b_tensors()
-    total = sum(math.prod(shape) * 2 for _, shape in tensors)
-    shards: list[list[tuple[str, list[int]]]] = [[] for _ in range(SHARDS)]
-    position = 0
-    for name, shape in tensors:  # a tensor goes to the shard its first byte falls in
-        shards[position * SHARDS // total].append((name, shape))
-        position += math.prod(shape) * 2
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "config.json").write_text(json.dumps(CONFIG, indent=2))
-    weight_map = {}
-    for number, members in enumerate(shards, 1):
-        filename = f"model-{number:05d}-of-{SHARDS:05d}.safetensors"
-        header, offset = {"__metadata__": {"format": "pt"}}, 0
-        for name, shape in members:
-            size = math.prod(shape) * 2
-            header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [offset, offset + size]}
-            offset += size
-            weight_map[name] = filename
-        raw = json.dumps(header, separators=(",", ":")).encode()
-        raw += b" " * (-len(raw) % 8)
-        with open(root / filename, "wb") as handle:
-            handle.write(len(raw).to_bytes(8, "little") + raw)
-            handle.truncate(8 + len(raw) + offset)  # a hole: the size is right, the disk holds the header
-    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
-    (root / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
+from support import (
+    LLAMA_405B_PARAMETERS,
+    LLAMA_405B_REPO,
+    ROOT,
+    finish,
+    hub,
+    stats,
+    target,
+    write_llama_405b,
+)
 
 
 def timed(function):
@@ -97,7 +47,7 @@ def main() -> None:
     try:
         # Served before huggingface_hub is imported, which reads HF_ENDPOINT once; the server reads the
         # folder at each request, so the checkpoint can be written after.
-        with hub({REPO_ID: root}) as endpoint:
+        with hub({LLAMA_405B_REPO: root}) as endpoint:
             os.environ.update(HF_ENDPOINT=endpoint, HF_HOME=str(scratch / "hf-home"),
                               HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_DISABLE_TELEMETRY="1")
             os.environ.pop("HF_HUB_OFFLINE", None)
@@ -115,7 +65,7 @@ def locally(root: Path):
     from automodel_cli.files.reference import parse_reference
     from automodel_cli.formats.safetensors_header import read_headers
 
-    _, seconds = timed(lambda: write_checkpoint(root))
+    _, seconds = timed(lambda: write_llama_405b(root))
     shards = sorted(root.glob("*.safetensors"))
     apparent = sum(p.stat().st_size for p in shards)
     on_disk = sum(p.stat().st_blocks * 512 for p in shards)
@@ -134,7 +84,7 @@ def locally(root: Path):
         return count
 
     plain_parameters, plain_seconds = timed(plain_local)
-    assert parameters == plain_parameters == EXPECTED_PARAMETERS, (parameters, plain_parameters)
+    assert parameters == plain_parameters == LLAMA_405B_PARAMETERS, (parameters, plain_parameters)
     print(f"\nlocal:  amx read_headers {amx_local:.3f} s ({local.bytes_read / 1e6:.2f} MB read, "
           f"{parameters:,} parameters, {len(local.tensors)} tensors, {local.total_bytes / 1e9:,.1f} GB)  "
           f"vs safe_open on every shard {plain_seconds:.3f} s: ratio {amx_local / plain_seconds:.2f}x "
@@ -151,13 +101,13 @@ def over_http(endpoint: str, local) -> None:
     from automodel_cli.formats.safetensors_header import read_headers
 
     def amx():
-        remote = read_headers(parse_reference(REPO_ID))
-        assert sum(math.prod(t.shape) for t in remote.tensors) == EXPECTED_PARAMETERS
+        remote = read_headers(parse_reference(LLAMA_405B_REPO))
+        assert sum(math.prod(t.shape) for t in remote.tensors) == LLAMA_405B_PARAMETERS
         assert remote.total_bytes == local.total_bytes
         return remote.bytes_read
 
     def plain():
-        assert sum(get_safetensors_metadata(REPO_ID).parameter_count.values()) == EXPECTED_PARAMETERS
+        assert sum(get_safetensors_metadata(LLAMA_405B_REPO).parameter_count.values()) == LLAMA_405B_PARAMETERS
 
     print(f"\nHTTP ({endpoint}: the Range-capable Hub-compatible server of bench/support.py)")
     print(f"  {'':22} {'amx s':>7} {'hf s':>7} {'ratio':>6}   {'amx MB':>7} {'hf MB':>7} {'ratio':>6}   "

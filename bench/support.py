@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import math
 import operator
 import os
 import re
@@ -91,6 +92,67 @@ def median_run(cmd: list[str], env: dict[str, str], repeat: int, **options) -> R
     runs = [run(cmd, env, **options) for _ in range(repeat)]
     return dataclasses.replace(runs[-1], seconds=statistics.median(r.seconds for r in runs),
                                cpu=statistics.median(r.cpu for r in runs))
+
+
+LLAMA_405B_REPO = "meta-llama/Llama-3.1-405B"
+LLAMA_405B_PARAMETERS = 405_853_388_800
+_LLAMA_405B_SHARDS = 191
+_LLAMA_405B_CONFIG = {
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16384,
+    "intermediate_size": 53248, "num_hidden_layers": 126, "num_attention_heads": 128,
+    "num_key_value_heads": 8, "vocab_size": 128256, "max_position_embeddings": 131072,
+    "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+    "bos_token_id": 128000, "eos_token_id": 128001, "hidden_act": "silu",
+}
+
+
+def _llama_405b_tensors() -> list[tuple[str, list[int]]]:
+    """(name, shape) of every tensor of Llama-3.1-405B, in checkpoint order."""
+    config = _LLAMA_405B_CONFIG
+    h, inter, vocab = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+    kv = h // config["num_attention_heads"] * config["num_key_value_heads"]
+    tensors = [("model.embed_tokens.weight", [vocab, h])]
+    for i in range(config["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        tensors += [
+            (p + "input_layernorm.weight", [h]),
+            (p + "self_attn.q_proj.weight", [h, h]), (p + "self_attn.k_proj.weight", [kv, h]),
+            (p + "self_attn.v_proj.weight", [kv, h]), (p + "self_attn.o_proj.weight", [h, h]),
+            (p + "post_attention_layernorm.weight", [h]),
+            (p + "mlp.gate_proj.weight", [inter, h]), (p + "mlp.up_proj.weight", [inter, h]),
+            (p + "mlp.down_proj.weight", [h, inter]),
+        ]
+    return tensors + [("model.norm.weight", [h]), ("lm_head.weight", [vocab, h])]
+
+
+def write_llama_405b(root: Path) -> None:
+    """Llama-3.1-405B in `root`: config.json, model.safetensors.index.json and sparse BF16 shards, each a real
+    safetensors header followed by a hole as large as its tensor data."""
+    tensors = _llama_405b_tensors()
+    total = sum(math.prod(shape) * 2 for _, shape in tensors)
+    shards: list[list[tuple[str, list[int]]]] = [[] for _ in range(_LLAMA_405B_SHARDS)]
+    position = 0
+    for name, shape in tensors:  # a tensor goes to the shard its first byte falls in
+        shards[position * _LLAMA_405B_SHARDS // total].append((name, shape))
+        position += math.prod(shape) * 2
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "config.json").write_text(json.dumps(_LLAMA_405B_CONFIG, indent=2))
+    weight_map = {}
+    for number, members in enumerate(shards, 1):
+        filename = f"model-{number:05d}-of-{_LLAMA_405B_SHARDS:05d}.safetensors"
+        header, offset = {"__metadata__": {"format": "pt"}}, 0
+        for name, shape in members:
+            size = math.prod(shape) * 2
+            header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [offset, offset + size]}
+            offset += size
+            weight_map[name] = filename
+        raw = json.dumps(header, separators=(",", ":")).encode()
+        raw += b" " * (-len(raw) % 8)
+        with open(root / filename, "wb") as handle:
+            handle.write(len(raw).to_bytes(8, "little") + raw)
+            handle.truncate(8 + len(raw) + offset)  # a hole: the size is right, the disk holds the header
+    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    (root / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
 
 
 @contextlib.contextmanager
