@@ -20,11 +20,10 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-from support import environment, hub, run, stats
+from support import environment, hub, run, stats, timed
 
 REPO_ID = "bench/Llama-3-8B-GGUF"
 FILE = "Meta-Llama-3-8B-Q4_K_M.gguf"
@@ -93,16 +92,15 @@ def write_sparse_gguf(path: Path) -> None:
         handle.truncate(header + (-header % 32) + data_bytes)
 
 
-def download(endpoint: str) -> tuple[int, float]:
+def download(endpoint: str) -> int:
     """The whole file streamed from the server, as a download would fetch it (not written to disk)."""
     import urllib.request
 
-    start = time.perf_counter()
     received = 0
     with urllib.request.urlopen(f"{endpoint}/{REPO_ID}/resolve/main/{FILE}") as response:
         while chunk := response.read(8 * 1024 * 1024):
             received += len(chunk)
-    return received, time.perf_counter() - start
+    return received
 
 
 def main() -> None:
@@ -110,11 +108,10 @@ def main() -> None:
     root = scratch / "repo"
     root.mkdir()
     try:
-        start = time.perf_counter()
-        write_sparse_gguf(root / FILE)
+        _, written = timed(lambda: write_sparse_gguf(root / FILE))
         size = (root / FILE).stat().st_size
         print(f"{FILE}: {size / 1e9:.2f} GB apparent, {(root / FILE).stat().st_blocks * 512 / 1e6:.1f} MB on disk "
-              f"(header and metadata; written in {time.perf_counter() - start:.1f} s, removed at the end)")
+              f"(header and metadata; written in {written:.1f} s, removed at the end)")
         with hub({REPO_ID: root}) as endpoint:
             env = environment(HF_ENDPOINT=endpoint, HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_DISABLE_TELEMETRY="1")
             env.pop("HF_HUB_OFFLINE", None)
@@ -130,7 +127,7 @@ def main() -> None:
             assert data["total_parameters"] == EXPECTED_PARAMETERS, data["total_parameters"]
             assert g["quantization"] == "Q4_K_M" and data["summary"]["vocab_size"] == VOCAB
             assert data["checkpoint_bytes"] == size
-            downloaded, download_seconds = download(endpoint)
+            downloaded, download_seconds = timed(lambda: download(endpoint))
             plain = stats(endpoint)
             assert downloaded == size
         print(f"header: {g['header_bytes'] / 1e6:.2f} MB (vocabulary, token types and merges in the metadata), "

@@ -13,7 +13,16 @@ import statistics
 import sys
 import tempfile
 
-from support import ROOT, environment, finish, median_run, parser, run, target
+from support import (
+    PLAIN_HEAD_COUNT,
+    ROOT,
+    environment,
+    finish,
+    median_run,
+    parser,
+    run,
+    target,
+)
 
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if (p / "config.json").is_file())
 
@@ -21,13 +30,8 @@ PLAIN = """
 import sys
 import transformers
 from transformers import AutoConfig
-from transformers.models.auto import modeling_auto
-from transformers.models.auto.auto_factory import _BaseAutoModelClass
 config = AutoConfig.from_pretrained(sys.argv[1], trust_remote_code=False)
-autos = [v for n, v in vars(modeling_auto).items() if n.startswith("Auto") and isinstance(v, type)
-         and issubclass(v, _BaseAutoModelClass) and getattr(v, "_model_mapping", None) is not None]
-print(sum(type(config) in auto._model_mapping for auto in autos))
-"""
+""" + PLAIN_HEAD_COUNT
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from support import (
@@ -31,14 +30,9 @@ from support import (
     hub,
     stats,
     target,
+    timed,
     write_llama_405b,
 )
-
-
-def timed(function):
-    start = time.perf_counter()
-    result = function()
-    return result, time.perf_counter() - start
 
 
 def main() -> None:

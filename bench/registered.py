@@ -16,7 +16,16 @@ import subprocess
 import sys
 import tempfile
 
-from support import ROOT, environment, finish, median_run, parser, run, target
+from support import (
+    PLAIN_HEAD_COUNT,
+    ROOT,
+    environment,
+    finish,
+    median_run,
+    parser,
+    run,
+    target,
+)
 
 PROJECT = ROOT / "tests" / "support"
 
@@ -29,13 +38,8 @@ PLAIN = """
 import sys
 import regpkg.good
 from transformers import AutoConfig
-from transformers.models.auto import modeling_auto
-from transformers.models.auto.auto_factory import _BaseAutoModelClass
 config = AutoConfig.from_pretrained(sys.argv[1])
-autos = [v for n, v in vars(modeling_auto).items() if n.startswith("Auto") and isinstance(v, type)
-         and issubclass(v, _BaseAutoModelClass) and getattr(v, "_model_mapping", None) is not None]
-print(sum(type(config) in auto._model_mapping for auto in autos))
-"""
+""" + PLAIN_HEAD_COUNT
 
 
 def main() -> None:

@@ -86,6 +86,23 @@ def run(cmd: list[str], env: dict[str, str], *, check: bool = True, cwd: Path | 
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Run(done.stdout, done.stderr, done.returncode, seconds, cpu)
 
+# The end of the plain way to learn a model's heads, as a user writes it: for `config`, how many Auto
+# classes' mappings accept it (Python code, run with `python -c`).
+PLAIN_HEAD_COUNT = """
+from transformers.models.auto import modeling_auto
+from transformers.models.auto.auto_factory import _BaseAutoModelClass
+autos = [v for n, v in vars(modeling_auto).items() if n.startswith("Auto") and isinstance(v, type)
+         and issubclass(v, _BaseAutoModelClass) and getattr(v, "_model_mapping", None) is not None]
+print(sum(type(config) in auto._model_mapping for auto in autos))
+"""
+
+
+def timed(function):
+    """What `function()` returns, and its wall seconds, for what is measured in this process."""
+    start = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - start
+
 
 def median_run(cmd: list[str], env: dict[str, str], repeat: int, **options) -> Run:
     """`repeat` runs of one command: the last, with the median wall and the median CPU seconds of them all."""
