@@ -69,6 +69,8 @@ def environment(**variables: str) -> dict[str, str]:
 
 @dataclasses.dataclass(frozen=True)
 class Run:
+    """A fresh process's output and times."""
+
     stdout: str
     stderr: str
     returncode: int
@@ -86,16 +88,6 @@ def run(cmd: list[str], env: dict[str, str], *, check: bool = True, cwd: Path | 
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Run(done.stdout, done.stderr, done.returncode, seconds, cpu)
 
-# The end of the plain way to learn a model's heads, as a user writes it: for `config`, how many Auto
-# classes' mappings accept it (Python code, run with `python -c`).
-PLAIN_HEAD_COUNT = """
-from transformers.models.auto import modeling_auto
-from transformers.models.auto.auto_factory import _BaseAutoModelClass
-autos = [v for n, v in vars(modeling_auto).items() if n.startswith("Auto") and isinstance(v, type)
-         and issubclass(v, _BaseAutoModelClass) and getattr(v, "_model_mapping", None) is not None]
-print(sum(type(config) in auto._model_mapping for auto in autos))
-"""
-
 
 def timed(function):
     """What `function()` returns, and its wall seconds, for what is measured in this process."""
@@ -111,6 +103,17 @@ def median_run(cmd: list[str], env: dict[str, str], repeat: int, **options) -> R
                                cpu=statistics.median(r.cpu for r in runs))
 
 
+# The end of the plain way to learn a model's heads, as a user writes it: for `config`, how many Auto
+# classes' mappings accept it (Python code, run with `python -c`).
+PLAIN_HEAD_COUNT = """
+from transformers.models.auto import modeling_auto
+from transformers.models.auto.auto_factory import _BaseAutoModelClass
+autos = [v for n, v in vars(modeling_auto).items() if n.startswith("Auto") and isinstance(v, type)
+         and issubclass(v, _BaseAutoModelClass) and getattr(v, "_model_mapping", None) is not None]
+print(sum(type(config) in auto._model_mapping for auto in autos))
+"""
+
+# The Llama-3.1-405B-shaped checkpoint that inspect_headers.py and inspect_command.py read.
 LLAMA_405B_REPO = "meta-llama/Llama-3.1-405B"
 LLAMA_405B_PARAMETERS = 405_853_388_800
 _LLAMA_405B_SHARDS = 191
