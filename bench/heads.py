@@ -13,16 +13,7 @@ import statistics
 import sys
 import tempfile
 
-from support import (
-    PLAIN_HEAD_COUNT,
-    ROOT,
-    environment,
-    finish,
-    median_run,
-    parser,
-    run,
-    target,
-)
+from support import PLAIN_HEAD_COUNT, ROOT, environment, finish, median_run, parser, run, target
 
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if (p / "config.json").is_file())
 

@@ -28,18 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from support import (
-    LLAMA_405B_PARAMETERS,
-    ROOT,
-    Run,
-    environment,
-    finish,
-    hub,
-    run,
-    stats,
-    target,
-    write_llama_405b,
-)
+from support import LLAMA_405B_PARAMETERS, ROOT, Run, environment, finish, hub, run, stats, target, write_llama_405b
 
 SMALL_REPO = "sentence-transformers/all-MiniLM-L6-v2"
 

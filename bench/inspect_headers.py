@@ -22,17 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from support import (
-    LLAMA_405B_PARAMETERS,
-    LLAMA_405B_REPO,
-    ROOT,
-    finish,
-    hub,
-    stats,
-    target,
-    timed,
-    write_llama_405b,
-)
+from support import LLAMA_405B_PARAMETERS, LLAMA_405B_REPO, ROOT, finish, hub, stats, target, timed, write_llama_405b
 
 
 def main() -> None:

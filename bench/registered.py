@@ -16,16 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from support import (
-    PLAIN_HEAD_COUNT,
-    ROOT,
-    environment,
-    finish,
-    median_run,
-    parser,
-    run,
-    target,
-)
+from support import PLAIN_HEAD_COUNT, ROOT, environment, finish, median_run, parser, run, target
 
 PROJECT = ROOT / "tests" / "support"
 
