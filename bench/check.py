@@ -15,21 +15,15 @@ Run: python bench/check.py [--models N]
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from targets import finish, target  # bench/targets.py: a missed target exits 1
+from support import ROOT, Run, environment, finish, parser, run, target
 
-ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus"  # real config.json files, as the tests use them
 HEADS = ["AutoModel", "AutoModelForCausalLM", "AutoModelForSequenceClassification",
          "AutoModelForTokenClassification", "AutoModelForMaskedLM", "AutoModelForQuestionAnswering",
@@ -86,53 +80,40 @@ def build(workdir: Path, count: int) -> tuple[Path, Path]:
     return manifest, workdir / "plain.jsonl"
 
 
-def run_cli(manifest: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess, dict]:
-    seconds, _, cli, data = run_cli_cpu(manifest, env)
-    return seconds, cli, data
+def run_cli(manifest: Path, env: dict[str, str]) -> tuple[Run, dict]:
+    """`amx check --json` in a fresh process (it exits 1 when a model fails), and its answer."""
+    cli = run([sys.executable, "-m", "automodel_cli", "check", "--manifest", str(manifest), "--json"], env, check=False)
+    return cli, json.loads(cli.stdout)
 
 
-def run_cli_cpu(manifest: Path, env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess, dict]:
-    """Wall and CPU (user + system) seconds of `amx check --json` in a fresh process, and its answer."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    cli = subprocess.run([sys.executable, "-m", "automodel_cli", "check", "--manifest", str(manifest), "--json"],
-                         env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return seconds, cpu, cli, json.loads(cli.stdout)
-
-
-def run(code: str, argument: Path, env: dict[str, str]) -> tuple[float, dict]:
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, str(argument)], env=env, check=True,
-                         capture_output=True, text=True)
-    return time.perf_counter() - start, json.loads(out.stdout)
+def run_code(code: str, argument: Path, env: dict[str, str]) -> tuple[float, dict]:
+    done = run([sys.executable, "-c", code, str(argument)], env)
+    return done.seconds, json.loads(done.stdout)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, default=100)
-    args = parser.parse_args()
+    arguments = parser(__doc__)
+    arguments.add_argument("--models", type=int, default=100)
+    args = arguments.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="amx-bench-check-"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "AMX_CACHE_DIR": str(workdir / "cache")}
+    env = environment(HF_HUB_OFFLINE="1", AMX_CACHE_DIR=str(workdir / "cache"))
     manifest, plain_list = build(workdir, args.models)
-    subprocess.run([sys.executable, "-m", "automodel_cli", "heads", str(CORPUS / "gpt2")], env=env,
-                   check=True, capture_output=True)  # the head index, built once per transformers version
+    # The head index, built once per transformers version.
+    run([sys.executable, "-m", "automodel_cli", "heads", str(CORPUS / "gpt2")], env)
 
-    cli_seconds, cli, summary = run_cli(manifest, env)
-    sized_seconds, _, sized = run_cli(workdir / "sized.toml", env)
-    again_seconds, again_cpu, _, again = run_cli_cpu(workdir / "sized.toml", env)
-    amx_seconds, amx = run(AMX, manifest, env)
-    plain_seconds, plain = run(PLAIN, plain_list, env)
+    cli, summary = run_cli(manifest, env)
+    sized_run, sized = run_cli(workdir / "sized.toml", env)
+    again_run, again = run_cli(workdir / "sized.toml", env)
+    amx_seconds, amx = run_code(AMX, manifest, env)
+    plain_seconds, plain = run_code(PLAIN, plain_list, env)
     shutil.rmtree(workdir, ignore_errors=True)
 
     amx_each, plain_each = amx["each"][1:], plain["each"]
     print(f"{args.models} models ({summary['passed']} pass, {summary['failed']} fail, {summary['errors']} "
           f"could not be checked; exit {cli.returncode})")
-    print(f"amx check CLI, whole run:           {cli_seconds:6.2f} s   "
-          f"{target('whole run', cli_seconds, '<', 10, 's')}")
+    print(f"amx check CLI, whole run:           {cli.seconds:6.2f} s   "
+          f"{target('whole run', cli.seconds, '<', 10, 's')}")
     print(f"{'':36}{'amx':>9} {'plain':>9} {'ratio':>7}")
     print(f"{'process, all models':36}{amx_seconds:8.2f}s {plain_seconds:8.2f}s {amx_seconds / plain_seconds:7.3f}")
     print(f"{'first model (imports included)':36}{amx['first']:8.3f}s {plain['first']:8.3f}s "
@@ -145,13 +126,15 @@ def main() -> None:
     print(f"plain way: {plain['unsupported']} configs AutoConfig refused (remote code or unknown model_type)")
     each = sorted(model["seconds"] for model in sized["models"][1:])
     print(f"\nwith max-parameters (a meta-device build per config-only model, torch imported once): "
-          f"{sized_seconds:.2f} s in all; after the first model, median {statistics.median(each) * 1000:.1f} ms, "
+          f"{sized_run.seconds:.2f} s in all; after the first model, median {statistics.median(each) * 1000:.1f} ms, "
           f"max {each[-1] * 1000:.0f} ms, {sum(s > 0.05 for s in each)} over 50 ms; "
           f"{sized['errors']} could not be checked (repository code, unbuildable configs)")
     assert [m["checks"] for m in again["models"]] == [m["checks"] for m in sized["models"]]
-    fastest = min(again_seconds, again_cpu)  # on a loaded shared machine the wall time measures the neighbours
-    print(f"the same again, every meta build remembered: {again_seconds:.2f} s in all, {again_cpu:.2f} s of CPU "
-          f"({again_seconds / sized_seconds:.3f}x the first run) "
+    # On a loaded shared machine the wall time measures the neighbours.
+    fastest = min(again_run.seconds, again_run.cpu)
+    print(f"the same again, every meta build remembered: {again_run.seconds:.2f} s in all, {again_run.cpu:.2f} s "
+          f"of CPU "
+          f"({again_run.seconds / sized_run.seconds:.3f}x the first run) "
           f"{target('max-parameters second run (wall or CPU)', fastest, '<', 1, 's')}")
     finish()
 

@@ -14,15 +14,13 @@ Run: python bench/doctor.py [--repeat N]
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from heads import ROOT, timed  # bench/heads.py: the same way of timing a fresh process
+from support import environment, median_run, parser, run
 
 HEADS = ["AutoModelForMaskedLM", "AutoModelForSequenceClassification", "AutoModelForImageClassification"]
 
@@ -57,15 +55,11 @@ def checkpoint(size: str, env: dict[str, str]) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per case and side (median is kept)")
-    args = parser.parse_args()
-
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
-           "AMX_CACHE_DIR": tempfile.mkdtemp(prefix="amx-bench-")}
+    args = parser(__doc__, repeat="runs per case and side").parse_args()
+    env = environment(HF_HUB_OFFLINE="1", AMX_CACHE_DIR=tempfile.mkdtemp(prefix="amx-bench-"))
     models = {size: checkpoint(size, env) for size in ("tiny", "base")}
     amx = [sys.executable, "-m", "automodel_cli"]
-    first = timed([*amx, "tasks"], env)
+    first = run([*amx, "tasks"], env).seconds
     print(f"first run (builds the index once per transformers version): {first:.2f} s")
 
     print(f"{'case':56} {'amx s':>8} {'plain s':>8} {'ratio':>6}")
@@ -75,8 +69,8 @@ def main() -> None:
     cases.append(("tasks token-classification", [*amx, "tasks", "token-classification"],
                   [sys.executable, "-c", PLAIN_TASK]))
     for name, amx_cmd, plain_cmd in cases:  # doctor exits 1, and a plain load raises, when the head does not fit
-        a = statistics.median(timed(amx_cmd, env, check=False) for _ in range(args.repeat))
-        p = statistics.median(timed(plain_cmd, env, check=False) for _ in range(args.repeat))
+        a = median_run(amx_cmd, env, args.repeat, check=False).seconds
+        p = median_run(plain_cmd, env, args.repeat, check=False).seconds
         ratios.append(a / p)
         print(f"{name:56} {a:8.3f} {p:8.3f} {a / p:6.2f}")
     print(f"\nmean ratio amx / plain transformers: {statistics.mean(ratios):.2f}x")

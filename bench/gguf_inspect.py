@@ -4,7 +4,7 @@ The file is generated in a temp dir with the `gguf` package: a Llama-3-8B-shaped
 (Q4_K weights, Q6_K for the output, attn_v and ffn_down, F32 norms) with a 128,256-entry tokenizer
 vocabulary, its token types and 280,147 merges in the metadata, as in a real Llama 3 GGUF. The tensor
 data is a sparse hole of the right size (the disk holds only the header). It is served by the
-Range-capable Hub-compatible server of bench/inspect_headers.py.
+Range-capable Hub-compatible server of bench/support.py.
 
 amx reads the header in growing ranges; the plain way to learn the same facts (`from_pretrained(...,
 gguf_file=...)` or llama.cpp) starts by downloading the whole file, which is timed here by streaming
@@ -17,19 +17,13 @@ for every script run from bench/)
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-import inspect_headers  # noqa: E402 - bench/ is not a package
+from support import environment, hub, run, stats, timed
 
 REPO_ID = "bench/Llama-3-8B-GGUF"
 FILE = "Meta-Llama-3-8B-Q4_K_M.gguf"
@@ -98,59 +92,44 @@ def write_sparse_gguf(path: Path) -> None:
         handle.truncate(header + (-header % 32) + data_bytes)
 
 
-def run(args: list[str], env: dict[str, str]) -> tuple[str, float]:
-    start = time.perf_counter()
-    result = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
-    return result.stdout, time.perf_counter() - start
-
-
-def download(endpoint: str) -> tuple[int, float]:
+def download(endpoint: str) -> int:
     """The whole file streamed from the server, as a download would fetch it (not written to disk)."""
     import urllib.request
 
-    start = time.perf_counter()
     received = 0
     with urllib.request.urlopen(f"{endpoint}/{REPO_ID}/resolve/main/{FILE}") as response:
         while chunk := response.read(8 * 1024 * 1024):
             received += len(chunk)
-    return received, time.perf_counter() - start
+    return received
 
 
 def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="amx-bench-gguf-"))
     root = scratch / "repo"
     root.mkdir()
-    port = inspect_headers.free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    serve = (f"import sys; sys.path.insert(0, {str(ROOT / 'bench')!r}); import inspect_headers as h; "
-             f"from pathlib import Path; h.REPO_ID = {REPO_ID!r}; h.serve(Path({str(root)!r}), {port})")
-    server = None
     try:
-        start = time.perf_counter()
-        write_sparse_gguf(root / FILE)
+        _, written = timed(lambda: write_sparse_gguf(root / FILE))
         size = (root / FILE).stat().st_size
         print(f"{FILE}: {size / 1e9:.2f} GB apparent, {(root / FILE).stat().st_blocks * 512 / 1e6:.1f} MB on disk "
-              f"(header and metadata; written in {time.perf_counter() - start:.1f} s, removed at the end)")
-        server = subprocess.Popen([sys.executable, "-c", serve])
-        inspect_headers.wait_for_server(endpoint)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-               "HF_HUB_DISABLE_TELEMETRY": "1"}
-        env.pop("HF_HUB_OFFLINE", None)
-        runs = []
-        for _ in range(3):
-            home = tempfile.mkdtemp(prefix="hf-home-", dir=scratch)
-            out, seconds = run([sys.executable, "-m", "automodel_cli", "inspect", REPO_ID, "--json"],
-                               {**env, "HF_HOME": home})
-            runs.append((seconds, inspect_headers.stats(endpoint), json.loads(out)))
-        seconds = sorted(r[0] for r in runs)[1]
-        served, data = runs[-1][1], runs[-1][2]
-        g = data["gguf"]
-        assert data["total_parameters"] == EXPECTED_PARAMETERS, data["total_parameters"]
-        assert g["quantization"] == "Q4_K_M" and data["summary"]["vocab_size"] == VOCAB
-        assert data["checkpoint_bytes"] == size
-        downloaded, download_seconds = download(endpoint)
-        plain = inspect_headers.stats(endpoint)
-        assert downloaded == size
+              f"(header and metadata; written in {written:.1f} s, removed at the end)")
+        with hub({REPO_ID: root}) as endpoint:
+            env = environment(HF_ENDPOINT=endpoint, HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_DISABLE_TELEMETRY="1")
+            env.pop("HF_HUB_OFFLINE", None)
+            runs = []
+            for _ in range(3):
+                home = tempfile.mkdtemp(prefix="hf-home-", dir=scratch)
+                done = run([sys.executable, "-m", "automodel_cli", "inspect", REPO_ID, "--json"],
+                           {**env, "HF_HOME": home})
+                runs.append((done.seconds, stats(endpoint), json.loads(done.stdout)))
+            seconds = sorted(r[0] for r in runs)[1]
+            served, data = runs[-1][1], runs[-1][2]
+            g = data["gguf"]
+            assert data["total_parameters"] == EXPECTED_PARAMETERS, data["total_parameters"]
+            assert g["quantization"] == "Q4_K_M" and data["summary"]["vocab_size"] == VOCAB
+            assert data["checkpoint_bytes"] == size
+            downloaded, download_seconds = timed(lambda: download(endpoint))
+            plain = stats(endpoint)
+            assert downloaded == size
         print(f"header: {g['header_bytes'] / 1e6:.2f} MB (vocabulary, token types and merges in the metadata), "
               f"{len(data['parameters'])} tensors, {data['total_parameters']:,} parameters, "
               f"{g['bits_per_weight']:.2f} bits per weight")
@@ -161,9 +140,6 @@ def main() -> None:
         print(f"ratio amx/download: bytes {served['bytes'] / plain['bytes']:.5f}x, "
               f"time {seconds / download_seconds:.2f}x")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait()
         shutil.rmtree(scratch, ignore_errors=True)
 
 

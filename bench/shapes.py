@@ -14,24 +14,13 @@ Run: python bench/shapes.py    (exits 1 when a target is missed)
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-import urllib.request
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from inspect_headers import _HubHandler  # noqa: E402 - the Range-capable Hub server
-from targets import finish, target  # noqa: E402 - bench/targets.py: a missed target exits 1
+from support import environment, finish, hub, run, stats, target
 
 BASE, ADAPTER, PIPELINE = "amx-bench/llama-25m", "amx-bench/llama-25m-lora", "amx-bench/tiny-sd"
 
@@ -50,39 +39,6 @@ from diffusers import DiffusionPipeline
 pipeline = DiffusionPipeline.from_pretrained(sys.argv[1])
 print(sum(sum(p.numel() for p in c.parameters()) for c in pipeline.components.values() if hasattr(c, "parameters")))
 """
-
-
-class _Hub(_HubHandler):
-    """inspect_headers' Hub for any number of repositories with subfolders: a repository's file list and tree,
-    and its files with HEAD and Range; counts the bytes of every response body."""
-
-    repos: dict[str, Path] = {}
-
-    def do_GET(self) -> None:
-        path = urllib.request.unquote(self.path.split("?")[0])
-        if path == "/_stats":
-            with self.lock:
-                body, type(self).sent = json.dumps({"bytes": type(self).sent}).encode(), 0
-            return self._send(200, {"Content-Length": str(len(body))}, body)
-        if tree := re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/[^/]+", path):
-            root = self.repos.get(tree.group(1))
-            entries = [{"type": "file", "path": str(p.relative_to(root)), "size": p.stat().st_size,
-                        "oid": hashlib.sha1(str(p).encode()).hexdigest()}
-                       for p in sorted(root.rglob("*")) if p.is_file()] if root else []
-            body = json.dumps(entries).encode()
-            return self._send(200 if root else 404, {"Content-Type": "application/json",
-                                                     "Content-Length": str(len(body))}, body)
-        if info := re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/[^/]+)?", path):
-            root = self.repos.get(info.group(1))
-            if root is None:
-                return self._send(404, {"Content-Length": "0"})
-            siblings = [{"rfilename": str(p.relative_to(root)), "size": p.stat().st_size}
-                        for p in sorted(root.rglob("*")) if p.is_file()]
-            body = json.dumps({"id": info.group(1), "sha": "0" * 40, "siblings": siblings}).encode()
-            return self._send(200, {"Content-Type": "application/json", "Content-Length": str(len(body))}, body)
-        match = re.fullmatch(r"/([^/]+/[^/]+)/resolve/[^/]+/(.+)", path)
-        root = self.repos.get(match.group(1)) if match else None
-        self._send_file(root / match.group(2) if root and ".." not in match.group(2) else None)
 
 
 def make_artefacts(root: Path) -> dict[str, Path]:
@@ -126,52 +82,44 @@ def make_artefacts(root: Path) -> dict[str, Path]:
     return {BASE: root / "base", ADAPTER: root / "adapter", PIPELINE: root / "pipeline"}
 
 
-def served(endpoint: str) -> int:
-    with urllib.request.urlopen(endpoint + "/_stats") as response:
-        return json.loads(response.read())["bytes"]
-
-
-def run(args: list[str], env: dict[str, str], endpoint: str) -> tuple[str, float, int]:
+def measure(args: list[str], env: dict[str, str], endpoint: str) -> tuple[str, float, int]:
     """stdout, wall time and bytes served of one fresh process with an empty HF cache."""
     home = tempfile.mkdtemp(prefix="amx-bench-hf-")
-    served(endpoint)
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, *args], env={**env, "HF_HOME": home}, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    stats(endpoint)
+    done = run([sys.executable, *args], {**env, "HF_HOME": home}, check=False)
     shutil.rmtree(home, ignore_errors=True)
-    if result.returncode:
-        sys.exit(f"{' '.join(args[:4])} failed: {result.stderr[-2000:]}")
-    return result.stdout, seconds, served(endpoint)
+    if done.returncode:
+        sys.exit(f"{' '.join(args[:4])} failed: {done.stderr[-2000:]}")
+    return done.stdout, done.seconds, stats(endpoint)["bytes"]
 
 
 def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="amx-bench-shapes-"))
-    _Hub.repos = make_artefacts(scratch)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0",
-           "HF_HUB_DISABLE_PROGRESS_BARS": "1", "AMX_CACHE_DIR": str(scratch / "amx-cache")}
-    env.pop("HF_TOKEN", None)
+    repos = make_artefacts(scratch)
     try:
-        print(f"served on {endpoint}; fresh process and empty HF cache for every run, one run each\n")
-        print(f"{'':44} {'seconds':>8} {'bytes':>12} {'parameters':>12}")
-        rows = []
-        amx_out, amx_s, amx_b = run(["-m", "automodel_cli", "inspect", ADAPTER, "--json"], env, endpoint)
-        report = json.loads(amx_out)
-        plain_out, plain_s, plain_b = run(["-c", PLAIN_ADAPTER, BASE, ADAPTER], env, endpoint)
-        base_total, adapter_total = map(int, plain_out.split()[-2:])
-        assert (report["total_parameters"], report["adapter"]["num_parameters"]) == (base_total, adapter_total)
-        _, again_s, _ = run(["-m", "automodel_cli", "inspect", ADAPTER, "--json"], env, endpoint)
-        rows.append(("adapter", amx_s, amx_b, plain_s, plain_b, f"{adapter_total:,} on {base_total:,}",
-                     "transformers from_pretrained + PeftModel", again_s))
-        amx_out, amx_s, amx_b = run(["-m", "automodel_cli", "inspect", PIPELINE, "--json"], env, endpoint)
-        plain_out, plain_s, plain_b = run(["-c", PLAIN_PIPELINE, PIPELINE], env, endpoint)
-        total = json.loads(amx_out)["total_parameters"]
-        assert total == int(plain_out.split()[-1]), (total, plain_out)
-        _, again_s, _ = run(["-m", "automodel_cli", "inspect", PIPELINE, "--json"], env, endpoint)
-        rows.append(("pipeline", amx_s, amx_b, plain_s, plain_b, f"{total:,}", "DiffusionPipeline.from_pretrained",
-                     again_s))
+        with hub(repos) as endpoint:
+            env = environment(HF_ENDPOINT=endpoint, HF_HUB_OFFLINE="0", HF_HUB_DISABLE_PROGRESS_BARS="1",
+                              AMX_CACHE_DIR=str(scratch / "amx-cache"))
+            env.pop("HF_TOKEN", None)
+            print(f"served on {endpoint}; fresh process and empty HF cache for every run, one run each\n")
+            print(f"{'':44} {'seconds':>8} {'bytes':>12} {'parameters':>12}")
+            rows = []
+            amx_out, amx_s, amx_b = measure(["-m", "automodel_cli", "inspect", ADAPTER, "--json"], env, endpoint)
+            report = json.loads(amx_out)
+            plain_out, plain_s, plain_b = measure(["-c", PLAIN_ADAPTER, BASE, ADAPTER], env, endpoint)
+            base_total, adapter_total = map(int, plain_out.split()[-2:])
+            assert (report["total_parameters"], report["adapter"]["num_parameters"]) == (base_total, adapter_total)
+            _, again_s, _ = measure(["-m", "automodel_cli", "inspect", ADAPTER, "--json"], env, endpoint)
+            rows.append(("adapter", amx_s, amx_b, plain_s, plain_b, f"{adapter_total:,} on {base_total:,}",
+                         "transformers from_pretrained + PeftModel", again_s))
+            amx_out, amx_s, amx_b = measure(["-m", "automodel_cli", "inspect", PIPELINE, "--json"], env,
+                                            endpoint)
+            plain_out, plain_s, plain_b = measure(["-c", PLAIN_PIPELINE, PIPELINE], env, endpoint)
+            total = json.loads(amx_out)["total_parameters"]
+            assert total == int(plain_out.split()[-1]), (total, plain_out)
+            _, again_s, _ = measure(["-m", "automodel_cli", "inspect", PIPELINE, "--json"], env, endpoint)
+            rows.append(("pipeline", amx_s, amx_b, plain_s, plain_b, f"{total:,}",
+                         "DiffusionPipeline.from_pretrained", again_s))
         for name, a_s, a_b, p_s, p_b, count, plain, again in rows:
             print(f"amx inspect ({name}){'':<{30 - len(name)}} {a_s:8.2f} {a_b:12,} {count:>12}")
             print(f"  again, the meta build remembered{'':11} {again:8.2f}")
@@ -179,7 +127,6 @@ def main() -> None:
             print(f"  ratio amx/plain: time {a_s / p_s:.2f}x {target(f'{name} time', a_s / p_s, '<', 1.0, 'x')}, "
                   f"bytes {a_b / p_b:.4f}x {target(f'{name} bytes', a_b / p_b, '<', 0.01, 'x')}\n")
     finally:
-        server.shutdown()
         shutil.rmtree(scratch, ignore_errors=True)
     finish()
 

@@ -13,18 +13,11 @@ Run: python bench/source.py [--repeat N]
 
 from __future__ import annotations
 
-import argparse
-import os
-import resource
 import statistics
 import sys
 import tempfile
 
-from heads import (  # bench/heads.py: same machine, same way of timing a fresh process
-    ROOT,
-    timed,
-)
-from targets import finish, target  # bench/targets.py: a missed target exits 1
+from support import ROOT, environment, finish, median_run, parser, run, target
 
 TARGET = ("distilbert-base-uncased-distilled-squad", "AutoModelForQuestionAnswering", 0.1)
 CASES = [  # (example, Auto class)
@@ -47,36 +40,22 @@ print(inspect.getsource(cls.__init__) + inspect.getsource(cls.forward))
 """
 
 
-def wall_and_cpu(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = timed(cmd, env)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def median_pair(cmd: list[str], env: dict[str, str], repeat: int) -> tuple[float, float]:
-    runs = [wall_and_cpu(cmd, env) for _ in range(repeat)]
-    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per model and side (median is kept)")
-    repeat = parser.parse_args().repeat
+    repeat = parser(__doc__, repeat="runs per model and side").parse_args().repeat
     amx = [sys.executable, "-m", "automodel_cli", "source"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
-           "AMX_CACHE_DIR": tempfile.mkdtemp(prefix="amx-bench-")}
-    timed([*amx, CASES[0][1], str(ROOT / "examples" / CASES[0][0])], env)  # builds the head index once
+    env = environment(HF_HUB_OFFLINE="1", AMX_CACHE_DIR=tempfile.mkdtemp(prefix="amx-bench-"))
+    run([*amx, CASES[0][1], str(ROOT / "examples" / CASES[0][0])], env)  # builds the head index once
 
     print(f"{'model':42} {'Auto class':34} {'amx s':>7} {'plain s':>8} {'ratio':>6} {'CPU ratio':>10}")
     ratios = {}
     for example, auto_class in CASES:
         model = str(ROOT / "examples" / example)
-        a_wall, a_cpu = median_pair([*amx, auto_class, model], env, repeat)
-        p_wall, p_cpu = median_pair([sys.executable, "-c", PLAIN, model, auto_class], env, repeat)
+        a = median_run([*amx, auto_class, model], env, repeat)
+        p = median_run([sys.executable, "-c", PLAIN, model, auto_class], env, repeat)
         # On a loaded shared machine the wall time measures the neighbours: the better of the two ratios counts.
-        ratios[example, auto_class] = min(a_wall / p_wall, a_cpu / p_cpu)
-        print(f"{example:42} {auto_class:34} {a_wall:7.2f} {p_wall:8.2f} {a_wall / p_wall:6.2f} {a_cpu / p_cpu:10.2f}")
+        ratios[example, auto_class] = min(a.seconds / p.seconds, a.cpu / p.cpu)
+        print(f"{example:42} {auto_class:34} {a.seconds:7.2f} {p.seconds:8.2f} {a.seconds / p.seconds:6.2f} "
+              f"{a.cpu / p.cpu:10.2f}")
     print(f"\nmean ratio amx / plain transformers: {statistics.mean(ratios.values()):.2f}x")
     example, auto_class, limit = TARGET
     ratio = ratios[example, auto_class]
