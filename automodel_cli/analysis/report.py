@@ -77,6 +77,7 @@ class InspectReport:
     embedding_dimension: int | None = None  # ... and the dimension of the embeddings it outputs
     components: list[Component] | None = None  # a diffusers pipeline's components
     gguf: GgufReport | None = None  # a GGUF checkpoint: its header's facts (gguf_inspection.py)
+    structure_digest: str | None = None  # sha256 of what `amx diff` compares (structure.py)
 
 
 ProgressCallback = Callable[[int, int], None]
