@@ -32,16 +32,6 @@ def _retrained(source: Path, directory: Path) -> Path:
     return directory
 
 
-def _resized(directory: Path) -> Path:
-    """The vocabulary grown to 120 and the whole model saved in bfloat16."""
-    import torch
-    from transformers import LlamaForCausalLM
-
-    torch.manual_seed(0)
-    LlamaForCausalLM(tiny_config("llama", vocab_size=120)).to(torch.bfloat16).save_pretrained(directory)
-    return directory
-
-
 def _lora(base: Path, directory: Path) -> Path:
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaForCausalLM
@@ -60,7 +50,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
         "llama": llama,
         "copy": Path(shutil.copytree(llama, root / "copy")),
         "retrained": _retrained(llama, root / "retrained"),
-        "resized": _resized(root / "resized"),
+        "resized": save_tiny("LlamaForCausalLM", tiny_config("llama", vocab_size=120), root / "resized", "bfloat16"),
         "classifier": save_tiny("LlamaForSequenceClassification", tiny_config("llama"), root / "classifier"),
         "adapter": _lora(llama, root / "adapter"),
     }

@@ -46,11 +46,15 @@ def tiny_config(family: str, **overrides):
     return getattr(transformers, config_class)(**{**arguments, **overrides})
 
 
-def save_tiny(model_class: str, config, directory: Path, **save_options) -> Path:
-    """Build `model_class` with random weights and save it with save_pretrained (safetensors by default)."""
+def save_tiny(model_class: str, config, directory: Path, dtype: str | None = None, **save_options) -> Path:
+    """Build `model_class` with random weights (cast to `dtype`, a torch dtype name, when given) and save it
+    with save_pretrained (safetensors by default)."""
     import torch
     import transformers
 
     torch.manual_seed(0)
-    getattr(transformers, model_class)(config).save_pretrained(directory, **save_options)
+    model = getattr(transformers, model_class)(config)
+    if dtype is not None:
+        model = model.to(getattr(torch, dtype))
+    model.save_pretrained(directory, **save_options)
     return directory
