@@ -92,6 +92,7 @@ class DiffReport:
     quantization: Pair
     checkpoint_files: Pair
     checkpoint_bytes: Pair
+    checkpoint_file_bytes: Pair  # each weight file's size
     structure_digest: Pair
     load_into: HeadCheck | None = None  # --load-into: the other side's checkpoint loaded into this side's head
     load_into_side: str | None = None  # "a" | "b"
@@ -220,6 +221,7 @@ def diff_repositories(repository_a: Repository, repository_b: Repository, index:
         quantization=_pair(report_a, report_b, _quantization),
         checkpoint_files=_pair(report_a, report_b, lambda r: r.checkpoint_files),
         checkpoint_bytes=_pair(report_a, report_b, lambda r: r.checkpoint_bytes),
+        checkpoint_file_bytes=_pair(report_a, report_b, lambda r: r.checkpoint_file_bytes),
         structure_digest=_pair(report_a, report_b, lambda r: r.structure_digest),
         notes=notes,
     )
@@ -249,4 +251,8 @@ def _load_into(into: Repository, other: Repository, index: HeadIndex, token: str
         notes.append("--load-into needs a transformers model on both sides")
         return None
     crossed = dataclasses.replace(into.resolved, ref=other.resolved.ref)
-    return inspect_model(crossed, token=token, index=index).head
+    try:
+        return inspect_model(crossed, token=token, index=index).head
+    except AmxError as error:
+        notes.append(f"--load-into not predicted: {error.message}")
+        return None

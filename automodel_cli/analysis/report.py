@@ -78,6 +78,7 @@ class InspectReport:
     components: list[Component] | None = None  # a diffusers pipeline's components
     gguf: GgufReport | None = None  # a GGUF checkpoint: its header's facts (gguf_inspection.py)
     structure_digest: str | None = None  # sha256 of what `amx diff` compares (structure.py)
+    checkpoint_file_bytes: dict[str, int] | None = None  # each weight file's size; None without weight files
 
 
 ProgressCallback = Callable[[int, int], None]

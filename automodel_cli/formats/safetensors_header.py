@@ -55,6 +55,7 @@ class CheckpointHeaders:
     files: list[str]  # weight files (shards) relative to the model root
     tensors: list[TensorHeader] = field(default_factory=list)  # empty unless format == "safetensors"
     total_bytes: int = 0  # sum of the weight files' sizes
+    file_sizes: dict[str, int] = field(default_factory=dict)  # each weight file's size, when known
     metadata: dict[str, str] = field(default_factory=dict)  # "__metadata__" of the first shard
     bytes_read: int = 0  # bytes actually read from files or over HTTP
 
@@ -251,7 +252,8 @@ def read_headers(ref: ModelRef, token: str | None = None,
         shards, bytes_read = _read_index(files, index)
     if fmt != "safetensors":
         sizes = [files.size(name, ask=True) for name in shards]
-        return CheckpointHeaders(fmt, list(shards), total_bytes=sum(s or 0 for s in sizes), bytes_read=bytes_read)
+        return CheckpointHeaders(fmt, list(shards), total_bytes=sum(s or 0 for s in sizes), bytes_read=bytes_read,
+                                 file_sizes={name: size for name, size in zip(shards, sizes) if size is not None})
 
     headers = _read_shards(files, shards, progress)
     tensors: list[TensorHeader] = []
@@ -266,6 +268,7 @@ def read_headers(ref: ModelRef, token: str | None = None,
     return CheckpointHeaders(
         "safetensors", list(shards), tensors,
         total_bytes=sum(h.file_size for h in headers),
+        file_sizes={name: h.file_size for name, h in zip(shards, headers)},
         metadata=headers[0].metadata,
         bytes_read=bytes_read + sum(h.bytes_read for h in headers),
     )

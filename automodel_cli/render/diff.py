@@ -95,6 +95,11 @@ def _files(files: list[str], total: int | None) -> str:
     return f"{len(files)} file{'s' if len(files) != 1 else ''}, {human_bytes(total)}"
 
 
+def _sized(files: list[str], sizes: dict[str, int] | None) -> str:
+    sizes = sizes or {}
+    return ", ".join(f"{name} ({human_bytes(sizes[name])})" if name in sizes else name for name in files) or "-"
+
+
 def _totals(report: DiffReport) -> Table:
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
@@ -113,7 +118,8 @@ def _totals(report: DiffReport) -> Table:
         lambda q: "-" if q is None else q if isinstance(q, str) else f"{q.method}" + (f" {q.bits}-bit" if q.bits else ""))
     row("checkpoint", Pair(_files(report.checkpoint_files.a, report.checkpoint_bytes.a),
                            _files(report.checkpoint_files.b, report.checkpoint_bytes.b)), str)
-    row("files", report.checkpoint_files, lambda files: ", ".join(files) or "-")
+    row("files", Pair(_sized(report.checkpoint_files.a, report.checkpoint_file_bytes.a),
+                      _sized(report.checkpoint_files.b, report.checkpoint_file_bytes.b)), str)
     row("structure", report.structure_digest, lambda d: (d or "-")[:19])
     return table
 

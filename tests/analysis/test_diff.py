@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support.tiny_models import save_tiny, tiny_config
+from support.tiny_models import llama_variants, save_tiny, tiny_config
 
 from automodel_cli.analysis.diff import config_changes, diff_repositories
 from automodel_cli.analysis.structure import same_value
@@ -45,15 +45,9 @@ def _lora(base: Path, directory: Path) -> Path:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("diff")
-    llama = save_tiny("LlamaForCausalLM", tiny_config("llama"), root / "llama")
-    return {
-        "llama": llama,
-        "copy": Path(shutil.copytree(llama, root / "copy")),
-        "retrained": _retrained(llama, root / "retrained"),
-        "resized": save_tiny("LlamaForCausalLM", tiny_config("llama", vocab_size=120), root / "resized", "bfloat16"),
-        "classifier": save_tiny("LlamaForSequenceClassification", tiny_config("llama"), root / "classifier"),
-        "adapter": _lora(llama, root / "adapter"),
-    }
+    variants = llama_variants(root)
+    return {**variants, "retrained": _retrained(variants["llama"], root / "retrained"),
+            "adapter": _lora(variants["llama"], root / "adapter")}
 
 
 def diff(a: Path | str, b: Path | str, **options):

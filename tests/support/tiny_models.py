@@ -58,3 +58,17 @@ def save_tiny(model_class: str, config, directory: Path, dtype: str | None = Non
         model = model.to(getattr(torch, dtype))
     model.save_pretrained(directory, **save_options)
     return directory
+
+
+def llama_variants(root: Path) -> dict[str, Path]:
+    """A tiny Llama and what `amx diff` tells apart from it: a byte copy, the vocabulary grown to 120 and saved
+    in bfloat16, and the same backbone with a sequence-classification head."""
+    import shutil
+
+    llama = save_tiny("LlamaForCausalLM", tiny_config("llama"), root / "llama")
+    return {
+        "llama": llama,
+        "copy": Path(shutil.copytree(llama, root / "copy")),
+        "resized": save_tiny("LlamaForCausalLM", tiny_config("llama", vocab_size=120), root / "resized", "bfloat16"),
+        "classifier": save_tiny("LlamaForSequenceClassification", tiny_config("llama"), root / "classifier"),
+    }

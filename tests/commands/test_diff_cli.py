@@ -9,22 +9,14 @@ from pathlib import Path
 
 import pytest
 from support import EXAMPLES, run_amx
-from support.tiny_models import save_tiny, tiny_config
+from support.tiny_models import FAMILIES, llama_variants
 
 REPO = "amx-test/diff-llama"
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("diff-cli")
-    llama = save_tiny("LlamaForCausalLM", tiny_config("llama"), root / "llama")
-    return {
-        "llama": llama,
-        "copy": Path(shutil.copytree(llama, root / "copy")),
-        "resized": save_tiny("LlamaForCausalLM", tiny_config("llama", vocab_size=120), root / "resized",
-                             "bfloat16"),
-        "classifier": save_tiny("LlamaForSequenceClassification", tiny_config("llama"), root / "classifier"),
-    }
+    return llama_variants(tmp_path_factory.mktemp("diff-cli"))
 
 
 def diff_json(*args: str, env: dict | None = None, code: int = 1) -> dict:
@@ -43,6 +35,8 @@ def test_same_model_exits_0_in_human_and_json(models):
     assert payload["same"] is True and payload["config"] == []
     assert payload["tensors"] == {"added": [], "removed": [], "changed": []}
     assert payload["structure_digest"]["a"] == payload["structure_digest"]["b"]
+    size = (models["llama"] / "model.safetensors").stat().st_size
+    assert payload["checkpoint_file_bytes"] == {"a": {"model.safetensors": size}, "b": {"model.safetensors": size}}
 
 
 def test_resized_vocabulary_collapses_layers_in_human_output(models):
@@ -80,6 +74,9 @@ def test_two_revisions_of_one_hub_repository(local_hub, models):
     assert payload["a"] == REPO and payload["b"] == f"{REPO}@v2"
     assert any(c["name"] == "model.embed_tokens.weight" for c in payload["tensors"]["changed"])
     assert payload["checkpoint_files"] == {"a": ["model.safetensors"], "b": ["model.safetensors"]}
+    assert payload["checkpoint_file_bytes"] == {
+        side: {"model.safetensors": (models[name] / "model.safetensors").stat().st_size}
+        for side, name in (("a", "llama"), ("b", "resized"))}
     same = diff_json(REPO, f"{REPO}@main", env=env, code=0)
     assert same["same"] is True
     local_digest = json.loads(run_amx("inspect", str(models["llama"]), "--json").stdout)["structure_digest"]
@@ -109,3 +106,32 @@ def test_config_only_examples_of_two_model_types():
     payload = diff_json(str(EXAMPLES / "distilbert-sst2"), str(EXAMPLES / "bert-base-uncased"))
     assert {"field": "model_type", "a": "distilbert", "b": "bert", "kind": "changed", "absent": None} in payload["config"]
     assert payload["source"] == {"a": "meta", "b": "meta"}
+
+
+def test_two_quantizations_of_one_gguf_model(tmp_path):
+    import gguf
+    from support.gguf_files import write_tiny_gguf
+
+    full = write_tiny_gguf(tmp_path / "tiny-F32.gguf", ggml_type="F32")
+    quantized = write_tiny_gguf(tmp_path / "tiny-Q8_0.gguf", ggml_type="Q8_0")
+    types = [{t.name: t.tensor_type.name for t in gguf.GGUFReader(str(path)).tensors} for path in (full, quantized)]
+    payload = diff_json(str(full), str(quantized))
+    changed = {c["name"]: (c["a"]["dtype"], c["b"]["dtype"]) for c in payload["tensors"]["changed"]}
+    assert changed == {name: (types[0][name], types[1][name]) for name in types[0] if types[0][name] != types[1][name]}
+    assert payload["quantization"]["b"] == "Q8_0" and payload["source"] == {"a": "gguf", "b": "gguf"}
+    result = run_amx("diff", str(full), str(quantized))
+    assert result.returncode == 1 and "Q8_0" in result.stdout
+
+
+def test_all_fields_shows_what_is_not_a_difference(tmp_path):
+    for name, extra in (("a", {"hidden_act": "silu", "transformers_version": "5.0.0"}), ("b", {})):
+        (tmp_path / name).mkdir()
+        config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], **FAMILIES["llama"][1], **extra}
+        (tmp_path / name / "config.json").write_text(json.dumps(config))
+    assert diff_json(str(tmp_path / "a"), str(tmp_path / "b"), code=0)["config"] == []
+    shown = diff_json(str(tmp_path / "a"), str(tmp_path / "b"), "--all-fields", code=0)["config"]
+    assert {(c["field"], c["kind"], c["absent"]) for c in shown} == {("hidden_act", "default", "b"),
+                                                                    ("transformers_version", "bookkeeping", "b")}
+    human = run_amx("diff", str(tmp_path / "a"), str(tmp_path / "b"), "--all-fields")
+    assert human.returncode == 0 and "absent on one side, at its class default" in human.stdout
+
