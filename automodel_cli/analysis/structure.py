@@ -1,6 +1,7 @@
 """What `amx diff` compares of a model, and its digest (`structure_digest`) for pinning it in CI.
 
-A model's structure is its repository shape, its config.json (bookkeeping fields left out) and, when it
+A model's structure is its repository shape, its config.json (bookkeeping fields left out; a pipeline's
+components, their libraries and classes) and, when it
 has a checkpoint, the name, shape and dtype of every tensor in it (an adapter's own tensors prefixed
 `adapter:`). Weight values are not part of it: a retrained copy has the structure of the original.
 Tensors of a model built from its config alone are left out of the digest: they follow from the config
@@ -37,8 +38,20 @@ def structure_of(repository: Repository, report: InspectReport) -> Structure:
     tensors = list(report.parameters)
     if report.adapter is not None:
         tensors += [TensorSpec(ADAPTER_PREFIX + t.name, t.shape, t.dtype) for t in report.adapter.tensors]
-    config = repository.resolved.config.raw if repository.resolved is not None else {}
-    return Structure(repository.kind, config, report.source != "meta", tensors)
+    return Structure(repository.kind, _config(repository), report.source != "meta", tensors)
+
+
+def _config(repository: Repository) -> dict[str, Any]:
+    """config.json; for a pipeline, what its model_index.json says of each component (library and class);
+    for a component of another library, its class."""
+    if repository.resolved is not None:
+        return repository.resolved.config.raw
+    if repository.pipeline is not None:
+        return {"_class_name": repository.pipeline.class_name,
+                **{c.name: [c.library, c.class_name] for c in repository.pipeline.components}}
+    if repository.component is not None:
+        return {"_class_name": repository.component.class_name, "library": repository.component.library}
+    return {}
 
 
 def canonical(value: Any) -> Any:

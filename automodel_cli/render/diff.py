@@ -31,7 +31,7 @@ def _value(value: Any, present: bool) -> Text:
 
 def _config(report: DiffReport) -> Iterator[RenderableType]:
     differing = sum(c.kind in DIFFERENCES for c in report.config)
-    yield Text(f"config: {differing} field{'s' if differing != 1 else ''} differ" if differing
+    yield Text(f"config: {differing} field{'s differ' if differing != 1 else ' differs'}" if differing
                else "config: the same", style="bold")
     if not report.config:
         return

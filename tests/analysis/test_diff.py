@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import EXAMPLES
 from support.tiny_models import llama_variants, save_tiny, tiny_config
 
 from automodel_cli.analysis.diff import config_changes, diff_repositories
@@ -148,6 +149,19 @@ def test_a_different_model_type_is_an_answer(models):
     assert report.heads.native.b == "AutoModel"
     assert "AutoModelForMaskedLM" in report.heads.added  # BERT has a masked-LM head, Llama none
     assert "AutoModelForCausalLM" not in report.heads.removed  # BertLMHeadModel: both load as causal LMs
+
+
+def test_pipelines_compare_their_components(tmp_path):
+    sdxl = EXAMPLES / "stable-diffusion-xl-base-1.0"
+    other = Path(shutil.copytree(sdxl, tmp_path / "sdxl-ddim"))
+    index = json.loads((other / "model_index.json").read_text())
+    index["scheduler"] = ["diffusers", "DDIMScheduler"]
+    (other / "model_index.json").write_text(json.dumps(index))
+    report = diff(sdxl, other)
+    assert not report.same and report.tensors.empty
+    assert [(c.field, c.a, c.b) for c in report.config] == [
+        ("scheduler", ["diffusers", "EulerDiscreteScheduler"], ["diffusers", "DDIMScheduler"])]
+    assert diff(sdxl, sdxl).same
 
 
 # --- config fields ---------------------------------------------------------------------------------
