@@ -93,6 +93,8 @@ class DiffReport:
     checkpoint_files: Pair
     checkpoint_bytes: Pair
     checkpoint_file_bytes: Pair  # each weight file's size
+    checkpoint_file_sha256: Pair  # each weight file's hash, where the Hub lists it
+    weights: str  # identical | different (by the listed hashes, every file hashed on both sides) | unknown
     structure_digest: Pair
     load_into: HeadCheck | None = None  # --load-into: the other side's checkpoint loaded into this side's head
     load_into_side: str | None = None  # "a" | "b"
@@ -222,6 +224,8 @@ def diff_repositories(repository_a: Repository, repository_b: Repository, index:
         checkpoint_files=_pair(report_a, report_b, lambda r: r.checkpoint_files),
         checkpoint_bytes=_pair(report_a, report_b, lambda r: r.checkpoint_bytes),
         checkpoint_file_bytes=_pair(report_a, report_b, lambda r: r.checkpoint_file_bytes),
+        checkpoint_file_sha256=_pair(report_a, report_b, lambda r: r.checkpoint_file_sha256),
+        weights=_weights(report_a, report_b),
         structure_digest=_pair(report_a, report_b, lambda r: r.structure_digest),
         notes=notes,
     )
@@ -229,6 +233,18 @@ def diff_repositories(repository_a: Repository, repository_b: Repository, index:
         into, other = (repository_a, repository_b) if load_into == "a" else (repository_b, repository_a)
         report.load_into, report.load_into_side = _load_into(into, other, index, token, report.notes), load_into
     return report
+
+
+def _weights(a: InspectReport, b: InspectReport) -> str:
+    """Whether the weight files hold the same bytes, known only when the Hub lists a hash for every one of
+    them on both sides (weights are never read, so amx cannot tell otherwise)."""
+    hashes = []
+    for report in (a, b):
+        listed = report.checkpoint_file_sha256 or {}
+        if not report.checkpoint_files or any(name not in listed for name in report.checkpoint_files):
+            return "unknown"
+        hashes.append(sorted(listed.values()))
+    return "identical" if hashes[0] == hashes[1] else "different"
 
 
 def _notes(a: Structure, b: Structure) -> list[str]:

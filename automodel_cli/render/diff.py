@@ -124,6 +124,13 @@ def _totals(report: DiffReport) -> Table:
     return table
 
 
+_WEIGHTS = {
+    "identical": "weights: the same bytes (the sha256 the Hub lists for every weight file)",
+    "different": "weights: other bytes (the sha256 the Hub lists for the weight files differ)",
+    "unknown": "weights: values not compared (never read; the Hub lists no sha256 for some weight file)",
+}
+
+
 def render_diff(report: DiffReport) -> Iterator[RenderableType]:
     title = Text("A ", style="bold")
     title.append_text(safe_text(report.a, "bold"))
@@ -140,6 +147,7 @@ def render_diff(report: DiffReport) -> Iterator[RenderableType]:
     yield from _tensors(report.tensors)
     yield Text("")
     yield _totals(report)
+    yield Text(_WEIGHTS[report.weights], style="dim" if report.weights == "unknown" else "")
     if report.load_into_side is not None and report.load_into is not None:
         into, other = ("A", "B") if report.load_into_side == "a" else ("B", "A")
         yield Text("")

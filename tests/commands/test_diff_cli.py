@@ -3,6 +3,7 @@ repository, and hostile pairs (an answer or one line on stderr, never a tracebac
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -33,6 +34,7 @@ def test_same_model_exits_0_in_human_and_json(models):
     assert "the same structure" in result.stdout and "tensors: the same names, shapes and dtypes" in result.stdout
     payload = diff_json(str(models["llama"]), str(models["copy"]), code=0)
     assert payload["same"] is True and payload["config"] == []
+    assert payload["weights"] == "unknown"  # local files: no listed hash, and the weights are never read
     assert payload["tensors"] == {"added": [], "removed": [], "changed": []}
     assert payload["structure_digest"]["a"] == payload["structure_digest"]["b"]
     size = (models["llama"] / "model.safetensors").stat().st_size
@@ -77,8 +79,14 @@ def test_two_revisions_of_one_hub_repository(local_hub, models):
     assert payload["checkpoint_file_bytes"] == {
         side: {"model.safetensors": (models[name] / "model.safetensors").stat().st_size}
         for side, name in (("a", "llama"), ("b", "resized"))}
+    assert payload["checkpoint_file_sha256"] == {
+        side: {"model.safetensors": hashlib.sha256((models[name] / "model.safetensors").read_bytes()).hexdigest()}
+        for side, name in (("a", "llama"), ("b", "resized"))}
+    assert payload["weights"] == "different"
     same = diff_json(REPO, f"{REPO}@main", env=env, code=0)
-    assert same["same"] is True
+    assert same["same"] is True and same["weights"] == "identical"
+    human = run_amx("diff", REPO, f"{REPO}@main", env=env)
+    assert "weights: the same bytes" in human.stdout
     local_digest = json.loads(run_amx("inspect", str(models["llama"]), "--json").stdout)["structure_digest"]
     assert same["structure_digest"] == {"a": local_digest, "b": local_digest}
 
