@@ -20,6 +20,7 @@ _API = {
     "source_report": "source.model_source",
     "diagnose_model": "diagnosis.doctor",
     "check_models": "diagnosis.check",
+    "diff_repositories": "analysis.diff",
 }
 __all__ = sorted(_API)
 

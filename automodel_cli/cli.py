@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from .commands.check import check
+from .commands.diff import diff
 from .commands.doctor import doctor
 from .commands.heads import heads
 from .commands.help_format import AmxCommand, AmxGroup
@@ -29,7 +30,8 @@ app = typer.Typer(
         "    amx source qa distilbert-base-uncased-distilled-squad\n"
         "    amx tasks ner\n"
         "    amx doctor ./my-model --head AutoModelForSequenceClassification\n"
-        "    amx check --manifest amx.toml\n\n"
+        "    amx check --manifest amx.toml\n"
+        "    amx diff org/model@v1.0 org/model@main\n\n"
         "MODEL is a Hub id (gpt2, org/name, org/name@rev), a local directory or a Hugging Face cache "
         "folder. HF_ENDPOINT, HF_HUB_OFFLINE, HF_HOME and HF_TOKEN work as in huggingface_hub."
     ),
@@ -44,6 +46,7 @@ app.command("source", cls=AmxCommand)(source)
 app.command("check", cls=AmxCommand)(check)
 app.command("tasks", cls=AmxCommand)(tasks)
 app.command("doctor", cls=AmxCommand)(doctor)
+app.command("diff", cls=AmxCommand)(diff)
 
 
 def _versions() -> str:

@@ -22,6 +22,7 @@ COMMANDS = {
     "source": (["source", "AutoModel", "{model}"], False),
     "inspect": (["inspect", "{model}"], True),
     "doctor": (["doctor", "{model}"], True),
+    "diff": (["diff", str(PROJECT_ROOT / "examples" / "gpt2"), "{model}"], True),
 }
 
 
@@ -70,6 +71,9 @@ def test_errors_are_one_clear_line(outcome):
             # doctor's answer to a model that would not load is a finding (exit 1), not an error
             flowed = " ".join(r["stdout"].split())  # findings are wrapped like prose
             assert r["message"] in flowed and ("✗" in flowed or "!" in flowed or r["json"]), (r["case"], r["stdout"])
+            continue
+        if outcome["command"] == "diff" and r["exit_code"] == 1:  # diff's answer "they differ", not an error
+            assert r["stdout"] and not r["stderr"].startswith("error: "), (r["case"], r["stderr"])
             continue
         errors = [line for line in r["stderr"].splitlines() if line.startswith("error: ")]
         assert len(errors) == 1, (r["case"], r["stderr"])

@@ -229,6 +229,8 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         notes=notes,
         from_cache=resolved.from_cache,
         adapter=adapter,
+        checkpoint_file_bytes=dict(headers.file_sizes) if headers.files else None,
+        checkpoint_file_sha256=dict(headers.file_sha256) if headers.files else None,
     )
 
 

@@ -77,6 +77,9 @@ class InspectReport:
     embedding_dimension: int | None = None  # ... and the dimension of the embeddings it outputs
     components: list[Component] | None = None  # a diffusers pipeline's components
     gguf: GgufReport | None = None  # a GGUF checkpoint: its header's facts (gguf_inspection.py)
+    structure_digest: str | None = None  # sha256 of what `amx diff` compares (structure.py)
+    checkpoint_file_bytes: dict[str, int] | None = None  # each weight file's size; None without weight files
+    checkpoint_file_sha256: dict[str, str] | None = None  # the hashes the Hub lists for them (git-lfs files)
 
 
 ProgressCallback = Callable[[int, int], None]

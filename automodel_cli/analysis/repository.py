@@ -10,6 +10,7 @@ from .inspection import inspect_model
 from .pipeline import inspect_components
 from .report import InspectReport, ProgressCallback
 from .sentence_transformers import add_module_tensors, measure_chain
+from .structure import structure_digest, structure_of
 
 
 def inspect_repository(repository: Repository, head: str | None = None, token: str | None = None,
@@ -17,7 +18,15 @@ def inspect_repository(repository: Repository, head: str | None = None, token: s
                        index: HeadIndex | None = None) -> InspectReport:
     """`inspect_model` for any repository shape: an adapter (its base, its own tensors, and base + adapter
     with the head), a sentence-transformers model (its Transformer module and the module chain), a pipeline
-    or a component of another library (parameters per component), a GGUF checkpoint (from its header)."""
+    or a component of another library (parameters per component), a GGUF checkpoint (from its header).
+    The report carries the digest of the repository's structure (`structure_digest`)."""
+    report = _inspect_shape(repository, head, token, progress, trust_remote_code, index)
+    report.structure_digest = structure_digest(structure_of(repository, report))
+    return report
+
+
+def _inspect_shape(repository: Repository, head: str | None, token: str | None, progress: ProgressCallback | None,
+                   trust_remote_code: bool, index: HeadIndex | None) -> InspectReport:
     if repository.gguf is not None:
         return inspect_gguf(repository.gguf.checkpoint, repository.display(), repository.gguf.target.where(),
                             head=head, from_cache=repository.from_cache)

@@ -78,3 +78,8 @@ class ModuleImportError(BadInputError):
         super().__init__(f"cannot import {module}: {detail}", hint)
         self.module = module
         self.detail = detail
+
+
+class UnreadableSideError(BadInputError):
+    """A model of `amx diff` that cannot be resolved or read: exit 2 whatever the cause, since exit 1 says
+    the two models differ. The message names the side (A or B) and keeps the cause's."""

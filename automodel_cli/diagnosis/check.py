@@ -409,11 +409,12 @@ def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, t
     """Parameters, weight memory and checkpoint format, only when asked: they cost Hub requests, and
     without safetensors headers the inspect core builds the model on the meta device (torch)."""
     wanted = [key for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory),
-                                  ("require-safetensors", spec.require_safetensors)) if on]
+                                  ("require-safetensors", spec.require_safetensors), ("structure", spec.structure))
+              if on]
     if not wanted:
         return []
     try:
-        if spec.max_parameters or spec.max_memory or repository.resolved is None:
+        if spec.max_parameters or spec.max_memory or spec.structure or repository.resolved is None:
             with _INSPECT_LOCK:
                 inspected = inspect_repository(repository, token=token, index=index)
             checkpoint_format = inspected.checkpoint_format
@@ -438,7 +439,18 @@ def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, t
                                                      "model, or raise max-memory"))
     if spec.require_safetensors:
         checks.append(_format_check(checkpoint_format))
+    if spec.structure:
+        checks.append(_structure_check(spec, inspected.structure_digest))
     return checks
+
+
+def _structure_check(spec: ModelSpec, digest: str | None) -> Check:
+    """The pinned structure: its config and tensors changed upstream when the digest did."""
+    if digest == spec.structure:
+        return Check("structure", PASS, f"the structure is the pinned one ({digest})")
+    return Check("structure", FAIL, f"the structure changed: {digest}, pinned {spec.structure}",
+                 f"`amx diff {spec.model}@REV {spec.model}` against the revision you tested shows what changed; "
+                 "if the change is intended, pin the new digest")
 
 
 def _format_check(checkpoint_format: str) -> Check:

@@ -55,6 +55,7 @@ class ModelSpec:
     max_transformers: str | None = None
     subfolder: str | None = None  # the model's folder in the repository (a pipeline component)
     gguf_file: str | None = None  # a GGUF checkpoint of the model, as from_pretrained(..., gguf_file=...)
+    structure: str | None = None  # "sha256:...": the structure_digest the project tested (amx inspect --json)
     reference: str | None = None  # what to resolve when it differs from `model` (a path next to the manifest)
     file: str | None = None
     line: int | None = None
@@ -129,6 +130,16 @@ def _gguf_file(value: Any) -> str:
     return name
 
 
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _digest(value: Any) -> str:
+    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+        raise ValueError("must be a structure_digest such as \"sha256:5749f2...\" (64 hex digits, from "
+                         f"`amx inspect MODEL --json`), found {_shown(value)}")
+    return value
+
+
 # The dtypes `amx inspect` reports weight memory for (InspectReport.memory_bytes); default: as checkpointed.
 MEMORY_DTYPES = ("float32", "bfloat16", "float16", "int8", "int4")
 
@@ -168,8 +179,9 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "allow-remote-code": ("allow_remote_code", _bool),
     "min-transformers": ("min_transformers", _version),
     "max-transformers": ("max_transformers", _version),
+    "structure": ("structure", _digest),
 }
-DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder", "gguf-file")]
+DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder", "gguf-file", "structure")]
 
 
 @dataclass

@@ -87,6 +87,10 @@ class LocalFiles:
     def guess(self, tensor_names: list[str] | None) -> int:
         return 8  # a local read costs nothing extra: read the length, then exactly the header
 
+    def sha256(self, name: str) -> None:
+        """Local files have no listed hash, and hashing one would read all its weights."""
+        return None
+
     def fetch(self, name: str) -> Fetch:
         def read(start: int, end: int) -> tuple[bytes, int | None]:
             try:
@@ -128,6 +132,7 @@ class HubFiles:
         listing = hub.list_repo_files(ref.repo_id, revision=ref.revision, token=token)
         prefix = ref.repo_path("")
         self._sizes = {f.path[len(prefix):]: f.size for f in listing if f.path.startswith(prefix)}
+        self._hashes = {f.path[len(prefix):]: f.sha256 for f in listing if f.path.startswith(prefix) and f.sha256}
 
     def where(self, name: str) -> str:
         return f"{self.ref.repo_id}/{self.ref.repo_path(name)}"
@@ -148,6 +153,10 @@ class HubFiles:
             return self._hub.file_size(self.ref.repo_id, self.ref.repo_path(name), revision=self.ref.revision,
                                        token=self.token)
         return known
+
+    def sha256(self, name: str) -> str | None:
+        """The content hash the Hub lists for a file stored with git-lfs (as weights are), else None."""
+        return self._hashes.get(name)
 
     def guess(self, tensor_names: list[str] | None) -> int:
         """First range: the whole header if the index's tensor names predict it, else a few KB."""

@@ -11,6 +11,7 @@ through huggingface_hub itself.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,6 +174,7 @@ def _cached_or_unreachable(repo_id: str, filename: str, revision: str | None, er
 class RepoFile:
     path: str  # relative to the repository root, '/'-separated
     size: int | None  # None when the server does not say (e.g. an olah mirror)
+    sha256: str | None = None  # the content's hash, listed by the Hub for files stored with git-lfs
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,14 @@ def list_repo_files(repo_id: str, *, revision: str | None = None, token: str | N
         )
     except _remote_errors() as error:
         raise _remote_error(error, repo_id, "the file list", revision, f"the file list of {repo_id}") from None
-    return [RepoFile(s.rfilename, s.size if isinstance(s.size, int) else None) for s in info.siblings or []]
+    return [RepoFile(s.rfilename, s.size if isinstance(s.size, int) else None, _lfs_sha256(s.lfs))
+            for s in info.siblings or []]
+
+
+def _lfs_sha256(lfs: object) -> str | None:
+    """The sha256 of a sibling's LFS metadata, when it is one (64 lowercase hex digits), else None."""
+    value = lfs.get("sha256") if isinstance(lfs, dict) else None
+    return value if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) else None
 
 
 def read_range(

@@ -7,7 +7,7 @@ shape and dtype, become one row `model.layers.{0..31}.self_attn.q_proj.weight  x
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from ..base.errors import BadInputError
@@ -59,21 +59,22 @@ def compact_range(values: Sequence[int]) -> str:
     )
 
 
-def group_tensors(tensors: Sequence[TensorSpec]) -> list[ParamGroup]:
-    """Collapse tensors that differ only in numeric path components and share shape, dtype and kind."""
-    groups: dict[tuple, list[list[int]]] = {}
-    numel: dict[tuple, int] = {}
-    for tensor in tensors:
-        parts = tensor.name.split(".")
+def collapse_layers(names: Sequence[str], keys: Sequence[Hashable]) -> list[tuple[str, Hashable, list[int]]]:
+    """Collapse names that differ only in numeric path components and share a key: (pattern, key, indices).
+
+    `model.layers.0.mlp.up_proj.weight` ... `model.layers.31.mlp.up_proj.weight` of one key become
+    `model.layers.{0..31}.mlp.up_proj.weight`, with the positions of the names it stands for.
+    """
+    groups: dict[tuple, tuple[list[list[int]], list[int]]] = {}
+    for position, (name, key) in enumerate(zip(names, keys)):
+        parts = name.split(".")
         template = tuple(None if part.isdigit() else part for part in parts)
-        key = (template, tensor.shape, tensor.dtype, tensor.buffer)
-        holes = groups.setdefault(key, [[] for part in template if part is None])
+        holes, members = groups.setdefault((template, key), ([[] for part in template if part is None], []))
         for values, part in zip(holes, (p for p in parts if p.isdigit())):
             values.append(int(part))
-        numel[key] = numel.get(key, 0) + tensor.numel
+        members.append(position)
     result = []
-    for key, holes in groups.items():
-        template, shape, dtype, buffer = key
+    for (template, key), (holes, members) in groups.items():
         filled = iter(holes)
         name_parts = []
         for part in template:
@@ -82,9 +83,15 @@ def group_tensors(tensors: Sequence[TensorSpec]) -> list[ParamGroup]:
                 continue
             values = next(filled)
             name_parts.append(str(values[0]) if len(set(values)) == 1 else "{" + compact_range(values) + "}")
-        count = len(holes[0]) if holes else 1
-        result.append(ParamGroup(".".join(name_parts), shape, dtype, count, numel[key], buffer))
+        result.append((".".join(name_parts), key, members))
     return result
+
+
+def group_tensors(tensors: Sequence[TensorSpec]) -> list[ParamGroup]:
+    """Collapse tensors that differ only in numeric path components and share shape, dtype and kind."""
+    keys = [(t.shape, t.dtype, t.buffer) for t in tensors]
+    return [ParamGroup(name, shape, dtype, len(members), sum(tensors[i].numel for i in members), buffer)
+            for name, (shape, dtype, buffer), members in collapse_layers([t.name for t in tensors], keys)]
 
 
 def module_tree(tensors: Sequence[TensorSpec], depth: int) -> ModuleNode:

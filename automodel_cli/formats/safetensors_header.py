@@ -13,7 +13,7 @@ BadInputError line naming the file; reading is bounded by the 100 MB header cap.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -55,6 +55,8 @@ class CheckpointHeaders:
     files: list[str]  # weight files (shards) relative to the model root
     tensors: list[TensorHeader] = field(default_factory=list)  # empty unless format == "safetensors"
     total_bytes: int = 0  # sum of the weight files' sizes
+    file_sizes: dict[str, int] = field(default_factory=dict)  # each weight file's size, when known
+    file_sha256: dict[str, str] = field(default_factory=dict)  # each weight file's hash, when the Hub lists it
     metadata: dict[str, str] = field(default_factory=dict)  # "__metadata__" of the first shard
     bytes_read: int = 0  # bytes actually read from files or over HTTP
 
@@ -237,6 +239,10 @@ def _read_shards(files: CheckpointFiles, shards: dict[str, list[str] | None],
     return [results[name] for name in shards]
 
 
+def _listed_hashes(files: CheckpointFiles, names: Iterable[str]) -> dict[str, str]:
+    return {name: digest for name in names if (digest := files.sha256(name)) is not None}
+
+
 def read_headers(ref: ModelRef, token: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> CheckpointHeaders:
     """The tensors of a model's checkpoint from its safetensors headers (no tensor data, no unpickling).
@@ -251,7 +257,9 @@ def read_headers(ref: ModelRef, token: str | None = None,
         shards, bytes_read = _read_index(files, index)
     if fmt != "safetensors":
         sizes = [files.size(name, ask=True) for name in shards]
-        return CheckpointHeaders(fmt, list(shards), total_bytes=sum(s or 0 for s in sizes), bytes_read=bytes_read)
+        return CheckpointHeaders(fmt, list(shards), total_bytes=sum(s or 0 for s in sizes), bytes_read=bytes_read,
+                                 file_sizes={name: size for name, size in zip(shards, sizes) if size is not None},
+                                 file_sha256=_listed_hashes(files, shards))
 
     headers = _read_shards(files, shards, progress)
     tensors: list[TensorHeader] = []
@@ -266,6 +274,8 @@ def read_headers(ref: ModelRef, token: str | None = None,
     return CheckpointHeaders(
         "safetensors", list(shards), tensors,
         total_bytes=sum(h.file_size for h in headers),
+        file_sizes={name: h.file_size for name, h in zip(shards, headers)},
+        file_sha256=_listed_hashes(files, shards),
         metadata=headers[0].metadata,
         bytes_read=bytes_read + sum(h.bytes_read for h in headers),
     )

@@ -88,6 +88,12 @@ def _config_class(model_type: str | None) -> type | None:
     return CONFIG_MAPPING[model_type] if model_type in CONFIG_MAPPING else None
 
 
+def config_defaults_for(model_type: str | None) -> dict[str, Any]:
+    """What a config.json of `model_type` gets for a field it omits; empty when the model_type is unknown."""
+    config_class = _config_class(model_type)
+    return config_class_defaults(config_class) if config_class is not None else {}
+
+
 def _readers(config: ModelConfig) -> list[_FieldReader]:
     config_class = _config_class(config.model_type)
     readers = [_FieldReader(config.raw, config_class)]

@@ -165,7 +165,7 @@ def _keys(label: str, keys: list[str], style: str) -> Text:
     return line
 
 
-def _head(head: HeadCheck) -> Iterator[RenderableType]:
+def head_lines(head: HeadCheck) -> Iterator[RenderableType]:
     title = Text("head ", style="bold")
     title.append_text(safe_text(head.auto_class, "bold green"))
     title.append(" → ")
@@ -222,7 +222,7 @@ def render_inspect(report: InspectReport, grouped: bool = True) -> Iterator[Rend
         yield render_adapter_tensors(report.adapter)
     if report.head is not None:
         yield Text("")
-        yield Group(*_head(report.head))
+        yield Group(*head_lines(report.head))
     for note in report.notes:
         line = Text("note: ", style="yellow")
         line.append_text(safe_text(note))

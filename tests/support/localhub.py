@@ -34,7 +34,8 @@ ASGI layer around olah's app in the server process, makes it answer as the Hub d
   turns that into the Hub's 404 `x-error-code: EntryNotFound` / `RevisionNotFound`. Unknown
   repositories keep olah's 401 RepoNotFound, which is also what the Hub sends to anonymous users.
 - `GET /api/models/<org>/<name>` (no revision) is a 401 in olah's offline mode; HubCompat serves it
-  as `/revision/main`, so `HfApi().model_info(repo_id)` works.
+  as `/revision/main`, so `HfApi().model_info(repo_id)` works. Model info lists each `*.safetensors`
+  file's `lfs` (sha256 and size), as the Hub does for weights stored with git-lfs.
 HubCompat counts the bytes of file content it sends (`/resolve/` bodies, per repository and file):
 `LocalHub.served_bytes()` returns and resets the counts, so a test can prove what was read.
 olah ignores tokens; HubCompat refuses the token `INVALID_TOKEN` with the Hub's 401 "Invalid credentials
@@ -66,6 +67,7 @@ STARTUP_TIMEOUT_SECONDS = 30
 _GIT_IDENTITY = ["-c", "user.name=amx tests", "-c", "user.email=tests@amx.invalid", "-c", "commit.gpgsign=false"]
 _RESOLVE = re.compile(r"/(?P<repo>[^/]+(?:/[^/]+)?)/resolve/(?P<rev>[^/]+)/(?P<file>.+)")
 _MODEL_INFO = re.compile(r"/api/models/(?P<repo>[^/]+(?:/[^/]+)?)")
+_MODEL_INFO_AT = re.compile(r"/api/models/(?P<repo>[^/]+(?:/[^/]+)?)/revision/(?P<rev>[^/]+)")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 SERVED_PATH = "/_localhub/served-bytes"
 INVALID_TOKEN = "hf_invalid"  # HubCompat refuses it as huggingface.co refuses a wrong or expired token
@@ -281,10 +283,11 @@ class HubCompat:
             return await self._reply(send, 200, [(b"content-type", b"application/json")], json.dumps(served).encode())
         info = _MODEL_INFO.fullmatch(path)
         if info and self._repo_dir(info["repo"]):
-            scope = {**scope, "path": path + "/revision/main", "raw_path": scope["raw_path"] + b"/revision/main"}
-            return await self.app(scope, receive, send)
+            path += "/revision/main"
+            scope = {**scope, "path": path, "raw_path": scope["raw_path"] + b"/revision/main"}
+        info = _MODEL_INFO_AT.fullmatch(path)
         resolve = _RESOLVE.fullmatch(path)
-        if resolve is None:
+        if resolve is None and (info is None or self._repo_dir(info["repo"]) is None):
             return await self.app(scope, receive, send)
 
         start: dict = {}
@@ -298,6 +301,12 @@ class HubCompat:
 
         await self.app(scope, receive, capture)
         status, headers = start["status"], list(start.get("headers", []))
+        if resolve is None:
+            if status == 200:
+                body = self._with_lfs(self._repo_dir(info["repo"]), info["rev"], bytes(body))
+                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+            return await self._reply(send, status, headers, bytes(body))
         repo = self._repo_dir(resolve["repo"])
         if status == 401 and repo is not None:
             status, headers, body = self._missing(repo, resolve["rev"], resolve["file"])
@@ -315,6 +324,23 @@ class HubCompat:
     async def _reply(send, status: int, headers: list, body: bytes = b"") -> None:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _with_lfs(repo: Path, rev: str, body: bytes) -> bytes:
+        """Model info as the Hub lists it with `files_metadata=True`: safetensors files are git-lfs files there,
+        each sibling with `lfs: {sha256, size, pointerSize}` (olah lists names only)."""
+        import hashlib
+
+        import git
+
+        info = json.loads(body)
+        tree = git.Repo(repo).commit(rev).tree
+        for sibling in info.get("siblings") or []:
+            name = sibling.get("rfilename", "")
+            if name.endswith(".safetensors"):
+                data = (tree / name).data_stream.read()
+                sibling["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+        return json.dumps(info).encode()
 
     @staticmethod
     def _missing(repo: Path, rev: str, filename: str):

@@ -46,11 +46,29 @@ def tiny_config(family: str, **overrides):
     return getattr(transformers, config_class)(**{**arguments, **overrides})
 
 
-def save_tiny(model_class: str, config, directory: Path, **save_options) -> Path:
-    """Build `model_class` with random weights and save it with save_pretrained (safetensors by default)."""
+def save_tiny(model_class: str, config, directory: Path, dtype: str | None = None, **save_options) -> Path:
+    """Build `model_class` with random weights (cast to `dtype`, a torch dtype name, when given) and save it
+    with save_pretrained (safetensors by default)."""
     import torch
     import transformers
 
     torch.manual_seed(0)
-    getattr(transformers, model_class)(config).save_pretrained(directory, **save_options)
+    model = getattr(transformers, model_class)(config)
+    if dtype is not None:
+        model = model.to(getattr(torch, dtype))
+    model.save_pretrained(directory, **save_options)
     return directory
+
+
+def llama_variants(root: Path) -> dict[str, Path]:
+    """A tiny Llama and what `amx diff` tells apart from it: a byte copy, the vocabulary grown to 120 and saved
+    in bfloat16, and the same backbone with a sequence-classification head."""
+    import shutil
+
+    llama = save_tiny("LlamaForCausalLM", tiny_config("llama"), root / "llama")
+    return {
+        "llama": llama,
+        "copy": Path(shutil.copytree(llama, root / "copy")),
+        "resized": save_tiny("LlamaForCausalLM", tiny_config("llama", vocab_size=120), root / "resized", "bfloat16"),
+        "classifier": save_tiny("LlamaForSequenceClassification", tiny_config("llama"), root / "classifier"),
+    }
