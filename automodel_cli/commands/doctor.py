@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..base.errors import BadInputError
+from ..base.errors import BadInputError, ExitCode
 from ..diagnosis.load_errors import MAX_TEXT
 from ..render import Output
 from .common import (
@@ -67,7 +67,8 @@ def doctor(
     (unrecognized configuration class, newly initialized or unused weights, size mismatch, unknown
     model type, trust_remote_code, missing or gated repository...) and explains them the same way.
 
-    Exit status: 0 when the load would succeed cleanly, 1 when it would fail or warn, 2 on bad input.
+    Exit status: 0 when the load would succeed cleanly, 1 when it would fail or warn, 2 on bad input,
+    3 when something it depends on (the weight files) could not be checked.
 
     Examples:
 
@@ -114,4 +115,4 @@ def doctor(
             report = diagnose_model(model, index, head, revision, token, progress, subfolder, gguf_file)
     out.emit("doctor", report, render_doctor)
     if report.verdict != "ok":
-        raise typer.Exit(1)
+        raise typer.Exit(int(ExitCode.NOT_CHECKED if report.verdict == "unknown" else ExitCode.FAILURE))

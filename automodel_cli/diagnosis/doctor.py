@@ -84,7 +84,8 @@ def make_report(mode: str, subject: str, findings: list[Finding], index: HeadInd
     unique: dict[str, Finding] = {}
     for finding in findings:
         unique.setdefault(finding.code, finding)
-    ordered = sorted(unique.values(), key=lambda finding: (f.ERROR, f.WARNING, f.INFO).index(finding.severity))
+    ordered = sorted(unique.values(),
+                     key=lambda finding: (f.ERROR, f.WARNING, f.UNCHECKED, f.INFO).index(finding.severity))
     return DoctorReport(mode, subject, head, model_class, model_type, index.transformers_version, verdict(ordered),
                         ordered, notes or [])
 
@@ -166,8 +167,7 @@ def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> tupl
     except BadInputError as error:  # a weight file that cannot be read: transformers fails on it too
         return [f.bad_weights(error.message)], False
     except AmxError as error:
-        notes.append(f"weights not checked: {error.message}")
-        return [], False
+        return [f.weights_not_checked(error.message)], False
     if names & set(SAFETENSORS_FILES):
         return [], True
     pickles = [name for name in PICKLE_FILES if name in names]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ERROR, WARNING, INFO = "error", "warning", "info"  # the load fails / loads but not cleanly / nothing to fix
+UNCHECKED = "unchecked"  # amx could not tell: the verdict cannot be ok
 SHOWN_KEYS = 5
 UPGRADE = "pip install -U transformers"
 
@@ -24,9 +25,11 @@ class Finding:
 
 
 def verdict(findings: list[Finding]) -> str:
-    """'fail' when the load would fail, 'warn' when it would work with warnings or random weights, else 'ok'."""
+    """'fail' when the load would fail, 'warn' when it would work with warnings or random weights,
+    'unknown' when something the load depends on could not be checked, else 'ok'."""
     severities = {finding.severity for finding in findings}
-    return "fail" if ERROR in severities else "warn" if WARNING in severities else "ok"
+    return ("fail" if ERROR in severities else "warn" if WARNING in severities
+            else "unknown" if UNCHECKED in severities else "ok")
 
 
 def _keys(keys: list[str]) -> str:
@@ -174,6 +177,16 @@ def no_weights(where: str, other_formats: list[str] | None = None) -> Finding:
         f"{where} has no model weights (model.safetensors, pytorch_model.bin or their .index.json)",
         "point at the folder or repository that holds the weights; a variant (model.fp16.safetensors) needs "
         "variant='fp16'; from_config() builds the model with random weights instead",
+    )
+
+
+def weights_not_checked(problem: str) -> Finding:
+    return Finding(
+        "weights-not-checked", UNCHECKED,
+        "the weight files could not be listed and the Hugging Face cache holds none, so whether from_pretrained "
+        f"finds any is unknown: {problem}",
+        "run again where the Hub (or HF_ENDPOINT) can be reached; from_pretrained fails the same way unless "
+        "the weights are already in the Hugging Face cache",
     )
 
 

@@ -470,3 +470,34 @@ def test_a_truncated_safetensors_file_is_a_failure_like_the_real_load(bert_mlm, 
     assert codes(report) == ["bad-weights"] and report.verdict == "fail"
     said = transformers_says(lambda: AutoModelForMaskedLM.from_pretrained(tmp_path))
     assert codes(diagnose_text(said, index)) == ["bad-weights"]  # transformers fails on it too
+
+
+def load_in_subprocess(env: dict[str, str], code: str) -> subprocess.CompletedProcess:
+    """Run `code` (a real transformers load) with `env`, as the user's own script would run."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, timeout=300)
+
+
+@pytest.mark.parametrize("cut_off", ["offline", "refused"])
+def test_a_cached_config_without_weights_is_not_a_clean_verdict(hub, tiny_bert_repo, tmp_path, cut_off):
+    """`amx heads` caches config.json only; without the Hub from_pretrained finds no weights: never ✓ nor pass."""
+    from support.localhub import free_port
+
+    env = hub.env(tmp_path / "hf-home")
+    assert run_amx("heads", tiny_bert_repo, env=env).returncode == 0
+    env |= {"HF_HUB_OFFLINE": "1"} if cut_off == "offline" else {"HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
+    load = load_in_subprocess(env, "from transformers import AutoModelForSequenceClassification as A\n"
+                                   f"A.from_pretrained({tiny_bert_repo!r})")
+    assert load.returncode != 0 and "OSError" in load.stderr
+    human = run_amx("doctor", tiny_bert_repo, env=env)
+    assert human.returncode == 3, human.stdout + human.stderr
+    assert "? weights-not-checked" in human.stdout and "✓" not in human.stdout
+    assert "could not be checked" in human.stdout.splitlines()[-1]
+    data = json.loads(run_amx("doctor", tiny_bert_repo, "--json", env=env).stdout)
+    assert data["verdict"] == "unknown"
+    assert [(f["code"], f["severity"]) for f in data["findings"]] == [("weights-not-checked", "unchecked")]
+    check = run_amx("check", tiny_bert_repo, "--json", env=env)
+    assert check.returncode == 3
+    model = json.loads(check.stdout)["models"][0]
+    assert model["status"] == "error" and model["reason"].startswith("could not check the weights")
+    assert "could not be checked" in run_amx("check", tiny_bert_repo, env=env).stdout
