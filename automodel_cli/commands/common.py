@@ -40,6 +40,12 @@ GgufFileOpt = Annotated[
                  help="Read this GGUF file of MODEL (as from_pretrained(..., gguf_file=NAME)); needed when "
                       "it holds several."),
 ]
+VariantOpt = Annotated[
+    str | None,
+    typer.Option("--variant", metavar="NAME", show_default=False,
+                 help="Read the weights saved with variant NAME (model.NAME.safetensors), as "
+                      "from_pretrained(..., variant=NAME)."),
+]
 ImportOpt = Annotated[
     list[str] | None,
     typer.Option("--import", metavar="MODULE", show_default=False,

@@ -199,7 +199,7 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     versions = _transformers_checks(spec, index.transformers_version)
     try:
         repository = resolve_repository(spec.reference or spec.model, spec.revision, token, spec.subfolder,
-                                        spec.gguf_file)
+                                        spec.gguf_file, spec.variant)
         if repository.kind == "gguf":
             repository.transformers_config()
     except AmxError as error:

@@ -28,6 +28,8 @@ from ..files.checkpoint_files import (
     SAFETENSORS_INDEX,
     SAFETENSORS_SINGLE,
     open_checkpoint,
+    variants_in,
+    with_variant,
 )
 from ..files.config_reader import ModelConfig, saved_by_newer_transformers
 from ..files.reference import ModelRef
@@ -49,7 +51,6 @@ _OTHER_FORMATS = {
     re.compile(r"flax_model\.msgpack"): "Flax weights (flax_model.msgpack)",
     re.compile(r"consolidated(\..*)?\.safetensors"): "Mistral-format weights (consolidated.safetensors)",
     re.compile(r".*\.gguf"): "GGUF files",
-    re.compile(r"model\.\w+\.safetensors"): "a variant (model.<variant>.safetensors)",
 }
 # Findings guessed from the classes, which a key-by-key comparison with the checkpoint replaces.
 _CLASS_LEVEL = {"new-weights", "unused-weights", "unknown-checkpoint-head"}
@@ -159,7 +160,7 @@ def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: H
     return found
 
 
-def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> tuple[list[Finding], bool]:
+def _weight_findings(ref: ModelRef, token: str | None) -> tuple[list[Finding], bool]:
     """From the names of the weight files, as from_pretrained looks for them (listed, never opened):
     the findings, and whether there are safetensors to compare the head with."""
     try:
@@ -168,11 +169,17 @@ def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> tupl
         return [f.bad_weights(error.message)], False
     except AmxError as error:
         return [f.weights_not_checked(error.message)], False
-    if names & set(SAFETENSORS_FILES):
+    if names & {with_variant(name, ref.variant) for name in SAFETENSORS_FILES}:
         return [], True
-    pickles = [name for name in PICKLE_FILES if name in names]
+    pickles = [with_variant(name, ref.variant) for name in PICKLE_FILES if with_variant(name, ref.variant) in names]
     if pickles:
         return [f.pickle_weights(pickles)], False
+    variants = variants_in(sorted(names))
+    if ref.variant is not None:
+        plain = bool(names & {*SAFETENSORS_FILES, *PICKLE_FILES})
+        return [f.no_variant_weights(ref.display(), ref.variant, variants, plain)], False
+    if variants:
+        return [f.variant_required(ref.display(), variants)], False
     others = sorted({label for pattern, label in _OTHER_FORMATS.items() for name in names if pattern.fullmatch(name)})
     return [f.no_weights(ref.display(), others)], False
 
@@ -235,14 +242,15 @@ def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None) -> Docto
 
 def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revision: str | None = None,
                    token: str | None = None, progress: ProgressCallback | None = None,
-                   subfolder: str | None = None, gguf_file: str | None = None) -> DoctorReport:
+                   subfolder: str | None = None, gguf_file: str | None = None,
+                   variant: str | None = None) -> DoctorReport:
     """Predict `AutoXxx.from_pretrained(model)`; BadInputError for malformed references and files.
 
     With safetensors weights, new, unused and mismatched weights are predicted key by key (the head is
     built on the meta device, which imports torch); otherwise from the classes alone.
     """
     try:
-        repository = resolve_repository(model, revision, token, subfolder, gguf_file)
+        repository = resolve_repository(model, revision, token, subfolder, gguf_file, variant)
     except ModelNotFoundError as error:
         return make_report("model", model, [_not_found_finding(error, model)], index)
     if repository.gguf is not None:
@@ -255,7 +263,7 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
     found = _model_type_findings(config, index, ref.display())
     if index.imports:
         found += registration_findings(config.model_type, index.config_class_for(config.model_type or ""))
-    weight_findings, has_safetensors = _weight_findings(ref, token, notes)
+    weight_findings, has_safetensors = _weight_findings(ref, token)
     chosen, model_class = head, None
     try:
         report = heads_for_repository(repository, index)

@@ -55,6 +55,7 @@ class ModelSpec:
     max_transformers: str | None = None
     subfolder: str | None = None  # the model's folder in the repository (a pipeline component)
     gguf_file: str | None = None  # a GGUF checkpoint of the model, as from_pretrained(..., gguf_file=...)
+    variant: str | None = None  # the weights of from_pretrained(..., variant=...)
     reference: str | None = None  # what to resolve when it differs from `model` (a path next to the manifest)
     file: str | None = None
     line: int | None = None
@@ -160,6 +161,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "revision": ("revision", _string),
     "subfolder": ("subfolder", _string),
     "gguf-file": ("gguf_file", _gguf_file),
+    "variant": ("variant", _string),
     "max-parameters": ("max_parameters", _parameters),
     "max-memory": ("max_memory", _bytes),
     "dtype": ("dtype", _dtype),
@@ -169,7 +171,8 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "min-transformers": ("min_transformers", _version),
     "max-transformers": ("max_transformers", _version),
 }
-DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder", "gguf-file")]
+DEFAULTABLE = [key for key in FIELDS
+               if key not in ("model", "revision", "heads", "subfolder", "gguf-file", "variant")]
 
 
 @dataclass
@@ -376,5 +379,5 @@ def _identity(spec: ModelSpec, source: Source, path: tuple) -> tuple:
     except ModelNotFoundError:  # a missing local model fails its check, it does not stop the others
         return ("missing", spec.reference or spec.model, spec.gguf_file)
     if ref.is_local:
-        return ("local", str(ref.local_dir / ref.config_file), spec.gguf_file)
-    return ("hub", ref.repo_id, ref.revision, ref.subfolder, spec.gguf_file)
+        return ("local", str(ref.local_dir / ref.config_file), spec.gguf_file, spec.variant)
+    return ("hub", ref.repo_id, ref.revision, ref.subfolder, spec.gguf_file, spec.variant)

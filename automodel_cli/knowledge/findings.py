@@ -180,6 +180,26 @@ def no_weights(where: str, other_formats: list[str] | None = None) -> Finding:
     )
 
 
+def variant_required(where: str, variants: list[str]) -> Finding:
+    listed = ", ".join(f"model.{variant}.safetensors" for variant in variants)
+    return Finding(
+        "variant-required", ERROR,
+        f"{where} has only variant weights ({listed}): from_pretrained without variant= looks for "
+        "model.safetensors and finds none",
+        f"load it with from_pretrained(..., variant={variants[0]!r}) (amx: --variant {variants[0]})",
+    )
+
+
+def no_variant_weights(where: str, variant: str, variants: list[str], plain: bool) -> Finding:
+    others = [f"variant={other!r}" for other in variants] + (["no variant"] if plain else [])
+    return Finding(
+        "no-weights", ERROR,
+        f"{where} has no weights of variant {variant!r} (model.{variant}.safetensors, "
+        f"model.safetensors.index.{variant}.json or their pytorch_model.bin equivalents)",
+        f"load it with {' or '.join(others)}" if others else "point at the folder or repository that holds the weights",
+    )
+
+
 def weights_not_checked(problem: str) -> Finding:
     return Finding(
         "weights-not-checked", UNCHECKED,

@@ -18,7 +18,7 @@ be reached, the Hugging Face cache answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..base.errors import (
     AmxError,
@@ -30,6 +30,7 @@ from ..files.config_reader import read_config
 from ..files.reference import (
     ModelRef,
     ResolvedConfig,
+    check_variant,
     local_folder_first,
     locate_file,
     parse_reference,
@@ -104,12 +105,16 @@ class Repository:
 
 
 def resolve_repository(text: str, revision: str | None = None, token: str | None = None,
-                       subfolder: str | None = None, gguf_file: str | None = None) -> Repository:
+                       subfolder: str | None = None, gguf_file: str | None = None,
+                       variant: str | None = None) -> Repository:
     """Parse a reference and decide the repository's shape, fetching only its small JSON files.
 
-    `gguf_file` (`--gguf-file`) reads that GGUF file of the repository, config.json or not.
+    `gguf_file` (`--gguf-file`) reads that GGUF file of the repository, config.json or not; `variant`
+    (`--variant`) the weights from_pretrained(variant=...) reads.
     """
     ref = parse_reference(text, revision, subfolder)
+    if variant is not None:
+        ref = replace(ref, variant=check_variant(variant))
     with local_folder_first(ref):
         return open_repository(ref, token, gguf_file)
 

@@ -501,3 +501,63 @@ def test_a_cached_config_without_weights_is_not_a_clean_verdict(hub, tiny_bert_r
     model = json.loads(check.stdout)["models"][0]
     assert model["status"] == "error" and model["reason"].startswith("could not check the weights")
     assert "could not be checked" in run_amx("check", tiny_bert_repo, env=env).stdout
+
+
+@pytest.fixture(scope="module")
+def variant_models(tmp_path_factory) -> dict[str, Path]:
+    """A tiny BertForMaskedLM saved with variant="fp16", in one file and in shards."""
+    from support.tiny_models import save_tiny, tiny_config
+
+    root = tmp_path_factory.mktemp("variants")
+    config = tiny_config("bert", architectures=["BertForMaskedLM"])
+    return {"single": save_tiny("BertForMaskedLM", config, root / "single", variant="fp16"),
+            "sharded": save_tiny("BertForMaskedLM", config, root / "sharded", variant="fp16", max_shard_size="20KB")}
+
+
+@pytest.mark.parametrize("layout", ["single", "sharded"])
+def test_variant_weights_need_variant_like_the_real_load(variant_models, layout, index):
+    from transformers import AutoModelForMaskedLM
+
+    model = variant_models[layout]
+    assert "OSError" in transformers_says(lambda: AutoModelForMaskedLM.from_pretrained(model))
+    _, info = AutoModelForMaskedLM.from_pretrained(model, variant="fp16", output_loading_info=True)
+    assert not any(info.values())
+    human = run_amx("doctor", str(model))
+    assert human.returncode == 1 and "variant-required" in human.stdout
+    assert "variant='fp16'" in human.stdout and "--variant fp16" in human.stdout
+    assert "another" not in human.stdout and "does not load" not in human.stdout
+    exit_code, data = doctor_json(str(model))
+    assert (exit_code, [f["code"] for f in data["findings"]]) == (1, ["variant-required"])
+    exit_code, data = doctor_json(str(model), "--variant", "fp16")
+    assert (exit_code, data["verdict"], data["findings"]) == (0, "ok", [])
+    clean = run_amx("doctor", str(model), "--variant", "fp16")
+    assert clean.returncode == 0 and "✓ the load would succeed cleanly" in clean.stdout
+    # key by key from the variant's headers: the sequence-classification head's new weights, exactly
+    _, real = __import__("transformers").AutoModelForSequenceClassification.from_pretrained(
+        model, variant="fp16", output_loading_info=True)
+    report = diagnose_model(str(model), index, head="AutoModelForSequenceClassification", variant="fp16")
+    assert keys_of(report, "new-weights") == set(real["missing_keys"])
+
+
+def test_a_variant_that_is_not_there_is_named_like_the_real_error(variant_models, index):
+    from transformers import AutoModelForMaskedLM
+
+    model = variant_models["single"]
+    assert "OSError" in transformers_says(lambda: AutoModelForMaskedLM.from_pretrained(model, variant="bf16"))
+    report = diagnose_model(str(model), index, variant="bf16")
+    assert codes(report) == ["no-weights"] and "'bf16'" in report.findings[0].message
+    assert report.findings[0].fix == "load it with variant='fp16'"
+    assert run_amx("doctor", str(model), "--variant", "../x").returncode == 2
+
+
+def test_inspect_and_check_take_the_variant(variant_models, tmp_path):
+    model = variant_models["sharded"]
+    inspected = json.loads(run_amx("inspect", str(model), "--variant", "fp16", "--json").stdout)
+    assert inspected["source"] == "safetensors" and len(inspected["checkpoint_files"]) == 5
+    (tmp_path / "amx.toml").write_text(f'[[models]]\nmodel = "{model}"\nvariant = "bf16"\nrequire-safetensors = true\n'
+                                       f'[[models]]\nmodel = "{variant_models["single"]}"\nvariant = "fp16"\n'
+                                       'require-safetensors = true\n')
+    result = run_amx("check", "--json", cwd=tmp_path)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert [m["status"] for m in json.loads(result.stdout)["models"]] == ["error", "pass"]
+    assert run_amx("check", str(model), "--variant", "fp16", "--require-safetensors").returncode == 0
