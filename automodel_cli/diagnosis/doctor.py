@@ -274,6 +274,10 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
         notes += [reading] if reading else []
         model_class = next((h.model_class for h in report.heads if h.auto_class == chosen), None)
         head_findings = _head_findings(chosen, report, config, index)
+        if report.native_head is None and config.native_architecture and report.config_class:
+            head_findings = [finding for finding in head_findings if finding.code not in _CLASS_LEVEL]
+            head_findings.append(f.unknown_architecture(config.native_architecture, config.model_type,
+                                                        index.transformers_version, chosen, head is not None))
         builds_here = any(h.auto_class == chosen and not h.remote_code for h in report.heads)
         if has_safetensors and builds_here:
             native = report.native_head if report.native_head != chosen else None

@@ -73,6 +73,18 @@ def unused_weights(model_class: str, keys: list[str] | None, native: str | None,
     )
 
 
+def unknown_architecture(architecture: str, model_type: str | None, version: str, examined: str,
+                         asked: bool) -> Finding:
+    return Finding(
+        "unknown-architecture", INFO if asked else WARNING,
+        f"architectures[0] {architecture!r} is no class transformers {version} builds for model_type "
+        f"{model_type!r}: which head the checkpoint was saved with is unknown, so {examined} is "
+        f"{'examined as asked' if asked else 'examined by default'}",
+        "" if asked else "pass --head with the Auto class you load it with; if the class is the repository's own "
+                         "code, it needs auto_map in config.json and trust_remote_code=True",
+    )
+
+
 def unknown_checkpoint_head() -> Finding:
     return Finding(
         "unknown-checkpoint-head", INFO,

@@ -561,3 +561,26 @@ def test_inspect_and_check_take_the_variant(variant_models, tmp_path):
     assert result.returncode == 3, result.stdout + result.stderr
     assert [m["status"] for m in json.loads(result.stdout)["models"]] == ["error", "pass"]
     assert run_amx("check", str(model), "--variant", "fp16", "--require-safetensors").returncode == 0
+
+
+def test_an_architecture_transformers_lacks_is_said_not_silently_replaced(tmp_path, index):
+    """architectures names no class of transformers: heads says so, and so must doctor, key by key below it."""
+    from support.tiny_models import save_tiny, tiny_config
+    from transformers import AutoModel
+
+    model = save_tiny("LlamaForCausalLM", tiny_config("llama"), tmp_path / "superres")
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "architectures": ["LlamaForSuperResolution"]}))
+    assert "architectures[0] 'LlamaForSuperResolution' is not a class" in run_amx("heads", str(model)).stdout
+    _, real = AutoModel.from_pretrained(model, output_loading_info=True)
+    exit_code, data = doctor_json(str(model))
+    assert (exit_code, data["verdict"], data["head"]) == (1, "warn", "AutoModel")
+    findings = {finding["code"]: finding for finding in data["findings"]}
+    assert findings["unknown-architecture"]["severity"] == "warning"
+    assert "'LlamaForSuperResolution'" in findings["unknown-architecture"]["message"]
+    assert set(findings["unused-weights"]["keys"]) == set(real["unexpected_keys"])
+    human = run_amx("doctor", str(model))
+    assert "! unknown-architecture: architectures[0] 'LlamaForSuperResolution'" in human.stdout
+    assert "fix: pass --head" in human.stdout
+    asked = diagnose_model(str(model), index, head="AutoModelForCausalLM")
+    assert (asked.verdict, [(f.code, f.severity) for f in asked.findings]) == ("ok", [("unknown-architecture", "info")])
