@@ -207,9 +207,12 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
     if adapter is not None and adapter.missing_target_modules:
         found.append(f.missing_target_modules(adapter.missing_target_modules, adapter.target_modules,
                                               check.model_class))
-    if adapter is not None and adapter.dropped_tensors:
-        found.append(f.dropped_adapter_tensors(adapter.dropped_tensors, len(adapter.tensors),
-                                               installed_transformers()[0]))
+    untargeted = (adapter.untargeted_tensors or []) if adapter is not None else []
+    if untargeted:
+        found.append(f.untargeted_adapter_tensors(untargeted, len(adapter.tensors)))
+    by_release = [name for name in adapter.dropped_tensors or [] if name not in untargeted] if adapter else []
+    if by_release:
+        found.append(f.dropped_adapter_tensors(by_release, len(adapter.tensors), installed_transformers()[0]))
     if check.mismatched_keys:
         found.append(f.size_mismatch([(m.name, str(list(m.checkpoint_shape)), str(list(m.model_shape)))
                                       for m in check.mismatched_keys]))

@@ -333,9 +333,20 @@ def missing_target_modules(missing: list[str], targets: list[str] | str, model_c
         "missing-target-modules", ERROR if every else WARNING,
         f"the adapter targets modules {model_class} does not have: {_keys(missing)}"
         + (": peft raises 'Target modules ... not found in the base model'" if every
-           else ": their adapter weights would not be loaded"),
+           else ": peft makes no adapter layer for them"),
         "load the adapter on the base model it was trained on (base_model_name_or_path), or retrain it with "
         "target_modules that exist in this model (`amx inspect --tree` lists its modules)", missing,
+    )
+
+
+def untargeted_adapter_tensors(untargeted: list[str], saved: int) -> Finding:
+    """Adapter tensors of modules target_modules does not name: peft makes no layer for them."""
+    return Finding(
+        "untargeted-adapter-tensors", WARNING,  # the model loads, without those adapter weights
+        f"{len(untargeted)} of the adapter's {saved} saved tensors belong to modules outside its target_modules, "
+        f"so transformers drops them as unexpected keys: {_keys(untargeted)}",
+        "add their modules to target_modules in adapter_config.json if they were trained, or save the adapter "
+        "again from the PeftModel that trained it", untargeted,
     )
 
 
