@@ -81,11 +81,14 @@ class DoctorReport:
 def make_report(mode: str, subject: str, findings: list[Finding], index: HeadIndex, head: str | None = None,
                 model_class: str | None = None, model_type: str | None = None,
                 notes: list[str] | None = None) -> DoctorReport:
-    """A report with one finding per code (the first one), errors first."""
-    unique: dict[str, Finding] = {}
+    """A report with one finding per code (the first one), errors first; findings naming weights stay apart
+    when they differ (a log of several loads: each load's weights)."""
+    kept: list[Finding] = []
     for finding in findings:
-        unique.setdefault(finding.code, finding)
-    ordered = sorted(unique.values(),
+        same = [other for other in kept if other.code == finding.code]
+        if not same or (finding.keys and all(other.keys and other.message != finding.message for other in same)):
+            kept.append(finding)
+    ordered = sorted(kept,
                      key=lambda finding: (f.ERROR, f.WARNING, f.UNCHECKED, f.INFO).index(finding.severity))
     return DoctorReport(mode, subject, head, model_class, model_type, index.transformers_version, verdict(ordered),
                         ordered, notes or [])

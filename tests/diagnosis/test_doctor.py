@@ -584,3 +584,30 @@ def test_an_architecture_transformers_lacks_is_said_not_silently_replaced(tmp_pa
     assert "fix: pass --head" in human.stdout
     asked = diagnose_model(str(model), index, head="AutoModelForCausalLM")
     assert (asked.verdict, [(f.code, f.severity) for f in asked.findings]) == ("ok", [("unknown-architecture", "info")])
+
+
+def test_two_pasted_load_reports_are_each_diagnosed_on_their_own(tiny_bert_dir, tmp_path, index):
+    """A BertForTokenClassification size mismatch, then a GPT2ForSequenceClassification with score.weight
+    MISSING: each report's keys stay with its own class."""
+    from support.tiny_models import save_tiny, tiny_config
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    gpt2 = save_tiny("GPT2LMHeadModel", tiny_config("gpt2", architectures=["GPT2LMHeadModel"]), tmp_path / "gpt2")
+    bert_log = transformers_says(lambda: AutoModelForTokenClassification.from_pretrained(
+        tiny_bert_dir, num_labels=5, ignore_mismatched_sizes=True))
+    gpt2_log = transformers_says(lambda: AutoModelForSequenceClassification.from_pretrained(gpt2))
+    assert "BertForTokenClassification LOAD REPORT" in bert_log and "GPT2ForSequenceClassification" in gpt2_log
+    report = diagnose_text(bert_log + gpt2_log, index)
+    by_code = {finding.code: finding for finding in report.findings}
+    assert set(by_code) == {"size-mismatch", "new-weights", "unused-weights"}
+    assert "BertForTokenClassification has no place for" in by_code["unused-weights"].message
+    assert {key for key in by_code["size-mismatch"].keys} == {"classifier.weight", "classifier.bias"}
+    assert by_code["new-weights"].message.startswith("GPT2ForSequenceClassification would start with")
+    assert by_code["new-weights"].keys == ["score.weight"]
+    human = run_amx("doctor", input_text=bert_log + gpt2_log)
+    assert "BertForTokenClassification would start" not in human.stdout
+    assert "GPT2ForSequenceClassification would start with newly initialised (random) weights: score.weight" \
+        in human.stdout
+    data = json.loads(run_amx("doctor", "--json", input_text=gpt2_log + gpt2_log.replace("score.weight", "x.weight")
+                              ).stdout)
+    assert [finding["keys"] for finding in data["findings"]] == [["score.weight"], ["x.weight"]]
