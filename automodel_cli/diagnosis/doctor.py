@@ -226,8 +226,9 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
     return found
 
 
-def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None) -> DoctorReport:
-    """`from_pretrained(..., gguf_file=...)`: the architecture, the gguf package, then the head, by classes."""
+def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None, named: bool) -> DoctorReport:
+    """`from_pretrained(..., gguf_file=...)`: the architecture, the gguf package, then the head, by classes.
+    `named`: the user named the file (--gguf-file), as from_pretrained needs it named."""
     subject = gguf.target.ref.display()
     found = []
     if (problem := gguf_package_problem()) is not None:
@@ -236,6 +237,8 @@ def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None) -> Docto
     if gguf.resolved is None:
         found.append(f.gguf_unsupported_architecture(gguf.derived.architecture, index.transformers_version))
         return make_report("model", subject, found, index, head=head, notes=[problem] if problem else [])
+    if not named:
+        found.append(f.gguf_file_required(subject, gguf.target.choice.name))
     config = gguf.resolved.config
     report = heads_for_config(config, index, subject)
     chosen, reading = choose_head(head, report, index)
@@ -260,7 +263,7 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
     except ModelNotFoundError as error:
         return make_report("model", model, [_not_found_finding(error, model)], index)
     if repository.gguf is not None:
-        return _diagnose_gguf(repository.gguf, index, head)
+        return _diagnose_gguf(repository.gguf, index, head, gguf_file is not None)
     if repository.resolved is None:
         return _without_auto_heads(repository, index, head)
     resolved = repository.resolved

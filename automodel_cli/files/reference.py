@@ -31,6 +31,9 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 # Files that make a directory a model repository of some shape (repository.py decides which).
 REPOSITORY_MARKERS = ("config.json", "adapter_config.json", "modules.json", "model_index.json")
 MAX_SUBFOLDER_LENGTH = 255
+# Files of a model folder that are not its config: named, they mean the folder (from_pretrained takes folders).
+_NOT_A_CONFIG = re.compile(r".*\.(?:safetensors|bin|pt|pth|ckpt|h5|msgpack|safetensors\.index\.json|bin\.index\.json)"
+                           r"|adapter_config\.json|modules\.json|model_index\.json|adapter_model\.\w+")
 _VARIANT = re.compile(r"[\w\-]{1,64}", re.ASCII)
 
 
@@ -178,6 +181,10 @@ def _local_reference(text: str, path: Path, revision: str | None, subfolder: str
     elif revision:
         raise _reject(text, "--revision applies to Hub ids and cache folders, not to local model directories")
     if path.is_file():
+        if _NOT_A_CONFIG.fullmatch(path.name):
+            folder = str(Path(text).parent)
+            raise InvalidReferenceError(f"{text} is a file of a model, not its config.json: pass the model's folder",
+                                        hint=f"pass {folder} instead: from_pretrained takes the folder, not a file in it")
         if subfolder:
             raise _reject(text, "--subfolder applies to a directory, not to a file")
         return ModelRef(text=text, local_dir=path.parent.resolve(), config_file=path.name)

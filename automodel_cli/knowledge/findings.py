@@ -118,7 +118,7 @@ def unknown_model_type(model_type: str, installed: str, needed: str | None = Non
     return Finding(
         "unknown-model-type", ERROR,
         f"model_type {model_type!r} is not known to the installed transformers {installed}",
-        f"pip install -U 'transformers>={needed}' (the version that wrote config.json)" if needed
+        f"{install_at_least(needed)} (the version that wrote config.json)" if needed
         else f"{UPGRADE}; a model newer than any release needs transformers from source "
              "(pip install git+https://github.com/huggingface/transformers), or the repository's own code",
     )
@@ -132,12 +132,28 @@ def no_model_type(where: str) -> Finding:
     )
 
 
+def install_at_least(version: str) -> str:
+    """The pip command for a transformers at least `version`: a development build (5.26.0.dev0) is not on
+    PyPI, so its release, or transformers from source."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        return UPGRADE
+    if not (parsed.is_prerelease or parsed.is_devrelease):
+        return f"pip install -U 'transformers>={version}'"
+    return (f"pip install -U 'transformers>={parsed.base_version}' once it is released ({version} is a "
+            "development build, not on PyPI), or transformers from source: "
+            "pip install git+https://github.com/huggingface/transformers")
+
+
 def newer_transformers(written_by: str, installed: str) -> Finding:
     return Finding(
         "newer-transformers", WARNING,
         f"config.json was written by transformers {written_by}, newer than the installed {installed}: "
         "settings it relies on may be ignored or unknown here",
-        f"pip install -U 'transformers>={written_by}'",
+        install_at_least(written_by),
     )
 
 
@@ -285,6 +301,15 @@ def model_type_mismatch(checkpoint_type: str, class_type: str) -> Finding:
         f"a {checkpoint_type!r} checkpoint is being loaded into a {class_type!r} model class: most weights "
         "will not fit unless the two architectures share them",
         f"use the Auto class (it picks the {checkpoint_type} class), or the class made for {checkpoint_type!r}",
+    )
+
+
+def gguf_file_required(where: str, name: str) -> Finding:
+    return Finding(
+        "gguf-file-required", ERROR,
+        f"{where} holds a GGUF checkpoint and no config.json: from_pretrained reads a .gguf file only when "
+        "gguf_file= names it, and otherwise fails looking for config.json",
+        f"from_pretrained(MODEL_FOLDER, gguf_file={name!r}) (amx: --gguf-file {name})",
     )
 
 

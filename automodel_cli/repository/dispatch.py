@@ -19,6 +19,7 @@ be reached, the Hugging Face cache answers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from ..base.errors import (
     AmxError,
@@ -190,10 +191,28 @@ def _adapter(files: RepositoryFiles) -> Repository:
                 f"{where}: the base model {shown(info.base_model)} is itself an adapter (no config.json); "
                 "transformers does not follow chains of adapters",
                 hint="set base_model_name_or_path to the model the adapters were trained on") from None
-        raise ModelNotFoundError(f"{where}: base model {shown(info.base_model)}: {error.message}", error.hint) from None
+        relative = "" if info.base_model.startswith(".") else _relative_base(ref, info.base_model)
+        raise ModelNotFoundError(f"{where}: base model {shown(info.base_model)}: {relative}{error.message}",
+                                 error.hint) from None
     except (HubUnreachableError, UnsupportedModelError) as error:
-        raise type(error)(f"{where}: base model {shown(info.base_model)}: {error.message}", error.hint) from None
+        relative = _relative_base(ref, info.base_model)
+        raise type(error)(f"{where}: base model {shown(info.base_model)}: {relative}{error.message}",
+                          error.hint) from None
     return Repository("adapter", ref, resolved, adapter=info, from_cache=files.from_cache or resolved.from_cache)
+
+
+def _relative_base(adapter: ModelRef, base: str) -> str:
+    """For a local adapter whose base reads like a relative path: where transformers looked for it (the
+    current directory, not the adapter's folder), and where that folder is, if it is near the adapter."""
+    if adapter.local_dir is None or base.startswith(("/", "~")):
+        return ""
+    near = next((folder for folder in (adapter.local_dir, *adapter.local_dir.parents[:2]) if (folder / base).is_dir()),
+                None)
+    if near is None and not base.startswith("."):
+        return ""
+    there = f" (it is one from {near}: run from there, or write the base's absolute path)" if near else ""
+    return f"no such folder from the current directory {Path.cwd()}, where a relative base is looked for{there}; " \
+           "as a Hub id: "
 
 
 def _is_adapter(ref: ModelRef, token: str | None) -> bool:

@@ -611,3 +611,77 @@ def test_two_pasted_load_reports_are_each_diagnosed_on_their_own(tiny_bert_dir, 
     data = json.loads(run_amx("doctor", "--json", input_text=gpt2_log + gpt2_log.replace("score.weight", "x.weight")
                               ).stdout)
     assert [finding["keys"] for finding in data["findings"]] == [["score.weight"], ["x.weight"]]
+
+
+def test_a_patch_release_is_not_newer_and_a_dev_build_is_not_sent_to_pypi(bert_mlm, tmp_path, index):
+    """5.x.(y+1) wrote the config: the installed 5.x.y loads it as cleanly as its own (patch releases add no
+    settings); a .dev0 writer is newer, and the fix installs what exists, never 'transformers>=5.y.0.dev0'."""
+    from packaging.version import Version
+    from transformers import AutoModelForMaskedLM
+
+    major, minor, patch = Version(index.transformers_version).release[:3]
+    config = json.loads((bert_mlm / "config.json").read_text())
+    (tmp_path / "model.safetensors").symlink_to(bert_mlm / "model.safetensors")
+    patched, dev = f"{major}.{minor}.{patch + 1}", f"{major}.{minor + 1}.0.dev0"
+    for written_by in (patched, dev):
+        (tmp_path / "config.json").write_text(json.dumps({**config, "transformers_version": written_by}))
+        _, info = AutoModelForMaskedLM.from_pretrained(tmp_path, output_loading_info=True)
+        assert not any(info.values())
+        exit_code, data = doctor_json(str(tmp_path))
+        if written_by == patched:
+            assert (exit_code, data["verdict"], data["findings"]) == (0, "ok", [])
+            continue
+        assert Version(dev).is_devrelease and exit_code == 1
+        (finding,) = data["findings"]
+        assert finding["code"] == "newer-transformers" and f">={dev}" not in finding["fix"]
+        assert f"transformers>={major}.{minor + 1}.0' once it is released" in finding["fix"]
+        assert "git+https://github.com/huggingface/transformers" in finding["fix"]
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "adapter_config.json"])
+def test_a_file_inside_a_model_folder_asks_for_the_folder(name, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from support.tiny_models import save_tiny, tiny_config
+    from transformers import AutoModelForCausalLM
+
+    base = save_tiny("LlamaForCausalLM", tiny_config("llama"), tmp_path / "base")
+    get_peft_model(AutoModelForCausalLM.from_pretrained(base), LoraConfig(target_modules=["q_proj"])).save_pretrained(
+        tmp_path / "adapter")
+    folder = (base if name == "model.safetensors" else tmp_path / "adapter")
+    with pytest.raises((OSError, ValueError)):
+        AutoModelForCausalLM.from_pretrained(folder / name)
+    AutoModelForCausalLM.from_pretrained(folder)
+    for command in ("heads", "doctor", "inspect"):
+        result = run_amx(command, str(folder / name))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.splitlines() == [
+            f"error: {folder / name} is a file of a model, not its config.json: pass the model's folder",
+            f"hint: pass {folder} instead: from_pretrained takes the folder, not a file in it"]
+    assert json.loads(run_amx("heads", str(folder), "--json").stdout)["model_type"] == "llama"
+
+
+def test_a_relative_adapter_base_says_where_it_was_looked_for(tmp_path):
+    """transformers resolves a relative base_model_name_or_path from the current directory, not the adapter's."""
+    from peft import LoraConfig, get_peft_model
+    from support.tiny_models import save_tiny, tiny_config
+    from transformers import AutoModelForCausalLM
+
+    base = save_tiny("LlamaForCausalLM", tiny_config("llama"), tmp_path / "models" / "base")
+    adapter = tmp_path / "models" / "adapter"
+    get_peft_model(AutoModelForCausalLM.from_pretrained(base), LoraConfig(target_modules=["q_proj"])).save_pretrained(
+        adapter)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    (adapter / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "models/base"}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    script = f"from transformers import AutoModelForCausalLM as A\nA.from_pretrained({str(adapter)!r})"
+    for cwd, loads in ((tmp_path, True), (elsewhere, False)):
+        real = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+        assert (real.returncode == 0) == loads
+    assert run_amx("heads", str(adapter), cwd=tmp_path).returncode == 0
+    lost = run_amx("heads", str(adapter), cwd=elsewhere)
+    assert lost.returncode == 1
+    assert f"no such folder from the current directory {elsewhere}, where a relative base is looked for " \
+           f"(it is one from {tmp_path}: run from there" in lost.stderr
+    assert "as a Hub id: HF_HUB_OFFLINE is set" in lost.stderr
