@@ -17,6 +17,7 @@ from .common import (
     RevisionOpt,
     SubfolderOpt,
     TokenOpt,
+    VariantOpt,
     index_building_status,
     reports_errors,
 )
@@ -70,6 +71,7 @@ def check(
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
     gguf_file: GgufFileOpt = None,
+    variant: VariantOpt = None,
     imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -102,7 +104,7 @@ def check(
 
     out = Output(json_mode=json)
     options = {"heads": head, "revision": revision, "subfolder": subfolder, "gguf-file": gguf_file,
-               "max-parameters": max_parameters, "max-memory": max_memory,
+               "variant": variant, "max-parameters": max_parameters, "max-memory": max_memory,
                "dtype": dtype, "native-head": native_head, "require-safetensors": require_safetensors or None,
                "allow-remote-code": False if no_remote_code else None, "min-transformers": min_transformers,
                "max-transformers": max_transformers}

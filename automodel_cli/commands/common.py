@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from ..base.errors import AmxError, ExitCode
-from ..render import Output
+from ..render import Output, reader_gone
 
 ModelArg = Annotated[
     str,
@@ -39,6 +39,12 @@ GgufFileOpt = Annotated[
     typer.Option("--gguf-file", metavar="NAME", show_default=False,
                  help="Read this GGUF file of MODEL (as from_pretrained(..., gguf_file=NAME)); needed when "
                       "it holds several."),
+]
+VariantOpt = Annotated[
+    str | None,
+    typer.Option("--variant", metavar="NAME", show_default=False,
+                 help="Read the weights saved with variant NAME (model.NAME.safetensors), as "
+                      "from_pretrained(..., variant=NAME)."),
 ]
 ImportOpt = Annotated[
     list[str] | None,
@@ -70,6 +76,8 @@ def reports_errors(command: F) -> F:
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except (typer.Exit, typer.Abort):
             raise
+        except BrokenPipeError:
+            reader_gone()
         except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
             if os.environ.get("AMX_DEBUG"):
                 raise

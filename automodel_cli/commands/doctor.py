@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..base.errors import BadInputError
+from ..base.errors import BadInputError, ExitCode
 from ..render import Output
 from .common import (
     GgufFileOpt,
@@ -16,6 +16,7 @@ from .common import (
     RevisionOpt,
     SubfolderOpt,
     TokenOpt,
+    VariantOpt,
     import_registered,
     index_building_status,
     reports_errors,
@@ -53,6 +54,7 @@ def doctor(
     token: TokenOpt = None,
     subfolder: SubfolderOpt = None,
     gguf_file: GgufFileOpt = None,
+    variant: VariantOpt = None,
     imports: ImportOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -68,7 +70,8 @@ def doctor(
     (unrecognized configuration class, newly initialized or unused weights, size mismatch, unknown
     model type, trust_remote_code, missing or gated repository...) and explains them the same way.
 
-    Exit status: 0 when the load would succeed cleanly, 1 when it would fail or warn, 2 on bad input.
+    Exit status: 0 when the load would succeed cleanly, 1 when it would fail or warn, 2 on bad input,
+    3 when something it depends on (the weight files) could not be checked.
 
     Examples:
 
@@ -93,8 +96,8 @@ def doctor(
     if model is None and not (text or "").strip():
         raise BadInputError("nothing to diagnose: give a MODEL, --error TEXT, or pipe the error text in",
                             hint="amx doctor --help shows examples")
-    misplaced = [name for name, value in (("--head", head), ("--subfolder", subfolder), ("--gguf-file", gguf_file))
-                 if value is not None]
+    misplaced = [name for name, value in (("--head", head), ("--subfolder", subfolder), ("--gguf-file", gguf_file),
+                                         ("--variant", variant)) if value is not None]
     if text is not None and misplaced:
         raise BadInputError(f"{misplaced[0]} applies to a MODEL, not to --error text")
     if text is not None and imports:
@@ -112,7 +115,7 @@ def doctor(
                              notes=[f"--import {refused.module} stopped: {refused.detail}"])
     else:
         with header_progress(out) as progress:
-            report = diagnose_model(model, index, head, revision, token, progress, subfolder, gguf_file)
+            report = diagnose_model(model, index, head, revision, token, progress, subfolder, gguf_file, variant)
     out.emit("doctor", report, render_doctor)
     if report.verdict != "ok":
-        raise typer.Exit(1)
+        raise typer.Exit(int(ExitCode.NOT_CHECKED if report.verdict == "unknown" else ExitCode.FAILURE))

@@ -15,6 +15,7 @@ from .common import (
     RevisionOpt,
     SubfolderOpt,
     TokenOpt,
+    VariantOpt,
     import_registered,
     reports_errors,
 )
@@ -45,6 +46,7 @@ def inspect(
     depth: Annotated[int, typer.Option("--depth", min=1, metavar="N", help="Levels of the --tree.")] = 3,
     trust_remote_code: TrustRemoteCodeOpt = False,
     gguf_file: GgufFileOpt = None,
+    variant: VariantOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Show what is inside MODEL: parameters, dtypes, memory, and what loading it with a head would do.
@@ -78,7 +80,7 @@ def inspect(
         filter_tensors([], pattern)  # a malformed regex fails before any work
     out = Output(json_mode=json)
     import_registered(imports, out)
-    repository = resolve_repository(model, revision, token, subfolder, gguf_file)
+    repository = resolve_repository(model, revision, token, subfolder, gguf_file, variant)
     if repository.from_cache:
         out.message(f"the Hub could not be asked; using the cached files of {repository.display()}")
     with header_progress(out) as progress:

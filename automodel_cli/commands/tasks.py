@@ -46,3 +46,5 @@ def tasks(
     index = load_index(on_build=index_building_status(out))
     report = list_tasks(index) if query is None else find_tasks(query, index, with_model_types=model_types)
     out.emit("tasks", report, render_tasks)
+    if report.other_library is not None:  # "which Auto class does it?": none
+        raise typer.Exit(1)

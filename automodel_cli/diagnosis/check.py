@@ -199,7 +199,7 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     versions = _transformers_checks(spec, index.transformers_version)
     try:
         repository = resolve_repository(spec.reference or spec.model, spec.revision, token, spec.subfolder,
-                                        spec.gguf_file)
+                                        spec.gguf_file, spec.variant)
         if repository.kind == "gguf":
             repository.transformers_config()
     except AmxError as error:
@@ -221,12 +221,23 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
         checks += _registration_checks(report, notes)
     if resolved.from_cache:
         notes.append("the Hub could not be asked: checked the cached config.json, which may be out of date")
+        checks += _cached_weights_checks(resolved, token)
     if saved_by_newer_transformers(resolved.config, index.transformers_version):
         notes.append(f"config.json was saved by transformers {resolved.config.transformers_version}, newer than "
                      f"the installed {index.transformers_version}")
     result = _result(spec, checks, resolved, report)
     result.notes = notes
     return result
+
+
+def _cached_weights_checks(resolved: ResolvedConfig, token: str | None) -> list[Check]:
+    """Without the Hub, a model whose weights are not cached cannot be loaded: that is not a pass."""
+    try:
+        open_checkpoint(resolved.ref, token)
+    except AmxError as error:
+        return [Check("weights", ERROR, f"could not check the weights: the Hugging Face cache holds none and "
+                                        f"{error.message}", error.hint or "")]
+    return []
 
 
 def _result(spec: ModelSpec, checks: list[Check], resolved: ResolvedConfig | None = None,

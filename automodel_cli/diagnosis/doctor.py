@@ -28,6 +28,8 @@ from ..files.checkpoint_files import (
     SAFETENSORS_INDEX,
     SAFETENSORS_SINGLE,
     open_checkpoint,
+    variants_in,
+    with_variant,
 )
 from ..files.config_reader import ModelConfig, saved_by_newer_transformers
 from ..files.reference import ModelRef
@@ -49,7 +51,6 @@ _OTHER_FORMATS = {
     re.compile(r"flax_model\.msgpack"): "Flax weights (flax_model.msgpack)",
     re.compile(r"consolidated(\..*)?\.safetensors"): "Mistral-format weights (consolidated.safetensors)",
     re.compile(r".*\.gguf"): "GGUF files",
-    re.compile(r"model\.\w+\.safetensors"): "a variant (model.<variant>.safetensors)",
 }
 # Findings guessed from the classes, which a key-by-key comparison with the checkpoint replaces.
 _CLASS_LEVEL = {"new-weights", "unused-weights", "unknown-checkpoint-head"}
@@ -80,11 +81,15 @@ class DoctorReport:
 def make_report(mode: str, subject: str, findings: list[Finding], index: HeadIndex, head: str | None = None,
                 model_class: str | None = None, model_type: str | None = None,
                 notes: list[str] | None = None) -> DoctorReport:
-    """A report with one finding per code (the first one), errors first."""
-    unique: dict[str, Finding] = {}
+    """A report with one finding per code (the first one), errors first; findings naming weights stay apart
+    when they differ (a log of several loads: each load's weights)."""
+    kept: list[Finding] = []
     for finding in findings:
-        unique.setdefault(finding.code, finding)
-    ordered = sorted(unique.values(), key=lambda finding: (f.ERROR, f.WARNING, f.INFO).index(finding.severity))
+        same = [other for other in kept if other.code == finding.code]
+        if not same or (finding.keys and all(other.keys and other.message != finding.message for other in same)):
+            kept.append(finding)
+    ordered = sorted(kept,
+                     key=lambda finding: (f.ERROR, f.WARNING, f.UNCHECKED, f.INFO).index(finding.severity))
     return DoctorReport(mode, subject, head, model_class, model_type, index.transformers_version, verdict(ordered),
                         ordered, notes or [])
 
@@ -158,7 +163,7 @@ def _head_findings(head: str, report: HeadsReport, config: ModelConfig, index: H
     return found
 
 
-def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> tuple[list[Finding], bool]:
+def _weight_findings(ref: ModelRef, token: str | None) -> tuple[list[Finding], bool]:
     """From the names of the weight files, as from_pretrained looks for them (listed, never opened):
     the findings, and whether there are safetensors to compare the head with."""
     try:
@@ -166,13 +171,18 @@ def _weight_findings(ref: ModelRef, token: str | None, notes: list[str]) -> tupl
     except BadInputError as error:  # a weight file that cannot be read: transformers fails on it too
         return [f.bad_weights(error.message)], False
     except AmxError as error:
-        notes.append(f"weights not checked: {error.message}")
-        return [], False
-    if names & set(SAFETENSORS_FILES):
+        return [f.weights_not_checked(error.message)], False
+    if names & {with_variant(name, ref.variant) for name in SAFETENSORS_FILES}:
         return [], True
-    pickles = [name for name in PICKLE_FILES if name in names]
+    pickles = [with_variant(name, ref.variant) for name in PICKLE_FILES if with_variant(name, ref.variant) in names]
     if pickles:
         return [f.pickle_weights(pickles)], False
+    variants = variants_in(sorted(names))
+    if ref.variant is not None:
+        plain = bool(names & {*SAFETENSORS_FILES, *PICKLE_FILES})
+        return [f.no_variant_weights(ref.display(), ref.variant, variants, plain)], False
+    if variants:
+        return [f.variant_required(ref.display(), variants)], False
     others = sorted({label for pattern, label in _OTHER_FORMATS.items() for name in names if pattern.fullmatch(name)})
     return [f.no_weights(ref.display(), others)], False
 
@@ -200,9 +210,12 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
     if adapter is not None and adapter.missing_target_modules:
         found.append(f.missing_target_modules(adapter.missing_target_modules, adapter.target_modules,
                                               check.model_class))
-    if adapter is not None and adapter.dropped_tensors:
-        found.append(f.dropped_adapter_tensors(adapter.dropped_tensors, len(adapter.tensors),
-                                               installed_transformers()[0]))
+    untargeted = (adapter.untargeted_tensors or []) if adapter is not None else []
+    if untargeted:
+        found.append(f.untargeted_adapter_tensors(untargeted, len(adapter.tensors)))
+    by_release = [name for name in adapter.dropped_tensors or [] if name not in untargeted] if adapter else []
+    if by_release:
+        found.append(f.dropped_adapter_tensors(by_release, len(adapter.tensors), installed_transformers()[0]))
     if check.mismatched_keys:
         found.append(f.size_mismatch([(m.name, str(list(m.checkpoint_shape)), str(list(m.model_shape)))
                                       for m in check.mismatched_keys]))
@@ -213,8 +226,9 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
     return found
 
 
-def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None) -> DoctorReport:
-    """`from_pretrained(..., gguf_file=...)`: the architecture, the gguf package, then the head, by classes."""
+def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None, named: bool) -> DoctorReport:
+    """`from_pretrained(..., gguf_file=...)`: the architecture, the gguf package, then the head, by classes.
+    `named`: the user named the file (--gguf-file), as from_pretrained needs it named."""
     subject = gguf.target.ref.display()
     found = []
     if (problem := gguf_package_problem()) is not None:
@@ -223,6 +237,8 @@ def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None) -> Docto
     if gguf.resolved is None:
         found.append(f.gguf_unsupported_architecture(gguf.derived.architecture, index.transformers_version))
         return make_report("model", subject, found, index, head=head, notes=[problem] if problem else [])
+    if not named:
+        found.append(f.gguf_file_required(subject, gguf.target.choice.name))
     config = gguf.resolved.config
     report = heads_for_config(config, index, subject)
     chosen, reading = choose_head(head, report, index)
@@ -235,18 +251,19 @@ def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None) -> Docto
 
 def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revision: str | None = None,
                    token: str | None = None, progress: ProgressCallback | None = None,
-                   subfolder: str | None = None, gguf_file: str | None = None) -> DoctorReport:
+                   subfolder: str | None = None, gguf_file: str | None = None,
+                   variant: str | None = None) -> DoctorReport:
     """Predict `AutoXxx.from_pretrained(model)`; BadInputError for malformed references and files.
 
     With safetensors weights, new, unused and mismatched weights are predicted key by key (the head is
     built on the meta device, which imports torch); otherwise from the classes alone.
     """
     try:
-        repository = resolve_repository(model, revision, token, subfolder, gguf_file)
+        repository = resolve_repository(model, revision, token, subfolder, gguf_file, variant)
     except ModelNotFoundError as error:
         return make_report("model", model, [_not_found_finding(error, model)], index)
     if repository.gguf is not None:
-        return _diagnose_gguf(repository.gguf, index, head)
+        return _diagnose_gguf(repository.gguf, index, head, gguf_file is not None)
     if repository.resolved is None:
         return _without_auto_heads(repository, index, head)
     resolved = repository.resolved
@@ -255,7 +272,7 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
     found = _model_type_findings(config, index, ref.display())
     if index.imports:
         found += registration_findings(config.model_type, index.config_class_for(config.model_type or ""))
-    weight_findings, has_safetensors = _weight_findings(ref, token, notes)
+    weight_findings, has_safetensors = _weight_findings(ref, token)
     chosen, model_class = head, None
     try:
         report = heads_for_repository(repository, index)
@@ -266,6 +283,10 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
         notes += [reading] if reading else []
         model_class = next((h.model_class for h in report.heads if h.auto_class == chosen), None)
         head_findings = _head_findings(chosen, report, config, index)
+        if report.native_head is None and config.native_architecture and report.config_class:
+            head_findings = [finding for finding in head_findings if finding.code not in _CLASS_LEVEL]
+            head_findings.append(f.unknown_architecture(config.native_architecture, config.model_type,
+                                                        index.transformers_version, chosen, head is not None))
         builds_here = any(h.auto_class == chosen and not h.remote_code for h in report.heads)
         if has_safetensors and builds_here:
             native = report.native_head if report.native_head != chosen else None

@@ -38,13 +38,23 @@ def _list(text: str) -> list[str]:
         return re.findall(r"'([^']+)'", text)
 
 
-def _load_report(text: str) -> list[Finding]:
-    """transformers 5's LOAD REPORT table: one row per key, with MISSING, UNEXPECTED or MISMATCH."""
+def _load_reports(text: str) -> list[Finding]:
+    """transformers 5's LOAD REPORT tables, each diagnosed on its own (a log may hold several, one per load):
+    one row per key, with MISSING, UNEXPECTED or MISMATCH."""
+    starts = []
     at = text.find("LOAD REPORT")
-    header = _REPORT_HEADER.search(text, max(0, at - 300), at + len("LOAD REPORT"))
-    model_class = header["cls"] if header else "the model"
+    while at >= 0:
+        header = _REPORT_HEADER.search(text, max(0, at - 300), at + len("LOAD REPORT"))
+        starts.append((header.start() if header else at, header["cls"] if header else "the model"))
+        at = text.find("LOAD REPORT", at + len("LOAD REPORT"))
+    ends = [start for start, _ in starts[1:]] + [len(text)]
+    return [finding for (start, model_class), end in zip(starts, ends)
+            for finding in _load_report(text, start, end, model_class)]
+
+
+def _load_report(text: str, start: int, end: int, model_class: str) -> list[Finding]:
     rows: dict[str, list[tuple[str, str]]] = {}
-    for row in _REPORT_ROW.finditer(text):
+    for row in _REPORT_ROW.finditer(text, start, end):
         rows.setdefault(row["status"], []).append((row["key"], row["details"]))
     found = []
     if "MISSING" in rows:
@@ -56,7 +66,7 @@ def _load_report(text: str) -> list[Finding]:
         for key, details in rows["MISMATCH"]:
             shapes = _RESHAPE.search(details)
             mismatches.append((key, shapes["ckpt"], shapes["model"]) if shapes else (key, "?", "?"))
-        refused = "ignore_mismatched_sizes` to `False`" in text
+        refused = text.find("ignore_mismatched_sizes` to `False`", start, end) >= 0
         found.append(f.size_mismatch(mismatches, ignored=not refused))
     return found
 
@@ -218,8 +228,7 @@ def diagnose_text(text: str, index: HeadIndex) -> DoctorReport:
     """The findings in an error message or a log; an error nothing here explains is 'unrecognised-error'."""
     text = _ANSI.sub("", text[:MAX_TEXT])
     found: list[Finding] = []
-    if "LOAD REPORT" in text:
-        found += _load_report(text)
+    found += _load_reports(text)
     for needles, pattern, build in RULES:
         found_at = [at for at in map(text.find, needles) if at >= 0]
         if not found_at:

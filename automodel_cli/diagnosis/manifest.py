@@ -56,6 +56,7 @@ class ModelSpec:
     subfolder: str | None = None  # the model's folder in the repository (a pipeline component)
     gguf_file: str | None = None  # a GGUF checkpoint of the model, as from_pretrained(..., gguf_file=...)
     structure: str | None = None  # "sha256:...": the structure_digest the project tested (amx inspect --json)
+    variant: str | None = None  # the weights of from_pretrained(..., variant=...)
     reference: str | None = None  # what to resolve when it differs from `model` (a path next to the manifest)
     file: str | None = None
     line: int | None = None
@@ -171,6 +172,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "revision": ("revision", _string),
     "subfolder": ("subfolder", _string),
     "gguf-file": ("gguf_file", _gguf_file),
+    "variant": ("variant", _string),
     "max-parameters": ("max_parameters", _parameters),
     "max-memory": ("max_memory", _bytes),
     "dtype": ("dtype", _dtype),
@@ -181,7 +183,8 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "max-transformers": ("max_transformers", _version),
     "structure": ("structure", _digest),
 }
-DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder", "gguf-file", "structure")]
+DEFAULTABLE = [key for key in FIELDS
+               if key not in ("model", "revision", "heads", "subfolder", "gguf-file", "variant", "structure")]
 
 
 @dataclass
@@ -388,5 +391,5 @@ def _identity(spec: ModelSpec, source: Source, path: tuple) -> tuple:
     except ModelNotFoundError:  # a missing local model fails its check, it does not stop the others
         return ("missing", spec.reference or spec.model, spec.gguf_file)
     if ref.is_local:
-        return ("local", str(ref.local_dir / ref.config_file), spec.gguf_file)
-    return ("hub", ref.repo_id, ref.revision, ref.subfolder, spec.gguf_file)
+        return ("local", str(ref.local_dir / ref.config_file), spec.gguf_file, spec.variant)
+    return ("hub", ref.repo_id, ref.revision, ref.subfolder, spec.gguf_file, spec.variant)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,10 @@ PICKLE_INDEX = "pytorch_model.bin.index.json"
 PICKLE_SINGLE = "pytorch_model.bin"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 NOT_WEIGHTS = {"training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt"}  # left by training runs
+# What save_pretrained(..., variant=V) writes: model.V.safetensors, model.V-00001-of-00002.safetensors,
+# model.safetensors.index.V.json and their pytorch_model.bin equivalents.
+_VARIANT_FILE = re.compile(r"(?:model|pytorch_model)\.(?P<variant>[\w\-]+?)(?:-\d{5}-of-\d{5})?\.(?:safetensors|bin)"
+                           r"|(?:model\.safetensors|pytorch_model\.bin)\.index\.(?P<indexed>[\w\-]+)\.json")
 UNKNOWN_HEADER_GUESS = 32 * 1024  # first range of a Hub file whose tensor names are not known in advance
 
 Fetch = Callable[[int, int], tuple[bytes, int | None]]  # (start, end) -> (bytes, file size if now known)
@@ -38,8 +43,8 @@ class LocalFiles:
     """A checkpoint in a local directory, or in the HF cache snapshot of `cached_repo` when the Hub is not
     reachable (then a missing shard means "not downloaded", not "broken index")."""
 
-    def __init__(self, root: Path, cached_repo: str | None = None):
-        self.root, self.cached_repo = root, cached_repo
+    def __init__(self, root: Path, cached_repo: str | None = None, variant: str | None = None):
+        self.root, self.cached_repo, self.variant = root, cached_repo, variant
 
     def where(self, name: str) -> str:
         return f"{self.cached_repo}/{name}" if self.cached_repo else str(self.root / name)
@@ -128,7 +133,7 @@ class HubFiles:
     """A checkpoint on the Hub (or an HF_ENDPOINT mirror): one listing, then range reads."""
 
     def __init__(self, ref: ModelRef, token: str | None):
-        self.ref, self.token, self._hub = ref, token, hub
+        self.ref, self.token, self._hub, self.variant = ref, token, hub, ref.variant
         listing = hub.list_repo_files(ref.repo_id, revision=ref.revision, token=token)
         prefix = ref.repo_path("")
         self._sizes = {f.path[len(prefix):]: f.size for f in listing if f.path.startswith(prefix)}
@@ -181,20 +186,47 @@ def open_checkpoint(ref: ModelRef, token: str | None) -> CheckpointFiles:
     cache holds its weights)."""
     if ref.is_local:
         assert ref.local_dir is not None
-        return LocalFiles(ref.local_dir)
+        return LocalFiles(ref.local_dir, variant=ref.variant)
     try:
         return HubFiles(ref, token)
     except HubUnreachableError:
         snapshot = hub.cached_snapshot(ref.repo_id, ref.revision)
-        cached = LocalFiles(snapshot / ref.subfolder, cached_repo=ref.repo_id) if snapshot else None
+        cached = LocalFiles(snapshot / ref.subfolder, cached_repo=ref.repo_id, variant=ref.variant) if snapshot else None
         if cached is None or weight_files(cached)[0] == "none":
             raise
         return cached
 
 
+def with_variant(name: str, variant: str | None) -> str:
+    """The file name from_pretrained(variant=...) looks for: transformers' _add_variant."""
+    if not variant:
+        return name
+    stem, suffix = name.rsplit(".", 1)
+    return f"{stem}.{variant}.{suffix}"
+
+
+def variants_in(names: list[str]) -> list[str]:
+    """The variants whose weights save_pretrained(..., variant=...) left among `names`."""
+    found = (_VARIANT_FILE.fullmatch(name) for name in names)
+    return sorted({match["variant"] or match["indexed"] for match in found if match})
+
+
+def _variant_weight_files(root: set[str], variant: str) -> tuple[str, str | None, list[str]]:
+    """Exactly the four names from_pretrained(variant=...) tries, in its order."""
+    for fmt, single, index in (("safetensors", SAFETENSORS_SINGLE, SAFETENSORS_INDEX),
+                               ("pickle", PICKLE_SINGLE, PICKLE_INDEX)):
+        if with_variant(single, variant) in root:
+            return fmt, None, [with_variant(single, variant)]
+        if with_variant(index, variant) in root:
+            return fmt, with_variant(index, variant), []
+    return "none", None, []
+
+
 def weight_files(files: CheckpointFiles) -> tuple[str, str | None, list[str]]:
     """(format, index file or None, weight files when there is no index), chosen as transformers does."""
     root = set(files.root_files())
+    if files.variant:
+        return _variant_weight_files(root, files.variant)
     if SAFETENSORS_INDEX in root:
         return "safetensors", SAFETENSORS_INDEX, []
     if SAFETENSORS_SINGLE in root:

@@ -85,15 +85,16 @@ def read_config(path: Path) -> ModelConfig:
 
 
 def saved_by_newer_transformers(config: ModelConfig, installed: str) -> bool:
-    """Whether config.json was written by a transformers release newer than `installed`.
+    """Whether config.json was written by a transformers release series newer than `installed`.
 
-    Such a config may rely on settings the installed version ignores. Unparsable versions count as not newer.
+    Such a config may rely on settings the installed version ignores. Patch releases (5.25.1 after 5.25.0)
+    fix bugs and add no settings, so only major.minor counts. Unparsable versions count as not newer.
     """
     from packaging.version import InvalidVersion, Version
 
     if not config.transformers_version:
         return False
     try:
-        return Version(config.transformers_version).release > Version(installed).release
+        return Version(config.transformers_version).release[:2] > Version(installed).release[:2]
     except InvalidVersion:
         return False

@@ -31,6 +31,10 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 # Files that make a directory a model repository of some shape (repository.py decides which).
 REPOSITORY_MARKERS = ("config.json", "adapter_config.json", "modules.json", "model_index.json")
 MAX_SUBFOLDER_LENGTH = 255
+# Files of a model folder that are not its config: named, they mean the folder (from_pretrained takes folders).
+_NOT_A_CONFIG = re.compile(r".*\.(?:safetensors|bin|pt|pth|ckpt|h5|msgpack|safetensors\.index\.json|bin\.index\.json)"
+                           r"|adapter_config\.json|modules\.json|model_index\.json|adapter_model\.\w+")
+_VARIANT = re.compile(r"[\w\-]{1,64}", re.ASCII)
 
 
 def check_subfolder(name: object, where: str) -> str:
@@ -43,6 +47,15 @@ def check_subfolder(name: object, where: str) -> str:
         shown = name if len(name) <= 80 else name[:77] + "..."
         raise InvalidReferenceError(f"{where}: folder {shown!r} points outside the repository")
     return name.strip("/")
+
+
+def check_variant(name: str) -> str:
+    """A weights variant (`fp16` for model.fp16.safetensors), as from_pretrained(variant=...) takes it."""
+    if not _VARIANT.fullmatch(name):
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        raise InvalidReferenceError(f"--variant {shown!r}: a variant is a short name such as 'fp16' "
+                                    "(letters, digits, '-' and '_')")
+    return name
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class ModelRef:
     subfolder: str = ""
     # A Hub id that reads like a mistyped local path: its first part is an existing local folder.
     missing_local_folder: bool = False
+    variant: str | None = None  # from_pretrained(variant=...): model.<variant>.safetensors and the like
 
     @property
     def is_local(self) -> bool:
@@ -167,12 +181,14 @@ def _local_reference(text: str, path: Path, revision: str | None, subfolder: str
     elif revision:
         raise _reject(text, "--revision applies to Hub ids and cache folders, not to local model directories")
     if path.is_file():
+        if _NOT_A_CONFIG.fullmatch(path.name):
+            folder = str(Path(text).parent)
+            raise InvalidReferenceError(f"{text} is a file of a model, not its config.json: pass the model's folder",
+                                        hint=f"pass {folder} instead: from_pretrained takes the folder, not a file in it")
         if subfolder:
             raise _reject(text, "--subfolder applies to a directory, not to a file")
         return ModelRef(text=text, local_dir=path.parent.resolve(), config_file=path.name)
-    if not path.is_dir():
-        if ".." in Path(text).parts:
-            raise _reject(text, "no such local directory, and '..' is not allowed in a Hub id")
+    if not path.is_dir():  # a path that is not there is a missing model, like a Hub id that is not there
         raise ModelNotFoundError(f"no such local directory: {text}")
     if subfolder:
         subfolder = subfolder.strip("/")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ERROR, WARNING, INFO = "error", "warning", "info"  # the load fails / loads but not cleanly / nothing to fix
+UNCHECKED = "unchecked"  # amx could not tell: the verdict cannot be ok
 SHOWN_KEYS = 5
 UPGRADE = "pip install -U transformers"
 
@@ -24,9 +25,11 @@ class Finding:
 
 
 def verdict(findings: list[Finding]) -> str:
-    """'fail' when the load would fail, 'warn' when it would work with warnings or random weights, else 'ok'."""
+    """'fail' when the load would fail, 'warn' when it would work with warnings or random weights,
+    'unknown' when something the load depends on could not be checked, else 'ok'."""
     severities = {finding.severity for finding in findings}
-    return "fail" if ERROR in severities else "warn" if WARNING in severities else "ok"
+    return ("fail" if ERROR in severities else "warn" if WARNING in severities
+            else "unknown" if UNCHECKED in severities else "ok")
 
 
 def _keys(keys: list[str]) -> str:
@@ -70,6 +73,18 @@ def unused_weights(model_class: str, keys: list[str] | None, native: str | None,
     )
 
 
+def unknown_architecture(architecture: str, model_type: str | None, version: str, examined: str,
+                         asked: bool) -> Finding:
+    return Finding(
+        "unknown-architecture", INFO if asked else WARNING,
+        f"architectures[0] {architecture!r} is no class transformers {version} builds for model_type "
+        f"{model_type!r}: which head the checkpoint was saved with is unknown, so {examined} is "
+        f"{'examined as asked' if asked else 'examined by default'}",
+        "" if asked else "pass --head with the Auto class you load it with; if the class is the repository's own "
+                         "code, it needs auto_map in config.json and trust_remote_code=True",
+    )
+
+
 def unknown_checkpoint_head() -> Finding:
     return Finding(
         "unknown-checkpoint-head", INFO,
@@ -103,7 +118,7 @@ def unknown_model_type(model_type: str, installed: str, needed: str | None = Non
     return Finding(
         "unknown-model-type", ERROR,
         f"model_type {model_type!r} is not known to the installed transformers {installed}",
-        f"pip install -U 'transformers>={needed}' (the version that wrote config.json)" if needed
+        f"{install_at_least(needed)} (the version that wrote config.json)" if needed
         else f"{UPGRADE}; a model newer than any release needs transformers from source "
              "(pip install git+https://github.com/huggingface/transformers), or the repository's own code",
     )
@@ -117,12 +132,28 @@ def no_model_type(where: str) -> Finding:
     )
 
 
+def install_at_least(version: str) -> str:
+    """The pip command for a transformers at least `version`: a development build (5.26.0.dev0) is not on
+    PyPI, so its release, or transformers from source."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        return UPGRADE
+    if not (parsed.is_prerelease or parsed.is_devrelease):
+        return f"pip install -U 'transformers>={version}'"
+    return (f"pip install -U 'transformers>={parsed.base_version}' once it is released ({version} is a "
+            "development build, not on PyPI), or transformers from source: "
+            "pip install git+https://github.com/huggingface/transformers")
+
+
 def newer_transformers(written_by: str, installed: str) -> Finding:
     return Finding(
         "newer-transformers", WARNING,
         f"config.json was written by transformers {written_by}, newer than the installed {installed}: "
         "settings it relies on may be ignored or unknown here",
-        f"pip install -U 'transformers>={written_by}'",
+        install_at_least(written_by),
     )
 
 
@@ -174,6 +205,36 @@ def no_weights(where: str, other_formats: list[str] | None = None) -> Finding:
         f"{where} has no model weights (model.safetensors, pytorch_model.bin or their .index.json)",
         "point at the folder or repository that holds the weights; a variant (model.fp16.safetensors) needs "
         "variant='fp16'; from_config() builds the model with random weights instead",
+    )
+
+
+def variant_required(where: str, variants: list[str]) -> Finding:
+    listed = ", ".join(f"model.{variant}.safetensors" for variant in variants)
+    return Finding(
+        "variant-required", ERROR,
+        f"{where} has only variant weights ({listed}): from_pretrained without variant= looks for "
+        "model.safetensors and finds none",
+        f"load it with from_pretrained(..., variant={variants[0]!r}) (amx: --variant {variants[0]})",
+    )
+
+
+def no_variant_weights(where: str, variant: str, variants: list[str], plain: bool) -> Finding:
+    others = [f"variant={other!r}" for other in variants] + (["no variant"] if plain else [])
+    return Finding(
+        "no-weights", ERROR,
+        f"{where} has no weights of variant {variant!r} (model.{variant}.safetensors, "
+        f"model.safetensors.index.{variant}.json or their pytorch_model.bin equivalents)",
+        f"load it with {' or '.join(others)}" if others else "point at the folder or repository that holds the weights",
+    )
+
+
+def weights_not_checked(problem: str) -> Finding:
+    return Finding(
+        "weights-not-checked", UNCHECKED,
+        "the weight files could not be listed and the Hugging Face cache holds none, so whether from_pretrained "
+        f"finds any is unknown: {problem}",
+        "run again where the Hub (or HF_ENDPOINT) can be reached; from_pretrained fails the same way unless "
+        "the weights are already in the Hugging Face cache",
     )
 
 
@@ -243,6 +304,15 @@ def model_type_mismatch(checkpoint_type: str, class_type: str) -> Finding:
     )
 
 
+def gguf_file_required(where: str, name: str) -> Finding:
+    return Finding(
+        "gguf-file-required", ERROR,
+        f"{where} holds a GGUF checkpoint and no config.json: from_pretrained reads a .gguf file only when "
+        "gguf_file= names it, and otherwise fails looking for config.json",
+        f"from_pretrained(MODEL_FOLDER, gguf_file={name!r}) (amx: --gguf-file {name})",
+    )
+
+
 def gguf_unsupported_architecture(architecture: str, version: str) -> Finding:
     return Finding(
         "gguf-unsupported-architecture", ERROR,
@@ -288,9 +358,20 @@ def missing_target_modules(missing: list[str], targets: list[str] | str, model_c
         "missing-target-modules", ERROR if every else WARNING,
         f"the adapter targets modules {model_class} does not have: {_keys(missing)}"
         + (": peft raises 'Target modules ... not found in the base model'" if every
-           else ": their adapter weights would not be loaded"),
+           else ": peft makes no adapter layer for them"),
         "load the adapter on the base model it was trained on (base_model_name_or_path), or retrain it with "
         "target_modules that exist in this model (`amx inspect --tree` lists its modules)", missing,
+    )
+
+
+def untargeted_adapter_tensors(untargeted: list[str], saved: int) -> Finding:
+    """Adapter tensors of modules target_modules does not name: peft makes no layer for them."""
+    return Finding(
+        "untargeted-adapter-tensors", WARNING,  # the model loads, without those adapter weights
+        f"{len(untargeted)} of the adapter's {saved} saved tensors belong to modules outside its target_modules, "
+        f"so transformers drops them as unexpected keys: {_keys(untargeted)}",
+        "add their modules to target_modules in adapter_config.json if they were trained, or save the adapter "
+        "again from the PeftModel that trained it", untargeted,
     )
 
 

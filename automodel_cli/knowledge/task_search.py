@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..base.errors import AmxError, BadInputError
 from .head_index import HeadIndex
 from .task_examples import code_example
-from .tasks import SYNONYMS, head_io, short_name, task_info
+from .tasks import OTHER_LIBRARY_TASKS, SYNONYMS, head_io, short_name, task_info
 
 MODALITY_ORDER = ("text", "vision", "audio", "multimodal")
 # Match tiers, best first: the query is a whole name; every query word is a word of a name;
@@ -40,10 +40,20 @@ class TaskEntry:
 
 
 @dataclass
+class OtherLibraryTask:
+    """A task no Auto model class of transformers does, and the library whose class does it."""
+
+    task: str
+    library: str
+    loader: str  # how that library loads a model for it
+
+
+@dataclass
 class TasksReport:
     transformers_version: str
     query: str | None
     tasks: list[TaskEntry]
+    other_library: OtherLibraryTask | None = None  # set, with no tasks, when transformers does not do the query
 
 
 def normalize(text: str) -> str:
@@ -158,6 +168,9 @@ def find_tasks(query: str, index: HeadIndex, with_model_types: bool = False) -> 
         raise BadInputError(f"a task query is at most {MAX_QUERY} characters (this one has {len(query)})")
     pipelines = _pipelines_by_auto_class(index)
     matches = match_auto_classes(query, index.auto_classes, pipelines)
+    elsewhere = OTHER_LIBRARY_TASKS.get(normalize(query))
+    if elsewhere is not None and not any(normalize(query) == normalize(name) for _, name in matches):
+        return TasksReport(index.transformers_version, query, [], OtherLibraryTask(*elsewhere))
     if not matches:
         close = suggestions(query, index)
         raise AmxError(

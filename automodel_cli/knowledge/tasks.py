@@ -204,7 +204,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "AutoModelForTextToWaveform": ("tts", "text to speech", "speech synthesis", "music generation"),
     "AutoModelForSequenceClassification": ("sentiment", "sentiment analysis", "text classification", "classifier", "nli",
                                            "natural language inference", "zero shot classification", "intent detection",
-                                           "regression", "reranker", "cross encoder"),
+                                           "regression", "reranker", "reranking", "rerank", "re ranking",
+                                           "passage reranking", "cross encoder"),
     "AutoModelForTokenClassification": ("ner", "named entity recognition", "entity extraction", "pos",
                                         "pos tagging", "part of speech tagging", "chunking", "sequence labeling"),
     "AutoModelForQuestionAnswering": ("qa", "extractive qa", "squad", "reading comprehension", "span extraction"),
@@ -239,6 +240,19 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "AutoModelForRNNT": ("asr", "speech recognition", "transducer"),
     "AutoModelForTDT": ("asr", "speech recognition"),
     "AutoModelForTimeSeriesPrediction": ("forecasting", "time series", "timeseries"),
+}
+
+
+# Tasks no Auto model class of transformers does, asked for by name: (task, library, how it loads them).
+_DIFFUSERS_IMAGES = ("image generation (text-to-image)", "diffusers",
+                     'AutoPipelineForText2Image.from_pretrained("stabilityai/stable-diffusion-xl-base-1.0")')
+_DIFFUSERS_VIDEO = ("video generation (text-to-video)", "diffusers",
+                    'DiffusionPipeline.from_pretrained("Wan-AI/Wan2.1-T2V-1.3B-Diffusers")')
+OTHER_LIBRARY_TASKS: dict[str, tuple[str, str, str]] = {
+    **dict.fromkeys(("text to image", "text2image", "txt2img", "image generation", "image synthesis",
+                     "generate images", "generate image", "stable diffusion", "diffusion", "inpainting"),
+                    _DIFFUSERS_IMAGES),
+    **dict.fromkeys(("text to video", "text2video", "video generation", "video synthesis"), _DIFFUSERS_VIDEO),
 }
 
 

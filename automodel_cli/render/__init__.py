@@ -16,7 +16,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console, RenderableType
 from rich.text import Text
@@ -84,11 +84,27 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+def reader_gone() -> NoReturn:
+    """stdout's reader stopped reading (`amx heads X | head -1`): it has what it wanted, so exit 0 quietly,
+    with stdout pointed at /dev/null so that the final flush cannot fail (Python's documented recipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(0)
+
+
+class _Console(Console):
+    """rich's Console, but a closed pipe is not a failure (rich itself exits 1, the code for "no")."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        reader_gone()
+
+
 def _stdout_console() -> Console:
-    console = Console(highlight=False)
+    console = _Console(highlight=False)
     if not console.is_terminal:
         # Piped output is read by tools and people alike: never truncate class names to 80 columns.
-        console = Console(highlight=False, width=240)
+        console = _Console(highlight=False, width=240)
     return console
 
 
@@ -98,7 +114,7 @@ class Output:
     def __init__(self, json_mode: bool = False, stdout: Console | None = None, stderr: Console | None = None):
         self.json_mode = json_mode
         self.stdout = stdout or _stdout_console()
-        self.stderr = stderr or Console(stderr=True, highlight=False)
+        self.stderr = stderr or _Console(stderr=True, highlight=False)
 
     def emit(
         self, kind: str, data: Any, human: Callable[[Any], Iterator[RenderableType]], *,
@@ -112,8 +128,11 @@ class Output:
         """
         if self.json_mode:
             payload = {"schema": f"amx.{kind}/{JSON_SCHEMA_VERSION}", **to_jsonable(data)}
-            sys.stdout.write(dumps_json(payload) + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(dumps_json(payload) + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                reader_gone()
             return
         renderables = list(human(data))
         pager: contextlib.AbstractContextManager = contextlib.nullcontext()

@@ -8,14 +8,16 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..diagnosis.doctor import DoctorReport
-from ..knowledge.findings import ERROR, INFO, WARNING
+from ..knowledge.findings import ERROR, INFO, UNCHECKED, WARNING
 from . import safe_text
 
-_MARKS = {ERROR: ("✗", "bold red"), WARNING: ("!", "bold yellow"), INFO: ("i", "cyan")}
-_STYLES = {"ok": "bold green", "warn": "bold yellow", "fail": "bold red"}
+_MARKS = {ERROR: ("✗", "bold red"), WARNING: ("!", "bold yellow"), UNCHECKED: ("?", "bold magenta"),
+          INFO: ("i", "cyan")}
+_STYLES = {"ok": "bold green", "warn": "bold yellow", "fail": "bold red", "unknown": "bold magenta"}
 _VERDICTS = {
     "model": {"ok": "✓ the load would succeed cleanly", "warn": "! the load would work, with the warnings above",
-              "fail": "✗ the load would fail"},
+              "fail": "✗ the load would fail",
+              "unknown": "? whether the load would succeed could not be checked (see above)"},
     "text": {"ok": "✓ no transformers loading error or warning recognised", "fail": "✗ the load failed",
              "warn": "! the load worked, with the warnings above"},
 }

@@ -55,7 +55,9 @@ def render_adapter(adapter: AdapterInfo) -> Iterator[RenderableType]:
     yield targets
     if adapter.num_parameters is not None:
         share = f" = {adapter.base_share:.2%} of the base model" if adapter.base_share is not None else ""
-        yield Text(f"  adapter parameters {adapter.num_parameters:,}{share}  "
+        loaded = adapter.loaded_parameters
+        dropped = f" saved, {loaded:,} loaded" if loaded is not None and loaded != adapter.num_parameters else ""
+        yield Text(f"  adapter parameters {adapter.num_parameters:,}{dropped}{share}  "
                    f"({', '.join(adapter.files)}, {len(adapter.tensors)} tensors)", style="green")
     if adapter.missing_target_modules:
         yield Text(f"  target modules not in the model: {', '.join(adapter.missing_target_modules)}", style="red")

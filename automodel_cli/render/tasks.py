@@ -71,6 +71,13 @@ def render_tasks(report: TasksReport) -> Iterator[RenderableType]:
     if report.query is None:
         yield from _catalogue(report)
         return
+    if report.other_library is not None:
+        other = report.other_library
+        line = Text(f"no Auto class of transformers {report.transformers_version} does {other.task}: it is a "
+                    f"task for {other.library}, e.g.\n  ", style="bold yellow")
+        line.append(other.loader, style="bold")
+        yield line
+        return
     if len(report.tasks) > MAX_DETAILED:
         yield Text(f"{len(report.tasks)} tasks match {report.query!r}; name one for its code example:")
         yield _table(report.tasks)

@@ -18,7 +18,8 @@ be reached, the Hugging Face cache answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from ..base.errors import (
     AmxError,
@@ -30,6 +31,7 @@ from ..files.config_reader import read_config
 from ..files.reference import (
     ModelRef,
     ResolvedConfig,
+    check_variant,
     local_folder_first,
     locate_file,
     parse_reference,
@@ -104,12 +106,16 @@ class Repository:
 
 
 def resolve_repository(text: str, revision: str | None = None, token: str | None = None,
-                       subfolder: str | None = None, gguf_file: str | None = None) -> Repository:
+                       subfolder: str | None = None, gguf_file: str | None = None,
+                       variant: str | None = None) -> Repository:
     """Parse a reference and decide the repository's shape, fetching only its small JSON files.
 
-    `gguf_file` (`--gguf-file`) reads that GGUF file of the repository, config.json or not.
+    `gguf_file` (`--gguf-file`) reads that GGUF file of the repository, config.json or not; `variant`
+    (`--variant`) the weights from_pretrained(variant=...) reads.
     """
     ref = parse_reference(text, revision, subfolder)
+    if variant is not None:
+        ref = replace(ref, variant=check_variant(variant))
     with local_folder_first(ref):
         return open_repository(ref, token, gguf_file)
 
@@ -185,10 +191,28 @@ def _adapter(files: RepositoryFiles) -> Repository:
                 f"{where}: the base model {shown(info.base_model)} is itself an adapter (no config.json); "
                 "transformers does not follow chains of adapters",
                 hint="set base_model_name_or_path to the model the adapters were trained on") from None
-        raise ModelNotFoundError(f"{where}: base model {shown(info.base_model)}: {error.message}", error.hint) from None
+        relative = "" if info.base_model.startswith(".") else _relative_base(ref, info.base_model)
+        raise ModelNotFoundError(f"{where}: base model {shown(info.base_model)}: {relative}{error.message}",
+                                 error.hint) from None
     except (HubUnreachableError, UnsupportedModelError) as error:
-        raise type(error)(f"{where}: base model {shown(info.base_model)}: {error.message}", error.hint) from None
+        relative = _relative_base(ref, info.base_model)
+        raise type(error)(f"{where}: base model {shown(info.base_model)}: {relative}{error.message}",
+                          error.hint) from None
     return Repository("adapter", ref, resolved, adapter=info, from_cache=files.from_cache or resolved.from_cache)
+
+
+def _relative_base(adapter: ModelRef, base: str) -> str:
+    """For a local adapter whose base reads like a relative path: where transformers looked for it (the
+    current directory, not the adapter's folder), and where that folder is, if it is near the adapter."""
+    if adapter.local_dir is None or base.startswith(("/", "~")):
+        return ""
+    near = next((folder for folder in (adapter.local_dir, *adapter.local_dir.parents[:2]) if (folder / base).is_dir()),
+                None)
+    if near is None and not base.startswith("."):
+        return ""
+    there = f" (it is one from {near}: run from there, or write the base's absolute path)" if near else ""
+    return f"no such folder from the current directory {Path.cwd()}, where a relative base is looked for{there}; " \
+           "as a Hub id: "
 
 
 def _is_adapter(ref: ModelRef, token: str | None) -> bool:

@@ -36,6 +36,8 @@ TASK_HEADS = {
 }
 ALL_LINEAR = "all-linear"  # peft's shorthand for every linear layer but the output layer
 MAX_LISTED_NAMES = 10_000
+# The weights of a LoRA layer peft adds to a targeted module: `<module>.lora_A.weight`, `.lora_magnitude_vector`...
+_LORA_TENSOR = re.compile(r"\.lora_(?:A|B|embedding_A|embedding_B|magnitude_vector)(?:\.|$)")
 
 
 @dataclass
@@ -59,8 +61,10 @@ class AdapterInfo:
     tensors: list[TensorSpec] = field(default_factory=list)
     # Target modules the model built with the head lacks; None when not checked (no head built).
     missing_target_modules: list[str] | None = None
-    # Saved tensors the installed transformers drops as unexpected (compat/adapters.py); None: not read.
+    # Saved tensors transformers drops as unexpected (outside target_modules, or compat/adapters.py); None: not read.
     dropped_tensors: list[str] | None = None
+    untargeted_tensors: list[str] | None = None  # those of dropped_tensors outside target_modules
+    loaded_parameters: int | None = None  # num_parameters without the dropped tensors
 
 
 def _optional_string(raw: dict, key: str, where: str) -> str | None:
@@ -169,17 +173,43 @@ def carried_by_adapter(keys: list[str], adapter_tensors: list[TensorSpec], loadi
 
 
 def note_dropped_tensors(info: AdapterInfo, loading: AdapterLoading, transformers_version: str) -> list[str]:
-    """Set `info.dropped_tensors`, the saved tensors the installed transformers does not load; notes on them."""
+    """Set `info.dropped_tensors`, the saved tensors transformers drops as unexpected keys: those of modules
+    outside target_modules (peft makes no adapter layer for them), and those the installed release does not
+    load (compat/adapters.py). Notes on them."""
     def saved_in_full(name: str) -> bool:
         module = model_name(name).rpartition(".")[0]
         return any(_targets(module, saved) for saved in info.modules_to_save)
 
-    info.dropped_tensors = [t.name for t in info.tensors if not loading.loads(t.name, saved_in_full(t.name))]
-    if not info.dropped_tensors:
-        return []
-    return [f"transformers {transformers_version} drops {len(info.dropped_tensors)} of the adapter's "
-            f"{len(info.tensors)} tensors as unexpected keys (e.g. {shown(info.dropped_tensors[0])}): "
-            "the model loads without them (later 5.x releases load them)"]
+    info.untargeted_tensors = [t.name for t in info.tensors if _outside_targets(t.name, info.target_modules)]
+    by_release = [t.name for t in info.tensors
+                  if t.name not in info.untargeted_tensors and not loading.loads(t.name, saved_in_full(t.name))]
+    info.dropped_tensors = [t.name for t in info.tensors if t.name in info.untargeted_tensors or t.name in by_release]
+    info.loaded_parameters = sum(t.numel for t in info.tensors if t.name not in info.dropped_tensors)
+    notes = []
+    if info.untargeted_tensors:
+        notes.append(f"{len(info.untargeted_tensors)} of the adapter's {len(info.tensors)} tensors belong to modules "
+                     f"outside its target_modules (e.g. {shown(info.untargeted_tensors[0])}): peft makes no adapter "
+                     "layer for them, so transformers drops them as unexpected keys")
+    if by_release:
+        notes.append(f"transformers {transformers_version} drops {len(by_release)} of the adapter's "
+                     f"{len(info.tensors)} tensors as unexpected keys (e.g. {shown(by_release[0])}): "
+                     "the model loads without them (later 5.x releases load them)")
+    return notes
+
+
+def _outside_targets(saved: str, target_modules: list[str] | str | None) -> bool:
+    """A LoRA tensor whose module target_modules does not name, matched as peft matches (see
+    `missing_target_modules`); None and "all-linear" are not judged."""
+    match = _LORA_TENSOR.search(saved)
+    if match is None or target_modules is None or target_modules == ALL_LINEAR:
+        return False
+    module = model_name(saved[:match.start()])
+    if isinstance(target_modules, str):
+        try:
+            return re.fullmatch(target_modules, module) is None
+        except re.error:
+            return False
+    return not any(_targets(module, target) for target in target_modules)
 
 
 def _targets(name: str, target: str) -> bool:

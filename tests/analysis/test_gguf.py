@@ -176,9 +176,21 @@ def test_a_split_checkpoint_is_one(models):
 
 
 def test_doctor_and_source_read_the_derived_config(models):
-    doctor = json.loads(run_amx("doctor", str(models / "llama-q8"), "--json").stdout)
+    """from_pretrained(folder) fails on a GGUF folder; with gguf_file= it loads: doctor says both."""
+    from transformers import AutoModelForCausalLM
+
+    folder, name = models / "llama-q8", "tiny-llama-Q8_0.gguf"
+    with pytest.raises(OSError, match="config.json"):
+        AutoModelForCausalLM.from_pretrained(folder)
+    AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
+    unnamed = run_amx("doctor", str(folder), "--json")
+    assert unnamed.returncode == 1
+    finding = json.loads(unnamed.stdout)["findings"][0]
+    assert finding["code"] == "gguf-file-required" and f"gguf_file={name!r}" in finding["fix"]
+    assert f"--gguf-file {name}" in run_amx("doctor", str(folder)).stdout
+    doctor = json.loads(run_amx("doctor", str(folder), "--gguf-file", name, "--json").stdout)
     assert (doctor["verdict"], doctor["model_class"], doctor["findings"]) == ("ok", "LlamaForCausalLM", [])
-    other = run_amx("doctor", str(models / "llama-q8"), "--head", "ner", "--json")
+    other = run_amx("doctor", str(folder), "--gguf-file", name, "--head", "ner", "--json")
     assert other.returncode == 1 and json.loads(other.stdout)["findings"][0]["code"] == "new-weights"
     source = run_amx("source", "causal-lm", str(models / "qwen2-f16"), "--contract")
     assert source.returncode == 0 and "Qwen2ForCausalLM" in source.stdout

@@ -1,6 +1,11 @@
+import os
 import re
+import shlex
+import subprocess
+import sys
 
-from support import run_amx
+import pytest
+from support import PROJECT_ROOT, run_amx
 from typer.testing import CliRunner
 
 from automodel_cli.cli import app
@@ -110,3 +115,16 @@ def test_leaving_without_torchs_teardown_keeps_output_exit_status_and_exit_handl
         assert done.returncode == status, done.stderr
         assert json.loads(done.stdout)  # the whole document reached the pipe
         assert done.stderr.strip().endswith("exit handler ran")
+
+
+@pytest.mark.parametrize("args", [("heads", "examples/bert-base-uncased"), ("heads", "examples/bert-base-uncased", "--json"),
+                                  ("inspect", "examples/gpt2", "--all"), ("tasks", "ner", "--json")],
+                         ids=["table", "json", "inspect-torch", "tasks"])
+def test_a_reader_that_stops_reading_is_not_a_failure(args):
+    """`amx heads X | head -1` under `set -o pipefail`: the reader went away, amx exits 0 without a word."""
+    command = shlex.join([sys.executable, "-m", "automodel_cli", *args])
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    for reader in ("head -1", "true"):  # `true` closes the pipe before amx writes its first byte
+        shell = subprocess.run(["bash", "-o", "pipefail", "-c", f"{command} | {reader} >/dev/null"],
+                               capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=120)
+        assert (shell.returncode, shell.stderr) == (0, ""), (reader, shell.stderr)

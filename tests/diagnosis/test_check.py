@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -476,11 +477,18 @@ def test_unreachable_hub_is_could_not_check_unless_cached(hub, tmp_path):
 
     cache = hub.env(tmp_path / "cache")
     assert run_amx("check", cwd=tmp_path, env=cache).returncode == 0
-    from_cache = run_amx("check", "--json", cwd=tmp_path, env={**cache, **closed})
-    assert from_cache.returncode == 0, from_cache.stderr
-    (model,) = json.loads(from_cache.stdout)["models"]
-    assert model["from_cache"] is True
+    config_only = run_amx("check", "--json", cwd=tmp_path, env={**cache, **closed})
+    assert config_only.returncode == 3, config_only.stderr  # from_pretrained would find no weights either
+    (model,) = json.loads(config_only.stdout)["models"]
+    assert model["from_cache"] is True and model["reason"].startswith("could not check the weights")
     assert model["notes"] == ["the Hub could not be asked: checked the cached config.json, which may be out of date"]
+
+    manifest.write_text('[[models]]\nmodel = "amx-test/tiny-bert-cls"\n')
+    download = "from huggingface_hub import snapshot_download; snapshot_download('amx-test/tiny-bert-cls')"
+    subprocess.run([sys.executable, "-c", download], check=True, env={**os.environ, **cache})
+    from_cache = run_amx("check", "--json", cwd=tmp_path, env={**cache, **closed})
+    assert from_cache.returncode == 0, from_cache.stdout + from_cache.stderr
+    assert json.loads(from_cache.stdout)["models"][0]["from_cache"] is True
 
 
 def test_heads_take_the_short_forms_every_command_takes():
@@ -496,3 +504,20 @@ def test_heads_take_the_short_forms_every_command_takes():
     ambiguous = run_amx("check", gpt2, "--head", "classification", "--json")
     assert ambiguous.returncode == 1
     assert "'classification' is ambiguous" in json.loads(ambiguous.stdout)["models"][0]["reason"]
+
+
+@pytest.mark.parametrize("missing", ["../no-such-model", "./no-such-model", "/no-such-model"])
+def test_a_missing_model_is_its_own_result_not_a_malformed_manifest(project, missing):
+    """However a missing path is written, it fails only its entry (from_pretrained raises OSError for it too)."""
+    from transformers import AutoConfig
+
+    with pytest.raises(OSError):
+        AutoConfig.from_pretrained(str(project / missing))
+    (project / "amx.toml").write_text(f'[[models]]\nmodel = "{missing}"\n\n[[models]]\nmodel = "models/gpt2"\n')
+    human = run_amx("check", cwd=project)
+    assert human.returncode == 1, human.stderr
+    assert f"✗ │ {missing}" in human.stdout and "✓ │ models/gpt2" in human.stdout
+    assert "no such local directory" in human.stdout and "1 passed, 1 failed" in human.stdout
+    data = json.loads(run_amx("check", "--json", cwd=project).stdout)
+    assert [(m["model"], m["status"]) for m in data["models"]] == [(missing, "fail"), ("models/gpt2", "pass")]
+    assert data["exit_code"] == 1

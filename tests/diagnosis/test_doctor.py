@@ -470,3 +470,218 @@ def test_a_truncated_safetensors_file_is_a_failure_like_the_real_load(bert_mlm, 
     assert codes(report) == ["bad-weights"] and report.verdict == "fail"
     said = transformers_says(lambda: AutoModelForMaskedLM.from_pretrained(tmp_path))
     assert codes(diagnose_text(said, index)) == ["bad-weights"]  # transformers fails on it too
+
+
+def load_in_subprocess(env: dict[str, str], code: str) -> subprocess.CompletedProcess:
+    """Run `code` (a real transformers load) with `env`, as the user's own script would run."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, timeout=300)
+
+
+@pytest.mark.parametrize("cut_off", ["offline", "refused"])
+def test_a_cached_config_without_weights_is_not_a_clean_verdict(hub, tiny_bert_repo, tmp_path, cut_off):
+    """`amx heads` caches config.json only; without the Hub from_pretrained finds no weights: never ✓ nor pass."""
+    from support.localhub import free_port
+
+    env = hub.env(tmp_path / "hf-home")
+    assert run_amx("heads", tiny_bert_repo, env=env).returncode == 0
+    env |= {"HF_HUB_OFFLINE": "1"} if cut_off == "offline" else {"HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
+    load = load_in_subprocess(env, "from transformers import AutoModelForSequenceClassification as A\n"
+                                   f"A.from_pretrained({tiny_bert_repo!r})")
+    assert load.returncode != 0 and "OSError" in load.stderr
+    human = run_amx("doctor", tiny_bert_repo, env=env)
+    assert human.returncode == 3, human.stdout + human.stderr
+    assert "? weights-not-checked" in human.stdout and "✓" not in human.stdout
+    assert "could not be checked" in human.stdout.splitlines()[-1]
+    data = json.loads(run_amx("doctor", tiny_bert_repo, "--json", env=env).stdout)
+    assert data["verdict"] == "unknown"
+    assert [(f["code"], f["severity"]) for f in data["findings"]] == [("weights-not-checked", "unchecked")]
+    check = run_amx("check", tiny_bert_repo, "--json", env=env)
+    assert check.returncode == 3
+    model = json.loads(check.stdout)["models"][0]
+    assert model["status"] == "error" and model["reason"].startswith("could not check the weights")
+    assert "could not be checked" in run_amx("check", tiny_bert_repo, env=env).stdout
+
+
+@pytest.fixture(scope="module")
+def variant_models(tmp_path_factory) -> dict[str, Path]:
+    """A tiny BertForMaskedLM saved with variant="fp16", in one file and in shards."""
+    from support.tiny_models import save_tiny, tiny_config
+
+    root = tmp_path_factory.mktemp("variants")
+    config = tiny_config("bert", architectures=["BertForMaskedLM"])
+    return {"single": save_tiny("BertForMaskedLM", config, root / "single", variant="fp16"),
+            "sharded": save_tiny("BertForMaskedLM", config, root / "sharded", variant="fp16", max_shard_size="20KB")}
+
+
+@pytest.mark.parametrize("layout", ["single", "sharded"])
+def test_variant_weights_need_variant_like_the_real_load(variant_models, layout, index):
+    from transformers import AutoModelForMaskedLM
+
+    model = variant_models[layout]
+    assert "OSError" in transformers_says(lambda: AutoModelForMaskedLM.from_pretrained(model))
+    _, info = AutoModelForMaskedLM.from_pretrained(model, variant="fp16", output_loading_info=True)
+    assert not any(info.values())
+    human = run_amx("doctor", str(model))
+    assert human.returncode == 1 and "variant-required" in human.stdout
+    assert "variant='fp16'" in human.stdout and "--variant fp16" in human.stdout
+    assert "another" not in human.stdout and "does not load" not in human.stdout
+    exit_code, data = doctor_json(str(model))
+    assert (exit_code, [f["code"] for f in data["findings"]]) == (1, ["variant-required"])
+    exit_code, data = doctor_json(str(model), "--variant", "fp16")
+    assert (exit_code, data["verdict"], data["findings"]) == (0, "ok", [])
+    clean = run_amx("doctor", str(model), "--variant", "fp16")
+    assert clean.returncode == 0 and "✓ the load would succeed cleanly" in clean.stdout
+    # key by key from the variant's headers: the sequence-classification head's new weights, exactly
+    _, real = __import__("transformers").AutoModelForSequenceClassification.from_pretrained(
+        model, variant="fp16", output_loading_info=True)
+    report = diagnose_model(str(model), index, head="AutoModelForSequenceClassification", variant="fp16")
+    assert keys_of(report, "new-weights") == set(real["missing_keys"])
+
+
+def test_a_variant_that_is_not_there_is_named_like_the_real_error(variant_models, index):
+    from transformers import AutoModelForMaskedLM
+
+    model = variant_models["single"]
+    assert "OSError" in transformers_says(lambda: AutoModelForMaskedLM.from_pretrained(model, variant="bf16"))
+    report = diagnose_model(str(model), index, variant="bf16")
+    assert codes(report) == ["no-weights"] and "'bf16'" in report.findings[0].message
+    assert report.findings[0].fix == "load it with variant='fp16'"
+    assert run_amx("doctor", str(model), "--variant", "../x").returncode == 2
+
+
+def test_inspect_and_check_take_the_variant(variant_models, tmp_path):
+    model = variant_models["sharded"]
+    inspected = json.loads(run_amx("inspect", str(model), "--variant", "fp16", "--json").stdout)
+    assert inspected["source"] == "safetensors" and len(inspected["checkpoint_files"]) == 5
+    (tmp_path / "amx.toml").write_text(f'[[models]]\nmodel = "{model}"\nvariant = "bf16"\nrequire-safetensors = true\n'
+                                       f'[[models]]\nmodel = "{variant_models["single"]}"\nvariant = "fp16"\n'
+                                       'require-safetensors = true\n')
+    result = run_amx("check", "--json", cwd=tmp_path)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert [m["status"] for m in json.loads(result.stdout)["models"]] == ["error", "pass"]
+    assert run_amx("check", str(model), "--variant", "fp16", "--require-safetensors").returncode == 0
+
+
+def test_an_architecture_transformers_lacks_is_said_not_silently_replaced(tmp_path, index):
+    """architectures names no class of transformers: heads says so, and so must doctor, key by key below it."""
+    from support.tiny_models import save_tiny, tiny_config
+    from transformers import AutoModel
+
+    model = save_tiny("LlamaForCausalLM", tiny_config("llama"), tmp_path / "superres")
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "architectures": ["LlamaForSuperResolution"]}))
+    assert "architectures[0] 'LlamaForSuperResolution' is not a class" in run_amx("heads", str(model)).stdout
+    _, real = AutoModel.from_pretrained(model, output_loading_info=True)
+    exit_code, data = doctor_json(str(model))
+    assert (exit_code, data["verdict"], data["head"]) == (1, "warn", "AutoModel")
+    findings = {finding["code"]: finding for finding in data["findings"]}
+    assert findings["unknown-architecture"]["severity"] == "warning"
+    assert "'LlamaForSuperResolution'" in findings["unknown-architecture"]["message"]
+    assert set(findings["unused-weights"]["keys"]) == set(real["unexpected_keys"])
+    human = run_amx("doctor", str(model))
+    assert "! unknown-architecture: architectures[0] 'LlamaForSuperResolution'" in human.stdout
+    assert "fix: pass --head" in human.stdout
+    asked = diagnose_model(str(model), index, head="AutoModelForCausalLM")
+    assert (asked.verdict, [(f.code, f.severity) for f in asked.findings]) == ("ok", [("unknown-architecture", "info")])
+
+
+def test_two_pasted_load_reports_are_each_diagnosed_on_their_own(tiny_bert_dir, tmp_path, index):
+    """A BertForTokenClassification size mismatch, then a GPT2ForSequenceClassification with score.weight
+    MISSING: each report's keys stay with its own class."""
+    from support.tiny_models import save_tiny, tiny_config
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    gpt2 = save_tiny("GPT2LMHeadModel", tiny_config("gpt2", architectures=["GPT2LMHeadModel"]), tmp_path / "gpt2")
+    bert_log = transformers_says(lambda: AutoModelForTokenClassification.from_pretrained(
+        tiny_bert_dir, num_labels=5, ignore_mismatched_sizes=True))
+    gpt2_log = transformers_says(lambda: AutoModelForSequenceClassification.from_pretrained(gpt2))
+    assert "BertForTokenClassification LOAD REPORT" in bert_log and "GPT2ForSequenceClassification" in gpt2_log
+    report = diagnose_text(bert_log + gpt2_log, index)
+    by_code = {finding.code: finding for finding in report.findings}
+    assert set(by_code) == {"size-mismatch", "new-weights", "unused-weights"}
+    assert "BertForTokenClassification has no place for" in by_code["unused-weights"].message
+    assert {key for key in by_code["size-mismatch"].keys} == {"classifier.weight", "classifier.bias"}
+    assert by_code["new-weights"].message.startswith("GPT2ForSequenceClassification would start with")
+    assert by_code["new-weights"].keys == ["score.weight"]
+    human = run_amx("doctor", input_text=bert_log + gpt2_log)
+    assert "BertForTokenClassification would start" not in human.stdout
+    assert "GPT2ForSequenceClassification would start with newly initialised (random) weights: score.weight" \
+        in human.stdout
+    data = json.loads(run_amx("doctor", "--json", input_text=gpt2_log + gpt2_log.replace("score.weight", "x.weight")
+                              ).stdout)
+    assert [finding["keys"] for finding in data["findings"]] == [["score.weight"], ["x.weight"]]
+
+
+def test_a_patch_release_is_not_newer_and_a_dev_build_is_not_sent_to_pypi(bert_mlm, tmp_path, index):
+    """5.x.(y+1) wrote the config: the installed 5.x.y loads it as cleanly as its own (patch releases add no
+    settings); a .dev0 writer is newer, and the fix installs what exists, never 'transformers>=5.y.0.dev0'."""
+    from packaging.version import Version
+    from transformers import AutoModelForMaskedLM
+
+    major, minor, patch = Version(index.transformers_version).release[:3]
+    config = json.loads((bert_mlm / "config.json").read_text())
+    (tmp_path / "model.safetensors").symlink_to(bert_mlm / "model.safetensors")
+    patched, dev = f"{major}.{minor}.{patch + 1}", f"{major}.{minor + 1}.0.dev0"
+    for written_by in (patched, dev):
+        (tmp_path / "config.json").write_text(json.dumps({**config, "transformers_version": written_by}))
+        _, info = AutoModelForMaskedLM.from_pretrained(tmp_path, output_loading_info=True)
+        assert not any(info.values())
+        exit_code, data = doctor_json(str(tmp_path))
+        if written_by == patched:
+            assert (exit_code, data["verdict"], data["findings"]) == (0, "ok", [])
+            continue
+        assert Version(dev).is_devrelease and exit_code == 1
+        (finding,) = data["findings"]
+        assert finding["code"] == "newer-transformers" and f">={dev}" not in finding["fix"]
+        assert f"transformers>={major}.{minor + 1}.0' once it is released" in finding["fix"]
+        assert "git+https://github.com/huggingface/transformers" in finding["fix"]
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "adapter_config.json"])
+def test_a_file_inside_a_model_folder_asks_for_the_folder(name, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from support.tiny_models import save_tiny, tiny_config
+    from transformers import AutoModelForCausalLM
+
+    base = save_tiny("LlamaForCausalLM", tiny_config("llama"), tmp_path / "base")
+    get_peft_model(AutoModelForCausalLM.from_pretrained(base), LoraConfig(target_modules=["q_proj"])).save_pretrained(
+        tmp_path / "adapter")
+    folder = (base if name == "model.safetensors" else tmp_path / "adapter")
+    with pytest.raises((OSError, ValueError)):
+        AutoModelForCausalLM.from_pretrained(folder / name)
+    AutoModelForCausalLM.from_pretrained(folder)
+    for command in ("heads", "doctor", "inspect"):
+        result = run_amx(command, str(folder / name))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.splitlines() == [
+            f"error: {folder / name} is a file of a model, not its config.json: pass the model's folder",
+            f"hint: pass {folder} instead: from_pretrained takes the folder, not a file in it"]
+    assert json.loads(run_amx("heads", str(folder), "--json").stdout)["model_type"] == "llama"
+
+
+def test_a_relative_adapter_base_says_where_it_was_looked_for(tmp_path):
+    """transformers resolves a relative base_model_name_or_path from the current directory, not the adapter's."""
+    from peft import LoraConfig, get_peft_model
+    from support.tiny_models import save_tiny, tiny_config
+    from transformers import AutoModelForCausalLM
+
+    base = save_tiny("LlamaForCausalLM", tiny_config("llama"), tmp_path / "models" / "base")
+    adapter = tmp_path / "models" / "adapter"
+    get_peft_model(AutoModelForCausalLM.from_pretrained(base), LoraConfig(target_modules=["q_proj"])).save_pretrained(
+        adapter)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    (adapter / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "models/base"}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    script = f"from transformers import AutoModelForCausalLM as A\nA.from_pretrained({str(adapter)!r})"
+    for cwd, loads in ((tmp_path, True), (elsewhere, False)):
+        real = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+        assert (real.returncode == 0) == loads
+    assert run_amx("heads", str(adapter), cwd=tmp_path).returncode == 0
+    lost = run_amx("heads", str(adapter), cwd=elsewhere)
+    assert lost.returncode == 1
+    assert f"no such folder from the current directory {elsewhere}, where a relative base is looked for " \
+           f"(it is one from {tmp_path}: run from there" in lost.stderr
+    assert "as a Hub id: HF_HUB_OFFLINE is set" in lost.stderr

@@ -5,6 +5,7 @@ tests/test_hostile.py runs a few of these through every command; this is the ful
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from support import PROJECT_ROOT, run_amx
@@ -28,9 +29,7 @@ CONFIG = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}
 MALFORMED = {
     "empty": ("", "empty"),
     "blank": ("   ", "empty"),
-    "parent-dir": ("../x", "'..'"),
     "traversal-in-hub-id": ("org/../../x", "'..'"),
-    "traversal-deep": ("../../no-such-dir/../x", "'..'"),
     "newline": ("org/na\nme", "control characters"),
     "tab": ("org/\tname", "control characters"),
     "escape-sequence": ("org/\x1b[31mred", "control characters"),
@@ -104,10 +103,12 @@ def test_a_local_directory_without_config_json(tmp_path):
         parse_reference(str(tmp_path))
 
 
-def test_a_missing_local_directory_is_not_found(tmp_path, monkeypatch):
+@pytest.mark.parametrize("text", ["./typo", "../typo", "../../no-such-dir/../x"])
+def test_a_missing_local_directory_is_not_found(text, tmp_path, monkeypatch):
+    """A path that is not there is a missing model (exit 1), however it is written; never malformed input."""
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ModelNotFoundError, match="no such local directory: ./typo"):
-        parse_reference("./typo")
+    with pytest.raises(ModelNotFoundError, match=f"no such local directory: {re.escape(text)}$"):
+        parse_reference(text)
 
 
 def test_revision_is_refused_for_a_local_path(model_dir):

@@ -229,3 +229,33 @@ def test_tasks_does_not_import_torch_or_transformers():
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("query", ["text-to-image", "image generation", "Text to Video", "txt2img"])
+def test_a_task_transformers_does_not_do_says_so_and_names_diffusers(query, index):
+    """No transformers pipeline or Auto class generates images or video; diffusers' classes do."""
+    import diffusers
+    from transformers.pipelines import SUPPORTED_TASKS
+
+    assert not {"text-to-image", "text-to-video", "image-generation"} & set(SUPPORTED_TASKS)
+    report = find_tasks(query, index)
+    assert report.tasks == [] and report.other_library.library == "diffusers"
+    assert hasattr(diffusers, report.other_library.loader.partition(".")[0])
+    human = run_amx("tasks", query)
+    assert human.returncode == 1 and "ImageTextToText" not in human.stdout
+    assert human.stdout.startswith(f"no Auto class of transformers {index.transformers_version} does ")
+    assert "it is a task for diffusers" in human.stdout
+    result = run_amx("tasks", query, "--json")
+    data = json.loads(result.stdout)
+    assert (result.returncode, data["tasks"], data["other_library"]["library"]) == (1, [], "diffusers")
+
+
+@pytest.mark.parametrize("query", ["reranking", "rerank", "re-ranking", "reranker"])
+def test_rerankers_are_sequence_classification_as_sentence_transformers_loads_them(query, index):
+    from sentence_transformers.base.modules.transformer import TRANSFORMER_TASK_TO_AUTO_MODEL
+
+    expected = TRANSFORMER_TASK_TO_AUTO_MODEL["sequence-classification"].__name__  # what CrossEncoder loads
+    assert [entry.auto_class for entry in find_tasks(query, index).tasks] == [expected]
+    data = json.loads(run_amx("tasks", query, "--json").stdout)
+    assert [task["auto_class"] for task in data["tasks"]] == [expected] and data["other_library"] is None
+    assert run_amx("tasks", query).stdout.startswith(expected)

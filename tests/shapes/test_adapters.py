@@ -257,3 +257,29 @@ def test_an_adapter_on_the_local_hub_follows_its_hub_base(local_hub, adapters, t
     assert refused.returncode == 2 and "points outside the repository" in refused.stderr
     snapshots = {p.name for p in (tmp_path / "hub").glob("models--amx-test--tiny-llama*/snapshots/*/*")}
     assert snapshots == {"adapter_config.json", "config.json"}  # weights are never downloaded
+
+
+def test_adapter_tensors_outside_target_modules_are_dropped_as_really_loaded(adapters, tmp_path):
+    """target_modules ["q_proj", "nonexistent_proj"] over a file with q_proj and v_proj LoRA tensors: peft makes
+    no layer for v_proj, so transformers drops its tensors as unexpected and loads the q_proj ones only."""
+    config = json.loads((adapters["lora-llama"] / "adapter_config.json").read_text())
+    (tmp_path / "adapter_config.json").write_text(
+        json.dumps({**config, "target_modules": ["q_proj", "nonexistent_proj"]}))
+    (tmp_path / "adapter_model.safetensors").write_bytes(
+        (adapters["lora-llama"] / "adapter_model.safetensors").read_bytes())
+    _, dropped, loaded_parameters = _real_load(adapters["llama"], tmp_path, "AutoModelForCausalLM")
+    assert dropped and all(".v_proj." in name for name in dropped)
+
+    adapter = amx_json("inspect", str(tmp_path))["adapter"]
+    assert (adapter["dropped_tensors"], adapter["untargeted_tensors"]) == (dropped, dropped)
+    assert adapter["loaded_parameters"] == loaded_parameters < adapter["num_parameters"]
+    assert f"saved, {loaded_parameters:,} loaded" in run_amx("inspect", str(tmp_path)).stdout
+    doctor = run_amx("doctor", str(tmp_path), "--json")
+    assert doctor.returncode == 1
+    findings = {f["code"]: f for f in json.loads(doctor.stdout)["findings"]}
+    assert set(findings) == {"missing-target-modules", "untargeted-adapter-tensors"}
+    assert findings["untargeted-adapter-tensors"]["keys"] == dropped
+    assert findings["missing-target-modules"]["keys"] == ["nonexistent_proj"]
+    human = run_amx("doctor", str(tmp_path)).stdout
+    assert "! untargeted-adapter-tensors: 4 of the adapter's 8 saved tensors" in human
+    assert "nonexistent_proj: peft makes no adapter layer for them" in human and "weights would not" not in human
