@@ -15,7 +15,7 @@ import dataclasses
 import threading
 from dataclasses import dataclass
 
-from ..base.errors import AmxError, ConfigTooLargeError
+from ..base.errors import AmxError, ConfigTooLargeError, TorchMissingError
 from ..files.reference import ModelRef, ResolvedConfig
 from ..formats.param_groups import group_tensors
 from ..formats.safetensors_header import read_headers
@@ -123,7 +123,8 @@ class _Expected:
             if self.importing is not None:
                 self.importing.join()
             built = _build(resolved, auto_class, model_class, remote, trust_remote_code)
-            if self.key is not None and not isinstance(built, ConfigTooLargeError):  # may depend on time taken
+            if self.key is not None and not isinstance(built, (ConfigTooLargeError, TorchMissingError)):
+                # too large may depend on the time taken; without torch nothing was built
                 meta_cache.store_meta(self.key, built, str(resolved.config.path))
             if isinstance(built, MetaModel) and tensors is not None:
                 prediction = predict_loading(built.module, tensors)

@@ -78,3 +78,11 @@ class ModuleImportError(BadInputError):
         super().__init__(f"cannot import {module}: {detail}", hint)
         self.module = module
         self.detail = detail
+
+
+class TorchMissingError(BadInputError):
+    """What only a model built on the meta device answers, asked where torch is not installed (torch is an
+    extra: `pip install 'automodel_cli[torch]'`). Exit 2 when nothing else answers; otherwise a note."""
+
+    def __init__(self, needed_for: str) -> None:
+        super().__init__(f"{needed_for} needs torch (pip install 'automodel_cli[torch]')")

@@ -71,6 +71,7 @@ def doctor(
 
     Examples:
 
+    \b
         amx doctor ./my-model
         amx doctor gpt2 --head AutoModelForImageClassification
         amx doctor bert-base-uncased --head ner --json
