@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from ..base.errors import BadInputError
-from ..diagnosis.load_errors import MAX_TEXT
 from ..render import Output
 from .common import (
     GgufFileOpt,
@@ -27,6 +26,9 @@ def _stdin_text() -> str | None:
     """Error text piped on stdin; None when stdin is a terminal (nothing was piped)."""
     if sys.stdin is None or sys.stdin.isatty():
         return None
+    # Imported here: load_errors brings all of diagnosis, which every other command's start would pay for.
+    from ..diagnosis.load_errors import MAX_TEXT
+
     return sys.stdin.read(MAX_TEXT)
 
 
