@@ -47,7 +47,7 @@ def installed_adapter_loading() -> AdapterLoading:
 
 def _integration_code():
     origin = importlib.util.find_spec("transformers.integrations.peft").origin
-    return compile(Path(origin).read_text(encoding="utf-8"), origin, "exec")
+    return compile(Path(origin).read_text(encoding="utf-8"), origin, "exec", dont_inherit=True)  # not our __future__
 
 
 def _code_of(code, name: str):
