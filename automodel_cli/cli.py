@@ -13,18 +13,16 @@ from .commands.check import check
 from .commands.diff import diff
 from .commands.doctor import doctor
 from .commands.heads import heads
-from .commands.help_format import AmxCommand, AmxGroup
 from .commands.inspect import inspect
 from .commands.source import source
 from .commands.tasks import tasks
 
 app = typer.Typer(
     name="amx",
-    cls=AmxGroup,
     help=(
         "Inspect Hugging Face models and pick the right AutoModel head, from config.json and "
         "safetensors headers alone: no weight downloads, no repository code run.\n\n"
-        "Examples:\n\n"
+        "Examples:\n\n\b\n"
         "    amx heads bert-base-uncased\n"
         "    amx inspect gpt2 --json\n"
         "    amx source qa distilbert-base-uncased-distilled-squad\n"
@@ -37,16 +35,16 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("heads", cls=AmxCommand)(heads)
-app.command("inspect", cls=AmxCommand)(inspect)
-app.command("source", cls=AmxCommand)(source)
-app.command("check", cls=AmxCommand)(check)
-app.command("tasks", cls=AmxCommand)(tasks)
-app.command("doctor", cls=AmxCommand)(doctor)
-app.command("diff", cls=AmxCommand)(diff)
+app.command("heads")(heads)
+app.command("inspect")(inspect)
+app.command("source")(source)
+app.command("check")(check)
+app.command("tasks")(tasks)
+app.command("doctor")(doctor)
+app.command("diff")(diff)
 
 
 def _versions() -> str:
@@ -86,6 +84,8 @@ def main() -> None:
     on 2 cores, a fifth of a first `amx inspect`) and does nothing for a command that has finished: the exit
     handlers run and the streams are flushed as usual, then the process leaves without that teardown.
     """
+    # transformers advises at import that without torch it has no models: amx says itself what needs torch.
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     try:
         app(prog_name="amx")
         code: object = 0

@@ -70,4 +70,5 @@ def command_reference(title: str) -> None:
                         "--title", title, "--output", str(output)], cwd=ROOT, check=True, capture_output=True,
                        env={**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")},
                        timeout=300)
-        cog.out(output.read_text())
+        # `\b` (alone on a line) keeps click from rewrapping the examples in --help; Markdown needs no such mark.
+        cog.out("".join(line for line in output.read_text().splitlines(keepends=True) if line.strip("\n") != "\b"))

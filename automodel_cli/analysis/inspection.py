@@ -15,7 +15,8 @@ import dataclasses
 import threading
 from dataclasses import dataclass
 
-from ..base.errors import AmxError, ConfigTooLargeError
+from ..base.errors import AmxError, ConfigTooLargeError, TorchMissingError
+from ..compat.torch_extra import torch_installed
 from ..files.reference import ModelRef, ResolvedConfig
 from ..formats.param_groups import group_tensors
 from ..formats.safetensors_header import read_headers
@@ -123,7 +124,8 @@ class _Expected:
             if self.importing is not None:
                 self.importing.join()
             built = _build(resolved, auto_class, model_class, remote, trust_remote_code)
-            if self.key is not None and not isinstance(built, ConfigTooLargeError):  # may depend on time taken
+            if self.key is not None and not isinstance(built, (ConfigTooLargeError, TorchMissingError)):
+                # too large may depend on the time taken; without torch nothing was built
                 meta_cache.store_meta(self.key, built, str(resolved.config.path))
             if isinstance(built, MetaModel) and tensors is not None:
                 prediction = predict_loading(built.module, tensors)
@@ -133,7 +135,8 @@ class _Expected:
         if isinstance(self.meta, AmxError):
             if need or isinstance(self.meta, ConfigTooLargeError):
                 raise self.meta
-            notes.append(f"{self.meta.message}: the head could not be compared with the checkpoint")
+            if not isinstance(self.meta, TorchMissingError):  # the head check itself says so
+                notes.append(f"{self.meta.message}: the head could not be compared with the checkpoint")
             return None, None
         return self.meta, prediction
 
@@ -224,7 +227,8 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         kv_cache=kv_cache(summary, cache_dtype, config.raw) if auto_class in DECODER_HEADS else None,
         parameters=listing.tensors,
         groups=group_tensors(listing.tensors),
-        head=_head_check(auto_class, model_class, meta, prediction, from_headers, quantized is not None),
+        head=_head_check(auto_class, model_class, meta, prediction, from_headers, quantized is not None,
+                         expected.meta.message if isinstance(expected.meta, TorchMissingError) else None),
         quantization=quantization,
         notes=notes,
         from_cache=resolved.from_cache,
@@ -267,11 +271,14 @@ def _unpacked(quantized: tuple[str, int | None], listing: _Listing, meta: MetaMo
 
 
 def _head_check(auto_class: str, model_class: str, meta: MetaModel | None, prediction: LoadPrediction | None,
-                from_headers: bool, quantized: bool) -> HeadCheck:
+                from_headers: bool, quantized: bool, without_torch: str | None) -> HeadCheck:
+    """`without_torch`: why the head was not built, when torch is missing."""
     num_parameters = meta.num_parameters if meta is not None else None
     short_class = model_class.rpartition(".")[2]
     if prediction is None:
-        if quantized:
+        if without_torch:
+            note = f"not predicted: {without_torch}"
+        elif quantized:
             note = "not predicted for a quantized checkpoint: its quantizer replaces layers when loading"
         elif not from_headers:
             note = "not predicted: no safetensors checkpoint to compare with"
@@ -313,6 +320,9 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
         return
     if _quantization(resolved.config.raw) is not None:
         report.notes.append("quantized checkpoint: 'new weights' is the class-level guess")
+        return
+    if not torch_installed():
+        report.notes.append(f"{TorchMissingError('checking each head').message}: 'new weights' is the class-level guess")
         return
     tensors = _header_tensors(headers)
     for head in report.heads:

@@ -83,3 +83,11 @@ class ModuleImportError(BadInputError):
 class UnreadableSideError(BadInputError):
     """A model of `amx diff` that cannot be resolved or read: exit 2 whatever the cause, since exit 1 says
     the two models differ. The message names the side (A or B) and keeps the cause's."""
+
+
+class TorchMissingError(BadInputError):
+    """What only a model built on the meta device answers, asked where torch is not installed (torch is an
+    extra: `pip install 'automodel_cli[torch]'`). Exit 2 when nothing else answers; otherwise a note."""
+
+    def __init__(self, needed_for: str) -> None:
+        super().__init__(f"{needed_for} needs torch (pip install 'automodel_cli[torch]')")

@@ -52,7 +52,7 @@ def check(
         "--max-memory", metavar="SIZE", rich_help_panel=_CONSTRAINTS, show_default=False,
         help="Weight memory, e.g. 16GB, 8GiB.")] = None,
     dtype: Annotated[str | None, typer.Option(
-        "--dtype", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--dtype", metavar="DTYPE", rich_help_panel=_CONSTRAINTS, show_default=False,
         help="dtype of --max-memory (default: the checkpoint's).")] = None,
     native_head: Annotated[str | None, typer.Option(
         "--native-head", metavar="AUTOCLASS", rich_help_panel=_CONSTRAINTS, show_default=False,
@@ -85,6 +85,7 @@ def check(
 
     Examples:
 
+    \b
         amx check
         amx check --manifest ci/amx.toml --junit-xml amx-check.xml
         amx check dslim/bert-base-NER --head ner --max-parameters 120M

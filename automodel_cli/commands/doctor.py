@@ -27,6 +27,7 @@ def _stdin_text() -> str | None:
     """Error text piped on stdin; None when stdin is a terminal (nothing was piped)."""
     if sys.stdin is None or sys.stdin.isatty():
         return None
+    # Imported here: load_errors brings all of diagnosis, which every other command's start would pay for.
     from ..diagnosis.load_errors import MAX_TEXT
 
     return sys.stdin.read(MAX_TEXT)
@@ -75,6 +76,7 @@ def doctor(
 
     Examples:
 
+    \b
         amx doctor ./my-model
         amx doctor gpt2 --head AutoModelForImageClassification
         amx doctor bert-base-uncased --head ner --json

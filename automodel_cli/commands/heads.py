@@ -54,6 +54,7 @@ def heads(
 
     Examples:
 
+    \b
         amx heads bert-base-uncased
         amx heads ./examples/gpt2 --json | jq '.heads[] | select(.native)'
         amx heads facebook/bart-large-cnn --revision main

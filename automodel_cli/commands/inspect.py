@@ -61,6 +61,7 @@ def inspect(
 
     Examples:
 
+    \b
         amx inspect meta-llama/Llama-3.1-8B
         amx inspect ./my-model --filter 'layers\\.0\\.'
         amx inspect bert-base-uncased --head AutoModelForSequenceClassification

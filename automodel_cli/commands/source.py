@@ -71,6 +71,7 @@ def source(
 
     Examples:
 
+    \b
         amx source qa distilbert/distilbert-base-uncased-distilled-squad
         amx source causal-lm ./examples/gpt2 --method generate
         amx source text-classification ./examples/distilbert-sst2 --contract

@@ -31,6 +31,7 @@ def tasks(
 
     Examples:
 
+    \b
         amx tasks
         amx tasks ner
         amx tasks "question answering"

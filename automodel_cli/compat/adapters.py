@@ -14,7 +14,9 @@ recorded in the head index when that is built, so `amx heads` still imports noth
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 SAVED_PREFIX = "base_model.model."
 # What transformers' own table (up to 5.12) strips: peft's prefix before a decoder's `model.` submodule.
@@ -34,11 +36,20 @@ class AdapterLoading:
 
 
 def installed_adapter_loading() -> AdapterLoading:
-    """What the installed transformers' adapter loader does (imports transformers' peft integration)."""
-    from transformers.integrations.peft import PeftAdapterMixin
-
-    names = set(PeftAdapterMixin.load_adapter.__code__.co_names)
+    """What the installed transformers' adapter loader does: the names its `load_adapter` uses, from its
+    source compiled, never run (importing transformers' peft integration needs torch, an extra of amx)."""
+    names = set(_code_of(_code_of(_integration_code(), "PeftAdapterMixin"), "load_adapter").co_names)
     return AdapterLoading(
         strips_every_prefix="peft.utils.transformers_weight_conversion" in names,
         restores_modules_to_save="adapter_state_dict_load_map" in names,
     )
+
+
+def _integration_code():
+    origin = importlib.util.find_spec("transformers.integrations.peft").origin
+    return compile(Path(origin).read_text(encoding="utf-8"), origin, "exec", dont_inherit=True)  # not our __future__
+
+
+def _code_of(code, name: str):
+    """The code object of the class or function `name` defined directly in `code`."""
+    return next(const for const in code.co_consts if getattr(const, "co_name", None) == name)

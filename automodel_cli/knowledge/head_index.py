@@ -22,6 +22,7 @@ from pathlib import Path
 from ..base.cache_dir import amx_cache_dir
 from ..base.errors import AmxError
 from ..compat.adapters import AdapterLoading, installed_adapter_loading
+from ..compat.pipeline_tasks import pipeline_model_classes
 
 INDEX_FORMAT = 4
 _FINGERPRINT_FILES = (
@@ -127,9 +128,16 @@ def _mapping_entries(lazy, include_registered: bool) -> dict[str, list[str]]:
 
 
 def auto_model_classes() -> list[tuple[str, type]]:
-    """(name, class) of every Auto model class of the installed transformers, in modeling_auto's order."""
-    from transformers.models.auto import modeling_auto
+    """(name, class) of every Auto model class of the installed transformers, in modeling_auto's order.
+
+    The module is imported by its full name: through `transformers.models.auto`, whose lazy table marks it
+    as needing torch, it is a placeholder without torch, yet it defines its classes without importing torch.
+    """
+    import importlib
+
     from transformers.models.auto.auto_factory import _BaseAutoModelClass
+
+    modeling_auto = importlib.import_module("transformers.models.auto.modeling_auto")
 
     return [
         (name, value)
@@ -151,7 +159,6 @@ def build_index(include_registered: bool = False) -> HeadIndex:
 
     import transformers
     from transformers.models.auto import configuration_auto
-    from transformers.pipelines import SUPPORTED_TASKS
 
     auto_classes = auto_model_classes()
     heads: dict[str, dict[str, list[str]]] = {}
@@ -177,7 +184,7 @@ def build_index(include_registered: bool = False) -> HeadIndex:
         heads=heads,
         preprocessors=preprocessors,
         preprocessor_classes=sorted(name for name in dir(transformers) if _PREPROCESSOR_NAME.search(name)),
-        pipelines={task: [c.__name__ for c in spec.get("pt", ())] for task, spec in SUPPORTED_TASKS.items()},
+        pipelines=pipeline_model_classes(),
         class_modules={name: f"transformers.{lazy[name]}" for name in sorted(named) if name in lazy},
         adapter_loading=asdict(installed_adapter_loading()),
     )

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..base.errors import AmxError, ConfigError, UnsupportedModelError
+from ..base.errors import AmxError, ConfigError, TorchMissingError, UnsupportedModelError
+from ..compat.torch_extra import torch_installed
 from ..compat.tying import tie_as_loaded
 from ..files.config_reader import ModelConfig
 from ..formats.tensors import TensorSpec, dtype_name
@@ -114,6 +115,8 @@ def instantiate(config: ModelConfig, auto_class: str, model_class: str, remote_c
     """The torch module of `model_class` on the meta device (weights never allocated); refused when larger
     than any real model (size_guard.py)."""
     check_counts(config.raw, str(config.path))  # before transformers, whose config classes expand per-layer lists
+    if not torch_installed():
+        raise TorchMissingError(f"building {model_class.rpartition('.')[2]} on the meta device")
     import torch
 
     if remote_code:

@@ -31,6 +31,7 @@ from typing import Any
 
 from ..base import errors
 from ..base.cache_dir import amx_cache_dir
+from ..compat.torch_extra import torch_installed
 from ..files.config_reader import ModelConfig
 from ..formats.tensors import TensorSpec
 from ..knowledge.config_summary import ConfigSummary
@@ -236,11 +237,15 @@ def store_prediction(key: ModelKey, tensors: list[TensorSpec], prediction: LoadP
     _write(*key.entry("load", tensors_digest(tensors)), payload)
 
 
-def import_in_background(model_class: str) -> threading.Thread:
-    """Start importing torch, transformers and the model's module while the caller reads the Hub.
+def import_in_background(model_class: str) -> threading.Thread | None:
+    """Start importing torch, transformers and the model's module while the caller reads the Hub (None
+    without torch: nothing will be built).
 
     Whatever fails here fails again, with its real message, when the caller builds the model.
     """
+    if not torch_installed():
+        return None
+
     def warm() -> None:
         try:
             import torch  # noqa: F401

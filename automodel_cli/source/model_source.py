@@ -11,7 +11,8 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 
-from ..base.errors import BadInputError
+from ..base.errors import BadInputError, TorchMissingError
+from ..compat.torch_extra import torch_installed
 from ..files.reference import ResolvedConfig, locate_file
 from ..knowledge.head_index import HeadIndex, installed_transformers
 from ..knowledge.heads import Head, HeadsReport
@@ -86,8 +87,11 @@ def source_report(
                   auto_class=head.auto_class, transformers_version=index.transformers_version,
                   from_cache=resolved.from_cache)
     static = None
-    if short_contract and not head.remote_code and not head.registered_by:  # a registered class is the project's
-        static = _unimported_report(resolved, index, head, methods, whole_class, common)
+    unimportable = not torch_installed()  # transformers' model classes need torch
+    if (short_contract or unimportable) and not head.remote_code and not head.registered_by:
+        static = _unimported_report(resolved, index, head, methods, whole_class, common)  # a registered class is the project's
+        if static is not None and not short_contract:
+            static.notes.append(TorchMissingError("the forward contract's types, defaults and shapes").message)
     if static is not None:
         result = static
     elif head.remote_code and not trust_remote_code:
@@ -97,6 +101,8 @@ def source_report(
             cls = import_remote_class(resolved.ref, parse_remote_class(head.model_class), token)
             attribute_map: dict[str, str] = {}
         else:
+            if unimportable:
+                raise TorchMissingError(f"importing {head.model_class}")
             cls = import_transformers_class(head.auto_class, resolved.config.model_type or "", head.model_class)
             from transformers import CONFIG_MAPPING
 

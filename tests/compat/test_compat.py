@@ -53,3 +53,23 @@ def test_http_library_is_the_one_huggingface_hub_sends_with():
     from huggingface_hub import get_session
 
     assert isinstance(get_session(), http_library().Client)
+
+
+def test_pipeline_classes_read_from_source_are_the_imported_ones():
+    """Without torch, SUPPORTED_TASKS lists no class; the head index reads them from its source instead."""
+    from transformers.pipelines import SUPPORTED_TASKS
+
+    from automodel_cli.compat.pipeline_tasks import _from_source
+
+    assert _from_source() == {task: [c.__name__ for c in spec["pt"]] for task, spec in SUPPORTED_TASKS.items()}
+    assert _from_source()["token-classification"] == ["AutoModelForTokenClassification"]
+
+
+def test_adapter_loader_read_from_source_is_the_imported_one():
+    """transformers' peft integration imports torch; its load_adapter is compiled from source, never run."""
+    from transformers.integrations.peft import PeftAdapterMixin
+
+    from automodel_cli.compat.adapters import _code_of, _integration_code
+
+    compiled = _code_of(_code_of(_integration_code(), "PeftAdapterMixin"), "load_adapter")
+    assert compiled.co_names == PeftAdapterMixin.load_adapter.__code__.co_names

@@ -36,12 +36,13 @@ def peak_rss_mib() -> float:
 
 
 def run_amx(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None,
-            input_text: str | None = None):
-    """Run the real entry point (`python -m automodel_cli`) in a subprocess, with `input_text` piped in."""
+            input_text: str | None = None, python: str | None = None):
+    """Run the real entry point (`python -m automodel_cli`) in a subprocess, with `input_text` piped in;
+    `python`: another environment's interpreter (default: this one)."""
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
     return subprocess.run(
-        [sys.executable, "-m", "automodel_cli", *args],
+        [python or sys.executable, "-m", "automodel_cli", *args],
         capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd, input=input_text,
     )
 
