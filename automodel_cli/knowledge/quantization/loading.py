@@ -41,11 +41,11 @@ def unknown_method_outcome(method: str) -> LoadOutcome:
 
 
 @contextmanager
-def _watching_availability(module):
-    """Record every `is_<package>_available` call the quantizer module makes, and what it answered."""
+def _watching_availability(*modules):
+    """Record every `is_<package>_available` call the modules make, and what it answered."""
     calls: list[tuple[str, tuple, bool]] = []
-    originals = {name: value for name, value in vars(module).items()
-                 if _AVAILABILITY.match(name) and callable(value)}
+    originals = [(module, name, value) for module in modules for name, value in vars(module).items()
+                 if _AVAILABILITY.match(name) and callable(value)]
 
     def watched(name, check):
         def call(*args, **kwargs):
@@ -54,12 +54,12 @@ def _watching_availability(module):
             return answer
         return call
 
-    for name, check in originals.items():
+    for module, name, check in originals:
         setattr(module, name, watched(name, check))
     try:
         yield calls
     finally:
-        for name, check in originals.items():
+        for module, name, check in originals:
             setattr(module, name, check)
 
 
@@ -93,14 +93,16 @@ def loading_outcome(spec: QuantizationSpec, dtype_name: str | None) -> LoadOutco
     if spec.method not in supported_methods():
         return unknown_method_outcome(spec.method)
     import torch
-    from transformers.quantizers.auto import AUTO_QUANTIZER_MAPPING, AutoHfQuantizer
+    from transformers.quantizers.auto import AUTO_QUANTIZATION_CONFIG_MAPPING, AUTO_QUANTIZER_MAPPING, AutoHfQuantizer
 
     quantizer_class = AUTO_QUANTIZER_MAPPING.get(spec.method)
     name = quantizer_class.__name__ if quantizer_class is not None else None
-    module = sys.modules.get(quantizer_class.__module__) if quantizer_class is not None else None
+    # The config class checks some packages when built, the quantizer the rest.
+    modules = {sys.modules[cls.__module__] for cls in (quantizer_class, AUTO_QUANTIZATION_CONFIG_MAPPING[spec.method])
+               if cls is not None}
     calls: list = []  # filled as the checks run, kept when they raise
     try:
-        with quiet_transformers(), _watching_availability(module) as calls:
+        with quiet_transformers(), _watching_availability(*modules) as calls:
             quantizer = AutoHfQuantizer.from_config(copy.deepcopy(spec.raw), pre_quantized=True)
             quantizer.validate_environment(device_map=None, weights_only=True)
     except Exception as error:  # noqa: BLE001 - any exception here is what from_pretrained raises
