@@ -29,6 +29,7 @@ from ..formats.tensors import (
 from ..knowledge.config_summary import ConfigSummary, kv_cache, summarize_config
 from ..knowledge.head_index import HeadIndex, load_index
 from ..knowledge.quantization.config import QuantizationSpec, read_quantization
+from ..knowledge.quantization.loading import FAILS, LoadOutcome
 from ..knowledge.heads import HeadsReport
 from ..knowledge.tasks import task_info
 from ..meta import meta_cache
@@ -49,7 +50,7 @@ from .report import (
     ProgressCallback,
     Quantization,
 )
-from .quantized import describe_quantization
+from .quantized import as_loaded, describe_quantization, outcome_here
 
 @dataclass
 class _Listing:
@@ -166,8 +167,14 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     from_headers = headers.format == "safetensors"
     quantized = read_quantization(config.raw)
     tensors = _header_tensors(headers) if from_headers else None
+    outcome = None
+    if quantized is not None:
+        if expected.importing is not None:  # transformers imported from two threads at once breaks
+            expected.importing.join()
+        outcome = outcome_here(quantized, config.raw, tensors)
+    compared = tensors if quantized is None else as_loaded(quantized, outcome, tensors) if tensors else None
     meta, prediction = expected.model(resolved, auto_class, model_class, remote, trust_remote_code,
-                                      not from_headers, notes, tensors if quantized is None else None)
+                                      not from_headers, notes, compared)
 
     if adapter is not None and meta is not None:
         adapter.missing_target_modules = missing_target_modules(module_names(meta), adapter.target_modules)
@@ -186,7 +193,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     checkpoint_dtype = main_dtype(listing.tensors)
     quantization = None
     if quantized is not None:
-        quantization = _unpacked(quantized, config.raw, tensors, listing, meta, notes)
+        quantization = _unpacked(quantized, outcome, tensors, listing, meta, notes)
     data_bytes = listing.data_bytes
     if data_bytes is None:
         bits = quantization.bits if quantization and quantization.bits else DTYPE_BITS.get(checkpoint_dtype, 32)
@@ -210,7 +217,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         kv_cache=kv_cache(summary, cache_dtype, config.raw) if auto_class in DECODER_HEADS else None,
         parameters=listing.tensors,
         groups=group_tensors(listing.tensors),
-        head=_head_check(auto_class, model_class, meta, prediction, from_headers, quantized is not None),
+        head=_head_check(auto_class, model_class, meta, prediction, from_headers, outcome),
         quantization=quantization,
         notes=notes,
         from_cache=resolved.from_cache,
@@ -234,10 +241,10 @@ def _from_headers(tensors: list[TensorSpec], data_bytes: int, meta: MetaModel | 
     return _Listing(tensors, sum(t.numel for t in tensors if not t.buffer), embedding, data_bytes)
 
 
-def _unpacked(quantized: QuantizationSpec, raw_config: dict, tensors: list[TensorSpec] | None, listing: _Listing,
+def _unpacked(quantized: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec] | None, listing: _Listing,
               meta: MetaModel | None, notes: list[str]) -> Quantization:
     """Quantized: a checkpoint's listing keeps the packed tensors; the totals become the unquantized model's."""
-    quantization = describe_quantization(quantized, raw_config, tensors, listing.data_bytes, meta)
+    quantization = describe_quantization(quantized, outcome, tensors, listing.data_bytes, meta)
     method = quantization.method
     if meta is None:
         notes.append(f"{method} quantized checkpoint: the counts are of the packed tensors")
@@ -252,11 +259,13 @@ def _unpacked(quantized: QuantizationSpec, raw_config: dict, tensors: list[Tenso
 
 
 def _head_check(auto_class: str, model_class: str, meta: MetaModel | None, prediction: LoadPrediction | None,
-                from_headers: bool, quantized: bool) -> HeadCheck:
+                from_headers: bool, quantized: LoadOutcome | None) -> HeadCheck:
     num_parameters = meta.num_parameters if meta is not None else None
     short_class = model_class.rpartition(".")[2]
     if prediction is None:
-        if quantized:
+        if quantized is not None and quantized.load == FAILS:
+            note = "not predicted: from_pretrained fails here for the quantization"
+        elif quantized is not None:
             note = "not predicted for a quantized checkpoint: its quantizer replaces layers when loading"
         elif not from_headers:
             note = "not predicted: no safetensors checkpoint to compare with"
@@ -296,10 +305,13 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
     if headers.format != "safetensors":
         report.notes.append("no safetensors checkpoint: 'new weights' is the class-level guess")
         return
-    if read_quantization(resolved.config.raw) is not None:
-        report.notes.append("quantized checkpoint: 'new weights' is the class-level guess")
-        return
     tensors = _header_tensors(headers)
+    quantized = read_quantization(resolved.config.raw)
+    if quantized is not None:
+        tensors = as_loaded(quantized, outcome_here(quantized, resolved.config.raw, tensors), tensors)
+    if tensors is None:
+        report.notes.append("quantized checkpoint that is not dequantized here: 'new weights' is the class-level guess")
+        return
     for head in report.heads:
         if head.remote_code:
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..formats.tensors import DTYPE_BITS, TORCH_TO_SAFETENSORS, TensorSpec
 from ..knowledge.quantization.config import QuantizationSpec
-from ..knowledge.quantization.loading import DEQUANTIZED, loading_outcome
+from ..knowledge.quantization.loading import DEQUANTIZED, LoadOutcome, loading_outcome
 from ..knowledge.quantization.methods import method_for
 from ..meta.meta_build import MetaModel
 from .report import Quantization
@@ -43,11 +43,30 @@ def _bits_per_weight(spec: QuantizationSpec, tensors: list[TensorSpec] | None, m
     return round(stored_bits / weights, 2) if weights and all(name in sizes for name in groups) else None
 
 
-def describe_quantization(spec: QuantizationSpec, raw_config: dict, tensors: list[TensorSpec] | None,
+def outcome_here(spec: QuantizationSpec, raw_config: dict, tensors: list[TensorSpec] | None) -> LoadOutcome:
+    """What from_pretrained does with the checkpoint on this machine (runs the installed quantizer's checks)."""
+    return loading_outcome(spec, _dtype_before_quantizer(raw_config, tensors))
+
+
+def as_loaded(spec: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec]) -> list[TensorSpec] | None:
+    """The checkpoint as a dequantizing load sees it, to predict missing and unexpected weights: each
+    packed weight stored under its own name with its own shape (FP8's `weight`) stands for itself, its
+    scales are folded into it. None when that is not so (a layout whose unpacked shape amx does not
+    derive, e.g. MXFP4's blocks) or when the weights stay quantized (the quantizer replaces the layers)."""
+    if outcome.load != DEQUANTIZED:
+        return None
+    method = method_for(spec.method)
+    names = {t.name for t in tensors}
+    logical = {method.logical_name(t.name) for t in tensors} - {None}
+    if not logical <= names:
+        return None
+    return [t for t in tensors if method.logical_name(t.name) is None]
+
+
+def describe_quantization(spec: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec] | None,
                           checkpoint_bytes: int | None, meta: MetaModel | None) -> Quantization:
     """The `quantization` section: stored form, the load outcome here, and the loaded memory when known."""
     written = spec.raw.get("quant_method")
-    outcome = loading_outcome(spec, _dtype_before_quantizer(raw_config, tensors))
     loaded_bytes = None
     if outcome.load == DEQUANTIZED and meta is not None:
         loaded_bytes = meta.num_parameters * DTYPE_BITS[TORCH_TO_SAFETENSORS.get(outcome.loaded_dtype, "F32")] // 8

@@ -41,3 +41,26 @@ def test_a_failing_load_says_why_and_what_is_missing(tmp_path):
     # 4-bit values, fp16 scales and int32 zeros for every 32 inputs, and g_idx: about 5 bits a weight
     assert 4 < q["bits_per_weight"] < 6
     assert "fails: ImportError" in human
+
+
+def test_heads_of_a_dequantized_checkpoint_are_predicted_as_loaded(tmp_path):
+    """FP8 dequantized here: each head's missing and unexpected weights equal a real load's."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    directory = write_quantized("fp8", tmp_path / "fp8")
+    for auto_class in (AutoModelForCausalLM, AutoModelForSequenceClassification):
+        data = json.loads(run_amx("inspect", str(directory), "--head", auto_class.__name__, "--json").stdout)
+        _, info = auto_class.from_pretrained(directory, output_loading_info=True)
+        assert data["head"]["missing_keys"] == sorted(info["missing_keys"])
+        assert data["head"]["unexpected_keys"] == sorted(info["unexpected_keys"])
+    checked = json.loads(run_amx("heads", str(directory), "--check-weights", "--json").stdout)
+    new = {head["auto_class"]: head["new_weights"] for head in checked["heads"]}
+    assert new["AutoModelForCausalLM"] is False and new["AutoModelForSequenceClassification"] is True
+
+
+def test_heads_of_a_checkpoint_that_does_not_load_here_are_not_predicted(tmp_path):
+    directory = write_quantized("gptq", tmp_path / "gptq")
+    data = json.loads(run_amx("inspect", str(directory), "--json").stdout)
+    assert data["head"]["missing_keys"] is None and "fails here" in data["head"]["note"]
+    checked = json.loads(run_amx("heads", str(directory), "--check-weights", "--json").stdout)
+    assert any("class-level guess" in note for note in checked["notes"])
