@@ -55,6 +55,8 @@ class ModelSpec:
     max_transformers: str | None = None
     subfolder: str | None = None  # the model's folder in the repository (a pipeline component)
     gguf_file: str | None = None  # a GGUF checkpoint of the model, as from_pretrained(..., gguf_file=...)
+    loadable: bool = False  # from_pretrained's quantization checks must pass on this machine
+    max_loaded_memory: int | None = None  # bytes the weights take once loaded here (dequantized, if so)
     reference: str | None = None  # what to resolve when it differs from `model` (a path next to the manifest)
     file: str | None = None
     line: int | None = None
@@ -168,6 +170,8 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "allow-remote-code": ("allow_remote_code", _bool),
     "min-transformers": ("min_transformers", _version),
     "max-transformers": ("max_transformers", _version),
+    "loadable": ("loadable", _bool),
+    "max-loaded-memory": ("max_loaded_memory", _bytes),
 }
 DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder", "gguf-file")]
 
