@@ -29,6 +29,8 @@ from ..formats.tensors import (
 )
 from ..knowledge.config_summary import ConfigSummary, kv_cache, summarize_config
 from ..knowledge.head_index import HeadIndex, load_index
+from ..knowledge.quantization.config import QuantizationSpec, read_quantization
+from ..knowledge.quantization.loading import FAILS, LoadOutcome
 from ..knowledge.heads import HeadsReport
 from ..knowledge.tasks import task_info
 from ..meta import meta_cache
@@ -49,22 +51,7 @@ from .report import (
     ProgressCallback,
     Quantization,
 )
-
-_QUANTIZED_BITS = {"fp8": 8, "fbgemm_fp8": 8}
-
-
-def _quantization(raw: dict) -> tuple[str, int | None] | None:
-    config = raw.get("quantization_config")
-    if not isinstance(config, dict):
-        return None
-    method = config.get("quant_method")
-    if not isinstance(method, str):
-        method = "bitsandbytes" if config.get("load_in_4bit") or config.get("load_in_8bit") else "unknown"
-    bits = config.get("bits")
-    if not isinstance(bits, int) or isinstance(bits, bool):
-        bits = 4 if config.get("load_in_4bit") else 8 if config.get("load_in_8bit") else _QUANTIZED_BITS.get(method)
-    return method, bits
-
+from .quantized import as_loaded, describe_quantization, outcome_here
 
 @dataclass
 class _Listing:
@@ -181,10 +168,16 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     expected = _Expected.start(config, index, auto_class, model_class, remote, trust_remote_code)
     headers = read_headers(resolved.ref, token=token, progress=progress)
     from_headers = headers.format == "safetensors"
-    quantized = _quantization(config.raw)
+    quantized = read_quantization(config.raw)
     tensors = _header_tensors(headers) if from_headers else None
+    outcome = None
+    if quantized is not None:
+        if expected.importing is not None:  # transformers imported from two threads at once breaks
+            expected.importing.join()
+        outcome = outcome_here(quantized, config.raw, tensors)
+    compared = tensors if quantized is None else as_loaded(quantized, outcome, tensors) if tensors else None
     meta, prediction = expected.model(resolved, auto_class, model_class, remote, trust_remote_code,
-                                      not from_headers, notes, tensors if quantized is None else None)
+                                      not from_headers, notes, compared)
 
     if adapter is not None and meta is not None:
         adapter.missing_target_modules = missing_target_modules(module_names(meta), adapter.target_modules)
@@ -203,7 +196,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     checkpoint_dtype = main_dtype(listing.tensors)
     quantization = None
     if quantized is not None:
-        quantization = _unpacked(quantized, listing, meta, notes)
+        quantization = _unpacked(quantized, outcome, tensors, listing, meta, notes)
     data_bytes = listing.data_bytes
     if data_bytes is None:
         bits = quantization.bits if quantization and quantization.bits else DTYPE_BITS.get(checkpoint_dtype, 32)
@@ -227,7 +220,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         kv_cache=kv_cache(summary, cache_dtype, config.raw) if auto_class in DECODER_HEADS else None,
         parameters=listing.tensors,
         groups=group_tensors(listing.tensors),
-        head=_head_check(auto_class, model_class, meta, prediction, from_headers, quantized is not None,
+        head=_head_check(auto_class, model_class, meta, prediction, from_headers, outcome,
                          expected.meta.message if isinstance(expected.meta, TorchMissingError) else None),
         quantization=quantization,
         notes=notes,
@@ -254,31 +247,34 @@ def _from_headers(tensors: list[TensorSpec], data_bytes: int, meta: MetaModel | 
     return _Listing(tensors, sum(t.numel for t in tensors if not t.buffer), embedding, data_bytes)
 
 
-def _unpacked(quantized: tuple[str, int | None], listing: _Listing, meta: MetaModel | None,
-              notes: list[str]) -> Quantization:
+def _unpacked(quantized: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec] | None, listing: _Listing,
+              meta: MetaModel | None, notes: list[str]) -> Quantization:
     """Quantized: a checkpoint's listing keeps the packed tensors; the totals become the unquantized model's."""
-    method, bits = quantized
+    quantization = describe_quantization(quantized, outcome, tensors, listing.data_bytes, meta)
+    method = quantization.method
     if meta is None:
         notes.append(f"{method} quantized checkpoint: the counts are of the packed tensors")
-        return Quantization(method, bits, listing.data_bytes, None)
+        return quantization
     if listing.data_bytes is None:
         notes.append(f"{method} quantized model: the tensors listed are those of the unquantized model")
     else:
         notes.append(f"{method} quantized checkpoint: the tensors listed are the packed ones; "
                      f"unpacked, the model has {meta.num_parameters:,} parameters")
     listing.total, listing.embedding = meta.num_parameters, meta.embedding_parameters
-    return Quantization(method, bits, listing.data_bytes, meta.num_parameters)
+    return quantization
 
 
 def _head_check(auto_class: str, model_class: str, meta: MetaModel | None, prediction: LoadPrediction | None,
-                from_headers: bool, quantized: bool, without_torch: str | None) -> HeadCheck:
+                from_headers: bool, quantized: LoadOutcome | None, without_torch: str | None) -> HeadCheck:
     """`without_torch`: why the head was not built, when torch is missing."""
     num_parameters = meta.num_parameters if meta is not None else None
     short_class = model_class.rpartition(".")[2]
     if prediction is None:
         if without_torch:
             note = f"not predicted: {without_torch}"
-        elif quantized:
+        elif quantized is not None and quantized.load == FAILS:
+            note = "not predicted: from_pretrained fails here for the quantization"
+        elif quantized is not None:
             note = "not predicted for a quantized checkpoint: its quantizer replaces layers when loading"
         elif not from_headers:
             note = "not predicted: no safetensors checkpoint to compare with"
@@ -318,13 +314,16 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
     if headers.format != "safetensors":
         report.notes.append("no safetensors checkpoint: 'new weights' is the class-level guess")
         return
-    if _quantization(resolved.config.raw) is not None:
-        report.notes.append("quantized checkpoint: 'new weights' is the class-level guess")
-        return
     if not torch_installed():
         report.notes.append(f"{TorchMissingError('checking each head').message}: 'new weights' is the class-level guess")
         return
     tensors = _header_tensors(headers)
+    quantized = read_quantization(resolved.config.raw)
+    if quantized is not None:
+        tensors = as_loaded(quantized, outcome_here(quantized, resolved.config.raw, tensors), tensors)
+    if tensors is None:
+        report.notes.append("quantized checkpoint that is not dequantized here: 'new weights' is the class-level guess")
+        return
     for head in report.heads:
         if head.remote_code:
             continue

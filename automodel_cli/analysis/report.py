@@ -48,6 +48,14 @@ class Quantization:
     bits: int | None
     checkpoint_bytes: int | None  # the packed tensors' real size
     unpacked_parameters: int | None  # parameters of the unquantized model
+    load: str | None = None  # on this machine: "quantized", "dequantized" or "fails" (docs/quantization.md)
+    loaded_dtype: str | None = None  # torch dtype of the loaded floating weights
+    loaded_memory_bytes: int | None = None  # the loaded model's weights; None when not known
+    missing_packages: list[str] = field(default_factory=list)  # pip requirements the quantizer found missing
+    reason: str = ""  # why the load fails or dequantizes, in transformers' words where it has them
+    quantizer: str | None = None  # the HfQuantizer class the installed transformers picks
+    unquantized_modules: list[str] = field(default_factory=list)  # modules_to_not_convert, ignore, ...
+    bits_per_weight: float | None = None  # stored bits (scales included) per quantized weight
 
 
 @dataclass

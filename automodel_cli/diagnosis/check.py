@@ -40,6 +40,7 @@ from ..knowledge.registered import (
     registration_findings,
 )
 from ..repository.dispatch import Repository, resolve_repository
+from .loaded_checks import loading_checks
 from .manifest import (
     Manifest,
     ModelSpec,
@@ -420,12 +421,13 @@ def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, t
     """Parameters, weight memory and checkpoint format, only when asked: they cost Hub requests, and
     without safetensors headers the inspect core builds the model on the meta device (torch)."""
     wanted = [key for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory),
-                                  ("require-safetensors", spec.require_safetensors), ("structure", spec.structure))
-              if on]
+                                  ("require-safetensors", spec.require_safetensors), ("structure", spec.structure),
+                                  ("loadable", spec.loadable), ("max-loaded-memory", spec.max_loaded_memory)) if on]
     if not wanted:
         return []
     try:
-        if spec.max_parameters or spec.max_memory or spec.structure or repository.resolved is None:
+        if (spec.max_parameters or spec.max_memory or spec.structure or spec.loadable or spec.max_loaded_memory
+                or repository.resolved is None):
             with _INSPECT_LOCK:
                 inspected = inspect_repository(repository, token=token, index=index)
             checkpoint_format = inspected.checkpoint_format
@@ -452,6 +454,8 @@ def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, t
         checks.append(_format_check(checkpoint_format))
     if spec.structure:
         checks.append(_structure_check(spec, inspected.structure_digest))
+    if spec.loadable or spec.max_loaded_memory:
+        checks += [Check(*found) for found in loading_checks(spec.loadable, spec.max_loaded_memory, inspected)]
     return checks
 
 

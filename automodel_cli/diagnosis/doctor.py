@@ -42,6 +42,7 @@ from ..knowledge.heads import HeadsReport, heads_for_config
 from ..knowledge.registered import registration_findings
 from ..repository.dispatch import Repository, resolve_repository
 from ..repository.gguf_model import GgufModel
+from .quantized import quantization_findings
 
 # Exactly the names from_pretrained looks for (other *.safetensors need variant= or are not transformers').
 SAFETENSORS_FILES = (SAFETENSORS_SINGLE, SAFETENSORS_INDEX)
@@ -188,10 +189,12 @@ def _weight_findings(ref: ModelRef, token: str | None) -> tuple[list[Finding], b
 
 
 def _checkpoint_findings(repository: Repository, head: str, native: str | None, token: str | None,
-                         progress: ProgressCallback | None, notes: list[str]) -> list[Finding] | None:
+                         progress: ProgressCallback | None, notes: list[str],
+                         quantized: list[Finding]) -> list[Finding] | None:
     """What from_pretrained would report for `head`, key by key, from the safetensors headers and the
     head built on the meta device (imports torch); None when that cannot be predicted. For an adapter,
-    base + adapter: weights it carries are not new, and its target modules must exist."""
+    base + adapter: weights it carries are not new, and its target modules must exist. What loading a
+    quantized checkpoint does here goes to `quantized`."""
     try:
         report = inspect_repository(repository, head=head, token=token, progress=progress)
         check = report.head
@@ -202,6 +205,7 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
     except AmxError as error:  # the Hub went away, or the head cannot be built here: no prediction
         notes.append(f"weights not compared key by key: {error.message}")
         return None
+    quantized += quantization_findings(report.quantization)
     if not check.predicted:
         notes.append(f"weights not compared key by key: {check.note}")
         return None
@@ -290,7 +294,9 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
         builds_here = any(h.auto_class == chosen and not h.remote_code for h in report.heads)
         if has_safetensors and builds_here:
             native = report.native_head if report.native_head != chosen else None
-            exact = _checkpoint_findings(repository, chosen, native, token, progress, notes)
+            quantized: list[Finding] = []
+            exact = _checkpoint_findings(repository, chosen, native, token, progress, notes, quantized)
+            found += quantized
             if exact is not None:  # the key-level answer replaces the class-level guess
                 head_findings = [finding for finding in head_findings if finding.code not in _CLASS_LEVEL] + exact
         found += head_findings

@@ -57,6 +57,8 @@ class ModelSpec:
     gguf_file: str | None = None  # a GGUF checkpoint of the model, as from_pretrained(..., gguf_file=...)
     structure: str | None = None  # "sha256:...": the structure_digest the project tested (amx inspect --json)
     variant: str | None = None  # the weights of from_pretrained(..., variant=...)
+    loadable: bool = False  # from_pretrained's quantization checks must pass on this machine
+    max_loaded_memory: int | None = None  # bytes the weights take once loaded here (dequantized, if so)
     reference: str | None = None  # what to resolve when it differs from `model` (a path next to the manifest)
     file: str | None = None
     line: int | None = None
@@ -182,6 +184,8 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "min-transformers": ("min_transformers", _version),
     "max-transformers": ("max_transformers", _version),
     "structure": ("structure", _digest),
+    "loadable": ("loadable", _bool),
+    "max-loaded-memory": ("max_loaded_memory", _bytes),
 }
 DEFAULTABLE = [key for key in FIELDS
                if key not in ("model", "revision", "heads", "subfolder", "gguf-file", "variant", "structure")]

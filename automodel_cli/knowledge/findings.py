@@ -474,3 +474,31 @@ def unregistered_model_type(model_type: str, installed: str, modules: list[str])
         "AutoModel.register(YourConfig, YourModel)), or --import the module that does; check the spelling of "
         "model_type in config.json",
     )
+
+
+def quantization_fails(method: str, reason: str, missing: list[str]) -> Finding:
+    """from_pretrained raises in the quantizer's checks: what to install, or why it cannot work here."""
+    return Finding(
+        "quantization-fails", ERROR, f"from_pretrained raises for the {method!r} quantization on this machine: {reason}",
+        "pip install " + " ".join(f"'{package}'" for package in missing) if missing
+        else "this machine cannot load it as it is quantized (see the reason); load it where the quantizer's "
+             "requirements hold, or use an unquantized release",
+    )
+
+
+def unknown_quant_method(method: str, supported: list[str]) -> Finding:
+    return Finding(
+        "unknown-quant-method", ERROR,
+        f"quant_method {method!r} is unknown to the installed transformers: it skips the quantization and "
+        "loads the packed tensors as plain weights, which fails on their shapes or gives meaningless outputs",
+        f"{UPGRADE} if a newer release supports it; this one supports: {', '.join(supported)}",
+    )
+
+
+def dequantized_load(method: str, quantizer: str | None, dtype: str | None, loaded: str, stored: str) -> Finding:
+    return Finding(
+        "dequantized-load", WARNING,
+        f"{quantizer or method} dequantizes the {method!r} weights to {dtype} on this machine (no kernel or GPU "
+        f"it needs here): the loaded weights take {loaded}, against {stored} stored",
+        "expect that memory; the quantized kernels need the hardware or packages the quantizer looks for",
+    )

@@ -8,13 +8,11 @@ config's own dtype), inside `torch.device("meta")`. Repository code (auto_map) i
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..base.errors import AmxError, ConfigError, TorchMissingError, UnsupportedModelError
+from ..compat.quiet import quiet_transformers
 from ..compat.torch_extra import torch_installed
 from ..compat.tying import tie_as_loaded
 from ..files.config_reader import ModelConfig
@@ -37,24 +35,6 @@ class MetaModel:
     embedding_names: set[str] = field(default_factory=set)  # every alias of an embedding parameter
     buffer_names: set[str] = field(default_factory=set)  # every buffer, persistent or not
     module: Any = field(default=None, repr=False, compare=False)  # the torch module, on the meta device
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' logging, progress bars and Python warnings while amx drives it."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def resolve_head(config: ModelConfig, index: HeadIndex, head: str | None) -> tuple[str, str, bool]:

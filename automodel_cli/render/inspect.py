@@ -62,13 +62,29 @@ def _summary(report: InspectReport) -> Panel:
     table.add_row("dtypes", ", ".join(f"{dtype} ({human_count(n)})" for dtype, n in report.dtypes.items()) or "-")
     if report.quantization is not None:
         q = report.quantization
-        table.add_row("quantization", f"{q.method}" + (f", {q.bits}-bit" if q.bits else "")
-                      + (f"; unpacks to {human_count(q.unpacked_parameters)} parameters"
-                         if q.unpacked_parameters else ""))
+        table.add_row("quantization", safe_text(q.method + (f", {q.bits}-bit" if q.bits else "")
+                                                + (f"; unpacks to {human_count(q.unpacked_parameters)} parameters"
+                                                   if q.unpacked_parameters else "")))
+        if q.load is not None:
+            table.add_row("loading here", _load_line(q))
     title = Text("")
     title.append_text(safe_text(report.model, "bold"))
     title.append(f"  (from {report.source})", style="dim")
     return Panel(table, title=title, title_align="left", expand=False)
+
+
+def _load_line(q) -> Text:
+    """What from_pretrained does with the quantized checkpoint on this machine, and the memory it takes."""
+    if q.load == "fails":
+        line = Text("fails: ", style="bold red")
+        line.append_text(safe_text(q.reason))
+        if q.missing_packages and "pip install" not in q.reason:
+            line.append_text(safe_text(f" (pip install {' '.join(q.missing_packages)})"))
+        return line
+    memory = f": {human_bytes(q.loaded_memory_bytes)}" if q.loaded_memory_bytes is not None else ""
+    if q.load == "dequantized":
+        return Text(f"dequantized to {q.loaded_dtype} by {q.quantizer}{memory}", style="yellow")
+    return Text(f"kept quantized by {q.quantizer}{memory}", style="green")
 
 
 def _config_rows(table: Table, report: InspectReport) -> None:
@@ -89,7 +105,7 @@ def _config_rows(table: Table, report: InspectReport) -> None:
 
 def _own_dtype_label(report: InspectReport) -> str:
     q = report.quantization
-    packing = f"{q.method}" + (f" {q.bits}-bit" if q.bits else "") if q is not None else report.checkpoint_dtype
+    packing = q.method + (f" {q.bits}-bit" if q.bits else "") if q is not None else report.checkpoint_dtype
     if report.source in ("safetensors", "gguf"):
         return f"checkpoint ({packing})"
     return f"{packing} (estimate)" if q is not None else f"as configured ({packing})"
@@ -100,7 +116,10 @@ def _memory(report: InspectReport) -> Iterator[RenderableType]:
     table.add_column("dtype", no_wrap=True)
     table.add_column("bytes", justify="right", no_wrap=True)
     for key, value in report.memory_bytes.items():
-        table.add_row(_own_dtype_label(report) if key == "checkpoint" else key, human_bytes(value))
+        table.add_row(safe_text(_own_dtype_label(report)) if key == "checkpoint" else key, human_bytes(value))
+    q = report.quantization
+    if q is not None and q.loaded_memory_bytes is not None:
+        table.add_row(f"loaded here ({q.load}, {q.loaded_dtype})", human_bytes(q.loaded_memory_bytes), style="bold")
     yield table
     kv = report.kv_cache
     if kv is not None:

@@ -197,6 +197,17 @@ SIZE_CASES: dict[str, tuple[dict, str]] = {
                         "MiB of real memory"),
 }
 
+# quantization_config is file content too: its numbers are bounded, its strings shown escaped.
+QUANTIZATION_CASES: dict[str, tuple[object, frozenset[int], str]] = {
+    "not-an-object": ("int4", FAILS, "quantization_config must be an object"),
+    "bits-huge": ({"quant_method": "gptq", "bits": 10**30}, FAILS, "bits must be an integer"),
+    "bits-string": ({"quant_method": "gptq", "bits": "4"}, FAILS, "bits must be an integer"),
+    "block-size-zero": ({"quant_method": "fp8", "weight_block_size": [0, 128]}, FAILS, "weight_block_size"),
+    "skip-list-of-numbers": ({"quant_method": "fp8", "modules_to_not_convert": [1]}, FAILS, "modules_to_not_convert"),
+    "method-invisible": ({"quant_method": f"X{INVISIBLE}Y"}, frozenset({0, 1}), ""),
+    "skip-invisible": ({"quant_method": "fp8", "modules_to_not_convert": [f"X{INVISIBLE}Y"]}, frozenset({0, 1}), ""),
+}
+
 
 def gguf_string(text: str | bytes) -> bytes:
     raw = text.encode() if isinstance(text, str) else text
@@ -383,6 +394,10 @@ def build_cases(root: Path) -> list[Case]:
         directory = _write(root / f"size-{name}", json.dumps(config))
         (directory / "model.safetensors").write_bytes(_header({"a": _tensor()}) + b"\0" * 8)
         cases.append(Case(f"size-{name}", str(directory), WORKS, "", BAD, message))
+    for name, (quantization, codes, message) in QUANTIZATION_CASES.items():
+        directory = _write(root / f"quantization-{name}", json.dumps({**BERT, "quantization_config": quantization}))
+        (directory / "model.safetensors").write_bytes(_header({"a": _tensor()}) + b"\0" * 8)
+        cases.append(Case(f"quantization-{name}", str(directory), WORKS, "", codes, message))
     # Code execution: any answer is fine as long as nothing runs (the marker file must never appear).
     cases.append(Case("pickle-writes-a-file", str(_pickle_that_writes(root / "pickle")), WORKS))
     cases.append(Case("remote-code-writes-a-file", str(_remote_code_that_writes(root / "remote")),

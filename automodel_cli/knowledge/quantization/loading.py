@@ -1,0 +1,117 @@
+"""What `from_pretrained` does with a quantized checkpoint on this machine, asked of the installed
+transformers itself: its `AutoHfQuantizer` picks the quantizer and runs `validate_environment`, exactly as
+a load does before reading any weight. The outcome is the quantizer's: it raises (the load fails with
+its reason), sets `dequantize` (no kernels or GPU here: the weights are unpacked to a float dtype) or
+keeps the weights quantized. Which packages were missing is seen, not guessed: the quantizer module's
+own `is_<package>_available` checks are watched while it runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from ...compat.quiet import quiet_transformers
+from .config import QuantizationSpec
+from .supported import supported_methods
+
+QUANTIZED, DEQUANTIZED, FAILS = "quantized", "dequantized", "fails"
+_AVAILABILITY = re.compile(r"is_(\w+)_available$")
+_NOT_PACKAGES = re.compile(r"torch(_\w+)?$")  # hardware and torch itself, not something to pip install
+_PIP_REQUIREMENT = re.compile(r"pip install (?:-U |--upgrade )?['\"`]?([A-Za-z0-9_.\-]+(?:[<>=!~]=?[\w.]+)?)")
+
+
+@dataclass
+class LoadOutcome:
+    load: str  # quantized | dequantized | fails
+    quantizer: str | None  # the class transformers picks, e.g. "FineGrainedFP8HfQuantizer"
+    reason: str = ""  # transformers' own words: its exception, or why it dequantizes
+    missing_packages: list[str] = field(default_factory=list)  # pip requirements, e.g. "bitsandbytes>=0.46.1"
+    loaded_dtype: str | None = None  # torch dtype name of the loaded floating weights
+
+
+def unknown_method_outcome(method: str) -> LoadOutcome:
+    supported = ", ".join(supported_methods())
+    return LoadOutcome(FAILS, None, f"quant_method {method!r} is unknown to the installed transformers, which "
+                                    f"skips the quantization and loads the packed tensors as plain weights "
+                                    f"(supported: {supported})")
+
+
+@contextmanager
+def _watching_availability(*modules):
+    """Record every `is_<package>_available` call the modules make, and what it answered."""
+    calls: list[tuple[str, tuple, bool]] = []
+    originals = [(module, name, value) for module in modules for name, value in vars(module).items()
+                 if _AVAILABILITY.match(name) and callable(value)]
+
+    def watched(name, check):
+        def call(*args, **kwargs):
+            answer = check(*args, **kwargs)
+            calls.append((name, args, bool(answer)))
+            return answer
+        return call
+
+    for module, name, check in originals:
+        setattr(module, name, watched(name, check))
+    try:
+        yield calls
+    finally:
+        for module, name, check in originals:
+            setattr(module, name, check)
+
+
+def _missing(calls: list[tuple[str, tuple, bool]], message: str) -> list[str]:
+    """The packages whose availability check said no, as pip requirements (the version the message asks for)."""
+    asked = {match.split("<")[0].split(">")[0].split("=")[0].split("~")[0].lower().replace("_", "-"): match
+             for match in _PIP_REQUIREMENT.findall(message)}
+    missing = []
+    for name, args, answer in calls:
+        package = _AVAILABILITY.match(name)[1]
+        if answer or _NOT_PACKAGES.match(package):
+            continue
+        package = package.replace("_", "-")
+        requirement = asked.get(package) or (f"{package}>={args[0]}" if args and isinstance(args[0], str) else package)
+        if requirement not in missing:
+            missing.append(requirement)
+    return missing
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
+
+
+def loading_outcome(spec: QuantizationSpec, dtype_name: str | None) -> LoadOutcome:
+    """Run the installed quantizer's checks for a pre-quantized checkpoint (imports transformers and torch).
+
+    `dtype_name` is the dtype from_pretrained picks before the quantizer has its say (config.json's dtype,
+    else the checkpoint's first floating tensor's), as a torch name.
+    """
+    if spec.method not in supported_methods():
+        return unknown_method_outcome(spec.method)
+    import torch
+    from transformers.quantizers.auto import AUTO_QUANTIZATION_CONFIG_MAPPING, AUTO_QUANTIZER_MAPPING, AutoHfQuantizer
+
+    quantizer_class = AUTO_QUANTIZER_MAPPING.get(spec.method)
+    name = quantizer_class.__name__ if quantizer_class is not None else None
+    # The config class checks some packages when built, the quantizer the rest.
+    modules = {sys.modules[cls.__module__] for cls in (quantizer_class, AUTO_QUANTIZATION_CONFIG_MAPPING[spec.method])
+               if cls is not None}
+    calls: list = []  # filled as the checks run, kept when they raise
+    try:
+        with quiet_transformers(), _watching_availability(*modules) as calls:
+            quantizer = AutoHfQuantizer.from_config(copy.deepcopy(spec.raw), pre_quantized=True)
+            quantizer.validate_environment(device_map=None, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any exception here is what from_pretrained raises
+        return LoadOutcome(FAILS, name, _first_line(error), _missing(calls, str(error)))
+    dtype = getattr(torch, dtype_name or "", None)
+    if not isinstance(dtype, torch.dtype):
+        dtype = torch.get_default_dtype()
+    loaded = str(quantizer.update_dtype(dtype)).removeprefix("torch.")
+    if getattr(quantizer.quantization_config, "dequantize", False):
+        return LoadOutcome(DEQUANTIZED, name, f"{name} dequantizes on this machine: no kernel or GPU it needs "
+                                              f"is available", loaded_dtype=loaded)
+    return LoadOutcome(QUANTIZED, name, loaded_dtype=loaded)

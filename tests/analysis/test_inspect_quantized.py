@@ -1,0 +1,66 @@
+"""`amx inspect` on quantized checkpoints: the load outcome and the loaded memory against a real load."""
+
+from __future__ import annotations
+
+import json
+
+from support import run_amx
+from support.quantized_checkpoints import write_quantized
+
+
+def inspect(directory) -> tuple[str, dict]:
+    human = run_amx("inspect", str(directory))
+    machine = run_amx("inspect", str(directory), "--json")
+    assert human.returncode == machine.returncode == 0, human.stderr
+    return human.stdout, json.loads(machine.stdout)
+
+
+def test_a_dequantized_load_takes_the_memory_of_the_real_model(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    directory = write_quantized("fp8", tmp_path / "fp8")
+    human, data = inspect(directory)
+    model = AutoModelForCausalLM.from_pretrained(directory)
+    q = data["quantization"]
+    assert (q["load"], q["loaded_dtype"], q["quantizer"]) == ("dequantized", "bfloat16", "FineGrainedFP8HfQuantizer")
+    assert abs(q["loaded_memory_bytes"] - model.get_memory_footprint()) / model.get_memory_footprint() < 0.01
+    assert data["total_parameters"] == q["unpacked_parameters"] == model.num_parameters()
+    assert q["unquantized_modules"] == ["lm_head"] and q["missing_packages"] == []
+    # float8 weights with one float32 scale per 128x128 block: a little over 8 bits a weight
+    assert 8 < q["bits_per_weight"] < 8.1
+    assert "dequantized to bfloat16 by FineGrainedFP8HfQuantizer" in human
+    assert "loaded here (dequantized, bfloat16)" in human
+
+
+def test_a_failing_load_says_why_and_what_is_missing(tmp_path):
+    directory = write_quantized("gptq", tmp_path / "gptq")
+    human, data = inspect(directory)
+    q = data["quantization"]
+    assert (q["load"], q["loaded_memory_bytes"], q["missing_packages"]) == ("fails", None, ["optimum"])
+    assert q["reason"].startswith("ImportError: ") and "optimum" in q["reason"]
+    # 4-bit values, fp16 scales and int32 zeros for every 32 inputs, and g_idx: about 5 bits a weight
+    assert 4 < q["bits_per_weight"] < 6
+    assert "fails: ImportError" in human
+
+
+def test_heads_of_a_dequantized_checkpoint_are_predicted_as_loaded(tmp_path):
+    """FP8 dequantized here: each head's missing and unexpected weights equal a real load's."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    directory = write_quantized("fp8", tmp_path / "fp8")
+    for auto_class in (AutoModelForCausalLM, AutoModelForSequenceClassification):
+        data = json.loads(run_amx("inspect", str(directory), "--head", auto_class.__name__, "--json").stdout)
+        _, info = auto_class.from_pretrained(directory, output_loading_info=True)
+        assert data["head"]["missing_keys"] == sorted(info["missing_keys"])
+        assert data["head"]["unexpected_keys"] == sorted(info["unexpected_keys"])
+    checked = json.loads(run_amx("heads", str(directory), "--check-weights", "--json").stdout)
+    new = {head["auto_class"]: head["new_weights"] for head in checked["heads"]}
+    assert new["AutoModelForCausalLM"] is False and new["AutoModelForSequenceClassification"] is True
+
+
+def test_heads_of_a_checkpoint_that_does_not_load_here_are_not_predicted(tmp_path):
+    directory = write_quantized("gptq", tmp_path / "gptq")
+    data = json.loads(run_amx("inspect", str(directory), "--json").stdout)
+    assert data["head"]["missing_keys"] is None and "fails here" in data["head"]["note"]
+    checked = json.loads(run_amx("heads", str(directory), "--check-weights", "--json").stdout)
+    assert any("class-level guess" in note for note in checked["notes"])

@@ -1,0 +1,30 @@
+"""`amx check`'s `loadable` and `max-loaded-memory` on quantized checkpoints, against real loads here."""
+
+from __future__ import annotations
+
+import json
+
+from support import run_amx
+from support.quantized_checkpoints import write_quantized
+
+
+def test_loadable_and_max_loaded_memory(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    write_quantized("fp8", tmp_path / "fp8")
+    write_quantized("gptq", tmp_path / "gptq")
+    footprint = AutoModelForCausalLM.from_pretrained(tmp_path / "fp8").get_memory_footprint()
+    (tmp_path / "amx.toml").write_text(
+        '[[models]]\nmodel = "./fp8"\nloadable = true\nmax-loaded-memory = "150KiB"\n\n'
+        '[[models]]\nmodel = "./gptq"\nloadable = true\n')
+    human = run_amx("check", "--manifest", str(tmp_path / "amx.toml"))
+    data = json.loads(run_amx("check", "--manifest", str(tmp_path / "amx.toml"), "--json").stdout)
+    assert human.returncode == 1 and footprint > 150 * 1024  # the dequantized bfloat16 weights do not fit
+    checks = {(m["model"], c["constraint"]): c for m in data["models"] for c in m["checks"]}
+    assert checks[("./fp8", "loadable")]["status"] == "pass"
+    memory = checks[("./fp8", "max-loaded-memory")]
+    assert memory["status"] == "fail" and "dequantized to bfloat16" in memory["message"]
+    assert checks[("./gptq", "loadable")]["status"] == "fail"
+    assert checks[("./gptq", "loadable")]["fix"] == "pip install 'optimum'"
+    assert "over max-loaded-memory" in " ".join(human.stdout.split())
+    assert "pip install 'optimum'" in human.stdout

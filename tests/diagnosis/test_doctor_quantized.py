@@ -1,0 +1,74 @@
+"""`amx doctor` on quantized checkpoints: no false ✓. Each verdict is checked against a real
+`from_pretrained` of a tiny checkpoint in the method's real layout, on this machine."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import run_amx
+from support.quantized_checkpoints import write_quantized
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("quantized-doctor")
+
+
+def doctor(directory) -> tuple[int, str, dict]:
+    human = run_amx("doctor", str(directory))
+    machine = run_amx("doctor", str(directory), "--json")
+    assert human.returncode == machine.returncode, human.stderr
+    return human.returncode, human.stdout, json.loads(machine.stdout)
+
+
+def raises_here(directory) -> Exception | None:
+    from transformers import AutoModelForCausalLM
+
+    try:
+        AutoModelForCausalLM.from_pretrained(directory)
+    except Exception as error:  # noqa: BLE001 - the failure is what is compared
+        return error
+    return None
+
+
+@pytest.mark.parametrize("layout, package", [("gptq", "optimum"), ("bnb-4bit", "bitsandbytes>="),
+                                             ("compressed-tensors", "compressed-tensors>=")])
+def test_a_load_that_raises_fails_naming_what_to_install(root, layout, package):
+    directory = write_quantized(layout, root / layout)
+    assert isinstance(raises_here(directory), ImportError)
+    code, human, data = doctor(directory)
+    assert code == 1 and data["verdict"] == "fail"
+    finding = next(f for f in data["findings"] if f["code"] == "quantization-fails")
+    assert finding["severity"] == "error" and finding["fix"].startswith(f"pip install '{package}")
+    assert "✗ quantization-fails" in human and f"pip install '{package}" in human
+
+
+def test_a_dequantizing_load_warns_with_the_memory_it_takes(root):
+    directory = write_quantized("fp8", root / "fp8")
+    assert raises_here(directory) is None
+    code, human, data = doctor(directory)
+    assert code == 1 and data["verdict"] == "warn"
+    finding = next(f for f in data["findings"] if f["code"] == "dequantized-load")
+    assert "bfloat16" in finding["message"] and "176.6 KiB" in finding["message"]
+    assert "dequantized-load" in human and "176.6 KiB" in human
+
+
+def test_an_unknown_quant_method_fails_listing_the_supported_ones(root):
+    directory = write_quantized("modelopt-nvfp4", root / "modelopt")
+    assert "ignore_mismatched_sizes" in str(raises_here(directory))  # the packed shapes do not fit
+    code, human, data = doctor(directory)
+    assert code == 1 and data["verdict"] == "fail"
+    finding = next(f for f in data["findings"] if f["code"] == "unknown-quant-method")
+    assert "'modelopt'" in finding["message"] and "compressed-tensors" in finding["fix"]
+    assert "unknown-quant-method" in human
+
+
+def test_a_method_name_with_control_characters_is_shown_escaped(root):
+    directory = write_quantized("modelopt-nvfp4", root / "evil")
+    raw = json.loads((directory / "config.json").read_text())
+    raw["quantization_config"]["quant_method"] = "x\x1b[2Jy"
+    (directory / "config.json").write_text(json.dumps(raw))
+    code, human, data = doctor(directory)
+    assert code == 1 and "\x1b" not in human and "\\x1b" in human
+    assert any("'x\\x1b[2Jy'" in f["message"] for f in data["findings"])

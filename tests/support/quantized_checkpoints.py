@@ -1,0 +1,94 @@
+"""Tiny Llama checkpoints in the real tensor layouts of quantization methods, written with safetensors:
+the packed tensors are zeros, but their names, shapes and dtypes are those the method's loader reads."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+LINEAR = ("proj.weight",)  # the decoder layers' Linear weights; embeddings, norms and lm_head stay as they are
+
+
+def _gptq(name, weight, torch):
+    out_features, in_features = weight.shape
+    base = name.removesuffix(".weight")
+    return {f"{base}.qweight": torch.zeros(in_features // 8, out_features, dtype=torch.int32),
+            f"{base}.qzeros": torch.zeros(in_features // 32, out_features // 8, dtype=torch.int32),
+            f"{base}.scales": torch.ones(in_features // 32, out_features, dtype=torch.float16),
+            f"{base}.g_idx": torch.arange(in_features, dtype=torch.int32) // 32}
+
+
+def _awq(name, weight, torch):
+    out_features, in_features = weight.shape
+    base = name.removesuffix(".weight")
+    return {f"{base}.qweight": torch.zeros(in_features, out_features // 8, dtype=torch.int32),
+            f"{base}.qzeros": torch.zeros(in_features // 32, out_features // 8, dtype=torch.int32),
+            f"{base}.scales": torch.ones(in_features // 32, out_features, dtype=torch.float16)}
+
+
+def _bnb_4bit(name, weight, torch):
+    return {name: torch.zeros(weight.numel() // 2, 1, dtype=torch.uint8),
+            f"{name}.absmax": torch.ones(weight.numel() // 64),
+            f"{name}.quant_map": torch.zeros(16),
+            f"{name}.quant_state.bitsandbytes__nf4": torch.zeros(96, dtype=torch.uint8)}
+
+
+def _fp8(name, weight, torch):
+    out_features, in_features = weight.shape
+    return {name: weight.float().to(torch.float8_e4m3fn),
+            f"{name}_scale_inv": torch.ones(math.ceil(out_features / 128), math.ceil(in_features / 128))}
+
+
+def _compressed(name, weight, torch):
+    out_features, in_features = weight.shape
+    base = name.removesuffix(".weight")
+    return {f"{base}.weight_packed": torch.zeros(out_features, in_features // 8, dtype=torch.int32),
+            f"{base}.weight_scale": torch.ones(out_features, in_features // 32, dtype=torch.bfloat16),
+            f"{base}.weight_shape": torch.tensor([out_features, in_features], dtype=torch.int64)}
+
+
+def _nvfp4(name, weight, torch):
+    out_features, in_features = weight.shape
+    return {name: torch.zeros(out_features, in_features // 2, dtype=torch.uint8),
+            f"{name}_scale": torch.ones(out_features, in_features // 16).to(torch.float8_e4m3fn),
+            f"{name}_scale_2": torch.ones(()), name.removesuffix("weight") + "input_scale": torch.ones(())}
+
+
+_GROUPS = {"group_0": {"targets": ["Linear"], "weights": {"num_bits": 4, "type": "int", "symmetric": True,
+                                                         "strategy": "group", "group_size": 32}}}
+# layout -> (quantization_config, how one Linear weight is stored)
+LAYOUTS = {
+    "gptq": ({"quant_method": "gptq", "bits": 4, "group_size": 32, "desc_act": False, "sym": True}, _gptq),
+    "awq": ({"quant_method": "awq", "bits": 4, "group_size": 32, "version": "gemm", "zero_point": True}, _awq),
+    "bnb-4bit": ({"quant_method": "bitsandbytes", "load_in_4bit": True, "bnb_4bit_quant_type": "nf4",
+                  "bnb_4bit_compute_dtype": "bfloat16"}, _bnb_4bit),
+    "fp8": ({"quant_method": "fp8", "weight_block_size": [128, 128], "activation_scheme": "dynamic",
+             "modules_to_not_convert": ["lm_head"]}, _fp8),
+    "compressed-tensors": ({"quant_method": "compressed-tensors", "format": "pack-quantized",
+                            "config_groups": _GROUPS, "ignore": ["lm_head"]}, _compressed),
+    "modelopt-nvfp4": ({"quant_method": "modelopt", "quant_algo": "NVFP4", "group_size": 16,
+                        "exclude_modules": ["lm_head"]}, _nvfp4),
+}
+
+
+def write_quantized(layout: str, directory: Path) -> Path:
+    """A tiny LlamaForCausalLM (bfloat16) saved in `layout`'s tensor layout, with its quantization_config."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    quantization_config, store = LAYOUTS[layout]
+    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, vocab_size=128, architectures=["LlamaForCausalLM"], dtype="bfloat16")
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config).to(torch.bfloat16)
+    tensors = {}
+    for name, weight in model.state_dict().items():
+        tensors.update(store(name, weight, torch) if name.endswith(LINEAR) else {name: weight.contiguous()})
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, directory / "model.safetensors", metadata={"format": "pt"})
+    raw = config.to_dict()
+    raw["quantization_config"] = quantization_config
+    (directory / "config.json").write_text(json.dumps(raw))
+    return directory
