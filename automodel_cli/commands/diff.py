@@ -55,6 +55,7 @@ def diff(
 
     Examples:
 
+    \b
         amx diff meta-llama/Llama-3.1-8B ./my-finetune
         amx diff org/model@v1.0 org/model@main
         amx diff ./base ./merged --load-into a
