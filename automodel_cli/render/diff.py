@@ -147,7 +147,11 @@ def render_diff(report: DiffReport) -> Iterator[RenderableType]:
     yield from _tensors(report.tensors)
     yield Text("")
     yield _totals(report)
-    yield Text(_WEIGHTS[report.weights], style="dim" if report.weights == "unknown" else "")
+    without = [side for side, files in (("A", report.checkpoint_files.a), ("B", report.checkpoint_files.b)) if not files]
+    if without:
+        yield Text(f"weights: not compared ({' and '.join(without)} without weight files)", style="dim")
+    else:
+        yield Text(_WEIGHTS[report.weights], style="dim" if report.weights == "unknown" else "")
     if report.load_into_side is not None and report.load_into is not None:
         into, other = ("A", "B") if report.load_into_side == "a" else ("B", "A")
         yield Text("")
