@@ -181,7 +181,8 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "max-transformers": ("max_transformers", _version),
     "structure": ("structure", _digest),
 }
-DEFAULTABLE = [key for key in FIELDS if key not in ("model", "revision", "heads", "subfolder", "gguf-file", "structure")]
+DEFAULTABLE = [key for key in FIELDS
+               if key not in ("model", "revision", "heads", "subfolder", "gguf-file", "structure")]
 
 
 @dataclass
