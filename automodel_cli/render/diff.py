@@ -61,7 +61,8 @@ def _heads(report: DiffReport) -> Iterator[RenderableType]:
         line.append(" → ")
         line.append_text(safe_text(heads.native.b or "none", "cyan"))
     yield line
-    for label, classes, style in (("only A loads with", heads.removed, "red"), ("only B loads with", heads.added, "green")):
+    for label, classes, style in (("only A loads with", heads.removed, "red"),
+                                  ("only B loads with", heads.added, "green")):
         if classes:
             entry = Text(f"  {label}: ", style=style)
             entry.append_text(safe_text(", ".join(classes)))
@@ -83,7 +84,8 @@ def _tensors(diff: TensorDiff) -> Iterator[RenderableType]:
     rows += [("+", t.name, "", f"{list(t.shape)} {t.dtype}") for t in diff.added]
     rows += [("~", c.name, f"{list(c.a.shape)} {c.a.dtype}", f"{list(c.b.shape)} {c.b.dtype}") for c in diff.changed]
     styles = {"-": "red", "+": "green", "~": "yellow"}
-    for name, (sign, side_a, side_b), members in collapse_layers([r[1] for r in rows], [(r[0], r[2], r[3]) for r in rows]):
+    collapsed = collapse_layers([r[1] for r in rows], [(r[0], r[2], r[3]) for r in rows])
+    for name, (sign, side_a, side_b), members in collapsed:
         table.add_row(Text(sign, style=styles[sign]), safe_text(name), side_a, side_b,
                       f"×{len(members)}" if len(members) > 1 else "")
     yield table
@@ -93,6 +95,13 @@ def _files(files: list[str], total: int | None) -> str:
     if not files:
         return "-"
     return f"{len(files)} file{'s' if len(files) != 1 else ''}, {human_bytes(total)}"
+
+
+def _quantization(method) -> str:
+    """A transformers quantization (method and bits), a GGUF file's quantization name, or none."""
+    if method is None or isinstance(method, str):
+        return method or "-"
+    return method.method + (f" {method.bits}-bit" if method.bits else "")
 
 
 def _sized(files: list[str], sizes: dict[str, int] | None) -> str:
@@ -114,8 +123,7 @@ def _totals(report: DiffReport) -> Table:
     row("parameters", report.parameters, lambda n: f"{human_count(n)} ({n:,})")
     row("dtypes", report.dtypes, lambda d: ", ".join(f"{k} ({human_count(v)})" for k, v in d.items()) or "-")
     row("memory", report.memory_bytes, lambda m: human_bytes(m.get("checkpoint")))
-    row("quantization", report.quantization,
-        lambda q: "-" if q is None else q if isinstance(q, str) else f"{q.method}" + (f" {q.bits}-bit" if q.bits else ""))
+    row("quantization", report.quantization, _quantization)
     row("checkpoint", Pair(_files(report.checkpoint_files.a, report.checkpoint_bytes.a),
                            _files(report.checkpoint_files.b, report.checkpoint_bytes.b)), str)
     row("files", Pair(_sized(report.checkpoint_files.a, report.checkpoint_file_bytes.a),
@@ -147,7 +155,12 @@ def render_diff(report: DiffReport) -> Iterator[RenderableType]:
     yield from _tensors(report.tensors)
     yield Text("")
     yield _totals(report)
-    yield Text(_WEIGHTS[report.weights], style="dim" if report.weights == "unknown" else "")
+    files = report.checkpoint_files
+    without = [side for side, listed in (("A", files.a), ("B", files.b)) if not listed]
+    if without:
+        yield Text(f"weights: not compared ({' and '.join(without)} without weight files)", style="dim")
+    else:
+        yield Text(_WEIGHTS[report.weights], style="dim" if report.weights == "unknown" else "")
     if report.load_into_side is not None and report.load_into is not None:
         into, other = ("A", "B") if report.load_into_side == "a" else ("B", "A")
         yield Text("")
