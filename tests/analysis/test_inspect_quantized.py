@@ -64,3 +64,15 @@ def test_heads_of_a_checkpoint_that_does_not_load_here_are_not_predicted(tmp_pat
     assert data["head"]["missing_keys"] is None and "fails here" in data["head"]["note"]
     checked = json.loads(run_amx("heads", str(directory), "--check-weights", "--json").stdout)
     assert any("class-level guess" in note for note in checked["notes"])
+
+
+def test_device_answers_for_another_machine_and_says_so(tmp_path):
+    directory = write_quantized("fp8", tmp_path / "fp8")
+    human = run_amx("inspect", str(directory), "--device", "cuda:8.9")
+    data = json.loads(run_amx("inspect", str(directory), "--device", "cuda:8.9", "--json").stdout)
+    q = data["quantization"]
+    assert (q["load"], q["device"], q["loaded_memory_bytes"]) == ("quantized", "cuda:8.9", None)
+    assert "kept quantized by FineGrainedFP8HfQuantizer" in human.stdout
+    assert "on cuda:8.9, with the packages installed here" in " ".join(human.stdout.split())
+    refused = run_amx("inspect", str(directory), "--device", "tpu")
+    assert refused.returncode == 2 and refused.stderr.startswith("error: unknown --device 'tpu'")
