@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..formats.tensors import DTYPE_BITS, TORCH_TO_SAFETENSORS, TensorSpec
 from ..knowledge.quantization.config import QuantizationSpec
 from ..knowledge.quantization.loading import DEQUANTIZED, LoadOutcome, loading_outcome
@@ -62,10 +64,17 @@ def as_loaded(spec: QuantizationSpec, outcome: LoadOutcome, tensors: list[Tensor
         return None
     method = method_for(spec.method)
     names = {t.name for t in tensors}
+    unpacked = []
+    if method.unpacked_shape is not None:
+        packed, shape_of = method.unpacked_shape
+        unpacked = [TensorSpec(method.logical_name(t.name), shape_of(t.shape), t.dtype) for t in tensors
+                    if re.search(packed, t.name) and method.logical_name(t.name) not in names]
+        if any(t.shape is None for t in unpacked):
+            return None
     logical = {method.logical_name(t.name) for t in tensors} - {None}
-    if not logical <= names:
+    if not logical <= names | {t.name for t in unpacked}:
         return None
-    return [t for t in tensors if method.logical_name(t.name) is None]
+    return [t for t in tensors if method.logical_name(t.name) is None] + unpacked
 
 
 def describe_quantization(spec: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec] | None,
