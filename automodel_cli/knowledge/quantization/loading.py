@@ -35,7 +35,7 @@ class LoadOutcome:
     device: str | None = None  # the machine asked about (--device); None: this one
 
 
-def unknown_method_outcome(method: str) -> LoadOutcome:
+def _unknown_method(method: str) -> LoadOutcome:
     supported = ", ".join(supported_methods())
     return LoadOutcome(FAILS, None, f"quant_method {method!r} is unknown to the installed transformers, which "
                                     f"skips the quantization and loads the packed tensors as plain weights "
@@ -69,8 +69,8 @@ def _watching_availability(*modules, device: Device | None = None):
 
 def _missing(calls: list[tuple[str, tuple, bool]], message: str) -> list[str]:
     """The packages whose availability check said no, as pip requirements (the version the message asks for)."""
-    asked = {match.split("<")[0].split(">")[0].split("=")[0].split("~")[0].lower().replace("_", "-"): match
-             for match in _PIP_REQUIREMENT.findall(message)}
+    asked = {re.split(r"[<>=!~]", requirement)[0].lower().replace("_", "-"): requirement
+             for requirement in _PIP_REQUIREMENT.findall(message)}
     missing = []
     for name, args, answer in calls:
         package = _AVAILABILITY.match(name)[1]
@@ -96,7 +96,7 @@ def loading_outcome(spec: QuantizationSpec, dtype_name: str | None, device: Devi
     that machine (`machine.py`), with the packages installed here.
     """
     if spec.method not in supported_methods():
-        return unknown_method_outcome(spec.method)
+        return _unknown_method(spec.method)
     import torch
     from transformers.quantizers.auto import AUTO_QUANTIZATION_CONFIG_MAPPING, AUTO_QUANTIZER_MAPPING, AutoHfQuantizer
 
