@@ -31,6 +31,7 @@ from ..knowledge.config_summary import ConfigSummary, kv_cache, summarize_config
 from ..knowledge.head_index import HeadIndex, load_index
 from ..knowledge.quantization.config import QuantizationSpec, read_quantization
 from ..knowledge.quantization.loading import FAILS, LoadOutcome
+from ..knowledge.quantization.machine import Device
 from ..knowledge.heads import HeadsReport
 from ..knowledge.tasks import task_info
 from ..meta import meta_cache
@@ -149,14 +150,15 @@ def module_names(meta: MetaModel) -> list[str]:
 def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str | None = None,
                   progress: ProgressCallback | None = None, trust_remote_code: bool = False,
                   adapter: AdapterInfo | None = None, index: HeadIndex | None = None,
-                  model_class: str | None = None) -> InspectReport:
+                  model_class: str | None = None, device: Device | None = None) -> InspectReport:
     """Everything `amx inspect` shows, as data. Reads only config.json and safetensors headers.
 
     `head` is an Auto class name (default: the native head); `progress(done, total)` is called while
     the headers of a sharded checkpoint are read. With `adapter` (its tensors read), the head check is
     base + adapter: weights the adapter carries are not new, and its target modules are looked up.
     `model_class` names a transformers class that is loaded by name (`CLIPTextModelWithProjection.from_pretrained`,
-    as a diffusers pipeline loads its components) instead of through an Auto class.
+    as a diffusers pipeline loads its components) instead of through an Auto class. `device` asks what
+    loading a quantized checkpoint does on another machine (`--device`).
     """
     config = resolved.config
     notes: list[str] = []
@@ -174,7 +176,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     if quantized is not None:
         if expected.importing is not None:  # transformers imported from two threads at once breaks
             expected.importing.join()
-        outcome = outcome_here(quantized, config.raw, tensors)
+        outcome = outcome_here(quantized, config.raw, tensors, device)
     compared = tensors if quantized is None else as_loaded(quantized, outcome, tensors) if tensors else None
     meta, prediction = expected.model(resolved, auto_class, model_class, remote, trust_remote_code,
                                       not from_headers, notes, compared)

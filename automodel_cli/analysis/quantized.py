@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import re
+
 from ..formats.tensors import DTYPE_BITS, TORCH_TO_SAFETENSORS, TensorSpec
 from ..knowledge.quantization.config import QuantizationSpec
 from ..knowledge.quantization.loading import DEQUANTIZED, LoadOutcome, loading_outcome
+from ..knowledge.quantization.machine import Device
 from ..knowledge.quantization.methods import method_for
 from ..meta.meta_build import MetaModel
 from .report import Quantization
@@ -43,9 +46,13 @@ def _bits_per_weight(spec: QuantizationSpec, tensors: list[TensorSpec] | None, m
     return round(stored_bits / weights, 2) if weights and all(name in sizes for name in groups) else None
 
 
-def outcome_here(spec: QuantizationSpec, raw_config: dict, tensors: list[TensorSpec] | None) -> LoadOutcome:
-    """What from_pretrained does with the checkpoint on this machine (runs the installed quantizer's checks)."""
-    return loading_outcome(spec, _dtype_before_quantizer(raw_config, tensors))
+def outcome_here(spec: QuantizationSpec, raw_config: dict, tensors: list[TensorSpec] | None,
+                 device: Device | None = None) -> LoadOutcome:
+    """What from_pretrained does with the checkpoint on this machine, or on `device` (runs the installed
+    quantizer's checks)."""
+    outcome = loading_outcome(spec, _dtype_before_quantizer(raw_config, tensors), device)
+    outcome.device = str(device) if device is not None else None
+    return outcome
 
 
 def as_loaded(spec: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec]) -> list[TensorSpec] | None:
@@ -57,10 +64,17 @@ def as_loaded(spec: QuantizationSpec, outcome: LoadOutcome, tensors: list[Tensor
         return None
     method = method_for(spec.method)
     names = {t.name for t in tensors}
+    unpacked = []
+    if method.unpacked_shape is not None:
+        packed, shape_of = method.unpacked_shape
+        unpacked = [TensorSpec(method.logical_name(t.name), shape_of(t.shape), t.dtype) for t in tensors
+                    if re.search(packed, t.name) and method.logical_name(t.name) not in names]
+        if any(t.shape is None for t in unpacked):
+            return None
     logical = {method.logical_name(t.name) for t in tensors} - {None}
-    if not logical <= names:
+    if not logical <= names | {t.name for t in unpacked}:
         return None
-    return [t for t in tensors if method.logical_name(t.name) is None]
+    return [t for t in tensors if method.logical_name(t.name) is None] + unpacked
 
 
 def describe_quantization(spec: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec] | None,
@@ -83,4 +97,5 @@ def describe_quantization(spec: QuantizationSpec, outcome: LoadOutcome, tensors:
         quantizer=outcome.quantizer,
         unquantized_modules=spec.skipped_modules,
         bits_per_weight=_bits_per_weight(spec, tensors, meta),
+        device=outcome.device,
     )

@@ -56,6 +56,7 @@ class Quantization:
     quantizer: str | None = None  # the HfQuantizer class the installed transformers picks
     unquantized_modules: list[str] = field(default_factory=list)  # modules_to_not_convert, ignore, ...
     bits_per_weight: float | None = None  # stored bits (scales included) per quantized weight
+    device: str | None = None  # --device: the machine asked about, with the packages installed here
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..knowledge.head_index import HeadIndex
+from ..knowledge.quantization.machine import Device
 from ..repository.dispatch import Repository
 from ..shapes.adapter import read_adapter_weights
 from .gguf import inspect_gguf
@@ -15,7 +16,7 @@ from .structure import structure_digest, structure_of
 
 def inspect_repository(repository: Repository, head: str | None = None, token: str | None = None,
                        progress: ProgressCallback | None = None, trust_remote_code: bool = False,
-                       index: HeadIndex | None = None) -> InspectReport:
+                       index: HeadIndex | None = None, device: Device | None = None) -> InspectReport:
     """`inspect_model` for any repository shape: an adapter (its base, its own tensors, and base + adapter
     with the head), a sentence-transformers model (its Transformer module and the module chain), a pipeline
     or a component of another library (parameters per component), a GGUF checkpoint (from its header).
@@ -39,7 +40,7 @@ def _inspect_shape(repository: Repository, head: str | None, token: str | None, 
         if head is None and adapter.task_head:
             head = adapter.task_head
     report = inspect_model(repository.resolved, head=head, token=token, progress=progress,
-                           trust_remote_code=trust_remote_code, adapter=adapter, index=index)
+                           trust_remote_code=trust_remote_code, adapter=adapter, index=index, device=device)
     report.model, report.from_cache = repository.display(), repository.from_cache
     report.notes[:0] = notes
     if adapter is not None and adapter.num_parameters is not None and report.total_parameters:

@@ -53,6 +53,12 @@ ImportOpt = Annotated[
                       "with the Auto classes (AutoConfig.register, AutoModel.register) count. Repeatable; the "
                       "current directory is importable. Imports transformers, even for `amx heads`."),
 ]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option("--device", metavar="DEVICE", show_default=False,
+                 help="Ask what loading a quantized checkpoint does on another machine: cpu, cuda, cuda:8.9 "
+                      "(compute capability), xpu or mps; with the packages installed here."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (schemas: docs/json.md).")]
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -10,6 +10,7 @@ import typer
 from ..base.errors import BadInputError, ExitCode
 from ..render import Output
 from .common import (
+    DeviceOpt,
     GgufFileOpt,
     ImportOpt,
     JsonOpt,
@@ -57,6 +58,7 @@ def doctor(
     gguf_file: GgufFileOpt = None,
     variant: VariantOpt = None,
     imports: ImportOpt = None,
+    device: DeviceOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Predict what `AutoXxx.from_pretrained(MODEL)` would do, or explain a loading error, with the fix.
@@ -80,6 +82,7 @@ def doctor(
         amx doctor ./my-model
         amx doctor gpt2 --head AutoModelForImageClassification
         amx doctor bert-base-uncased --head ner --json
+        amx doctor ./my-fp8-model --device cuda:8.9
         amx doctor --error "$(cat error.log)"
         python train.py 2>&1 | amx doctor
     """
@@ -87,10 +90,12 @@ def doctor(
     from ..diagnosis.doctor import diagnose_model, make_report
     from ..diagnosis.load_errors import diagnose_text
     from ..knowledge.head_index import load_index
+    from ..knowledge.quantization.machine import parse_device
     from ..knowledge.registered import RegistrationError
     from ..render.doctor import render_doctor
     from ..render.inspect import header_progress
 
+    target = parse_device(device) if device is not None else None
     out = Output(json_mode=json)
     if model is not None and error is not None:
         raise BadInputError("give either MODEL or --error, not both")
@@ -99,7 +104,8 @@ def doctor(
         raise BadInputError("nothing to diagnose: give a MODEL, --error TEXT, or pipe the error text in",
                             hint="amx doctor --help shows examples")
     misplaced = [name for name, value in (("--head", head), ("--subfolder", subfolder), ("--gguf-file", gguf_file),
-                                         ("--variant", variant)) if value is not None]
+                                         ("--variant", variant), ("--device", device))
+                 if value is not None]
     if text is not None and misplaced:
         raise BadInputError(f"{misplaced[0]} applies to a MODEL, not to --error text")
     if text is not None and imports:
@@ -117,7 +123,8 @@ def doctor(
                              notes=[f"--import {refused.module} stopped: {refused.detail}"])
     else:
         with header_progress(out) as progress:
-            report = diagnose_model(model, index, head, revision, token, progress, subfolder, gguf_file, variant)
+            report = diagnose_model(model, index, head, revision, token, progress, subfolder, gguf_file, variant,
+                                    target)
     out.emit("doctor", report, render_doctor)
     if report.verdict != "ok":
         raise typer.Exit(int(ExitCode.NOT_CHECKED if report.verdict == "unknown" else ExitCode.FAILURE))

@@ -8,6 +8,7 @@ import typer
 
 from ..render import Output
 from .common import (
+    DeviceOpt,
     GgufFileOpt,
     ImportOpt,
     JsonOpt,
@@ -47,6 +48,7 @@ def inspect(
     trust_remote_code: TrustRemoteCodeOpt = False,
     gguf_file: GgufFileOpt = None,
     variant: VariantOpt = None,
+    device: DeviceOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Show what is inside MODEL: parameters, dtypes, memory, and what loading it with a head would do.
@@ -70,15 +72,18 @@ def inspect(
         amx inspect ./my-lora-adapter --head AutoModelForSequenceClassification
         amx inspect stabilityai/stable-diffusion-xl-base-1.0
         amx inspect TheBloke/Llama-2-7B-GGUF --gguf-file llama-2-7b.Q4_K_M.gguf
+        amx inspect ./my-fp8-model --device cuda:8.9
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
     from ..analysis.repository import inspect_repository
+    from ..knowledge.quantization.machine import parse_device
     from ..formats.param_groups import filter_tensors, group_tensors, module_tree
     from ..render.inspect import header_progress, render_inspect
     from ..repository.dispatch import resolve_repository
 
     if pattern is not None:
         filter_tensors([], pattern)  # a malformed regex fails before any work
+    target = parse_device(device) if device is not None else None
     out = Output(json_mode=json)
     import_registered(imports, out)
     repository = resolve_repository(model, revision, token, subfolder, gguf_file, variant)
@@ -86,7 +91,7 @@ def inspect(
         out.message(f"the Hub could not be asked; using the cached files of {repository.display()}")
     with header_progress(out) as progress:
         report = inspect_repository(repository, head=head, token=token, progress=progress,
-                                    trust_remote_code=trust_remote_code)
+                                    trust_remote_code=trust_remote_code, device=target)
     if pattern is not None:
         report.parameters = filter_tensors(report.parameters, pattern)
         report.groups = group_tensors(report.parameters)

@@ -39,6 +39,7 @@ from ..knowledge.findings import Finding, verdict
 from ..knowledge.gguf_config import gguf_package_problem
 from ..knowledge.head_index import HeadIndex, installed_transformers
 from ..knowledge.heads import HeadsReport, heads_for_config
+from ..knowledge.quantization.machine import Device
 from ..knowledge.registered import registration_findings
 from ..repository.dispatch import Repository, resolve_repository
 from ..repository.gguf_model import GgufModel
@@ -190,13 +191,13 @@ def _weight_findings(ref: ModelRef, token: str | None) -> tuple[list[Finding], b
 
 def _checkpoint_findings(repository: Repository, head: str, native: str | None, token: str | None,
                          progress: ProgressCallback | None, notes: list[str],
-                         quantized: list[Finding]) -> list[Finding] | None:
+                         quantized: list[Finding], device: Device | None = None) -> list[Finding] | None:
     """What from_pretrained would report for `head`, key by key, from the safetensors headers and the
     head built on the meta device (imports torch); None when that cannot be predicted. For an adapter,
     base + adapter: weights it carries are not new, and its target modules must exist. What loading a
     quantized checkpoint does here goes to `quantized`."""
     try:
-        report = inspect_repository(repository, head=head, token=token, progress=progress)
+        report = inspect_repository(repository, head=head, token=token, progress=progress, device=device)
         check = report.head
     except ConfigTooLargeError:
         raise
@@ -256,7 +257,7 @@ def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None, named: b
 def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revision: str | None = None,
                    token: str | None = None, progress: ProgressCallback | None = None,
                    subfolder: str | None = None, gguf_file: str | None = None,
-                   variant: str | None = None) -> DoctorReport:
+                   variant: str | None = None, device: Device | None = None) -> DoctorReport:
     """Predict `AutoXxx.from_pretrained(model)`; BadInputError for malformed references and files.
 
     With safetensors weights, new, unused and mismatched weights are predicted key by key (the head is
@@ -273,6 +274,8 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
     resolved = repository.resolved
     ref, config = resolved.ref, resolved.config
     notes = [f"the Hub could not be asked; used the cached config.json of {ref.display()}"] if resolved.from_cache else []
+    if device is not None:
+        notes.append(f"quantization checked for {device}, with the packages installed here")
     found = _model_type_findings(config, index, ref.display())
     if index.imports:
         found += registration_findings(config.model_type, index.config_class_for(config.model_type or ""))
@@ -295,7 +298,7 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
         if has_safetensors and builds_here:
             native = report.native_head if report.native_head != chosen else None
             quantized: list[Finding] = []
-            exact = _checkpoint_findings(repository, chosen, native, token, progress, notes, quantized)
+            exact = _checkpoint_findings(repository, chosen, native, token, progress, notes, quantized, device)
             found += quantized
             if exact is not None:  # the key-level answer replaces the class-level guess
                 head_findings = [finding for finding in head_findings if finding.code not in _CLASS_LEVEL] + exact

@@ -17,10 +17,11 @@ def quantization_findings(quantization: Quantization | None) -> list[Finding]:
         return []
     if quantization.load == FAILS and quantization.quantizer is None:
         return [f.unknown_quant_method(quantization.method, list(supported_methods()))]
+    where = quantization.device or "this machine"
     if quantization.load == FAILS:
-        return [f.quantization_fails(quantization.method, quantization.reason, quantization.missing_packages)]
+        return [f.quantization_fails(quantization.method, quantization.reason, quantization.missing_packages, where)]
     if quantization.load == DEQUANTIZED:
         return [f.dequantized_load(quantization.method, quantization.quantizer, quantization.loaded_dtype,
                                    human_bytes(quantization.loaded_memory_bytes),
-                                   human_bytes(quantization.checkpoint_bytes))]
+                                   human_bytes(quantization.checkpoint_bytes), where)]
     return []

@@ -476,10 +476,10 @@ def unregistered_model_type(model_type: str, installed: str, modules: list[str])
     )
 
 
-def quantization_fails(method: str, reason: str, missing: list[str]) -> Finding:
+def quantization_fails(method: str, reason: str, missing: list[str], where: str = "this machine") -> Finding:
     """from_pretrained raises in the quantizer's checks: what to install, or why it cannot work here."""
     return Finding(
-        "quantization-fails", ERROR, f"from_pretrained raises for the {method!r} quantization on this machine: {reason}",
+        "quantization-fails", ERROR, f"from_pretrained raises for the {method!r} quantization on {where}: {reason}",
         "pip install " + " ".join(f"'{package}'" for package in missing) if missing
         else "this machine cannot load it as it is quantized (see the reason); load it where the quantizer's "
              "requirements hold, or use an unquantized release",
@@ -495,10 +495,11 @@ def unknown_quant_method(method: str, supported: list[str]) -> Finding:
     )
 
 
-def dequantized_load(method: str, quantizer: str | None, dtype: str | None, loaded: str, stored: str) -> Finding:
+def dequantized_load(method: str, quantizer: str | None, dtype: str | None, loaded: str, stored: str,
+                     where: str = "this machine") -> Finding:
     return Finding(
         "dequantized-load", WARNING,
-        f"{quantizer or method} dequantizes the {method!r} weights to {dtype} on this machine (no kernel or GPU "
-        f"it needs here): the loaded weights take {loaded}, against {stored} stored",
+        f"{quantizer or method} dequantizes the {method!r} weights to {dtype} on {where} (no kernel or GPU "
+        f"it needs is there): the loaded weights take {loaded}, against {stored} stored",
         "expect that memory; the quantized kernels need the hardware or packages the quantizer looks for",
     )

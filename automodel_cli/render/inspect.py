@@ -66,7 +66,7 @@ def _summary(report: InspectReport) -> Panel:
                                                 + (f"; unpacks to {human_count(q.unpacked_parameters)} parameters"
                                                    if q.unpacked_parameters else "")))
         if q.load is not None:
-            table.add_row("loading here", _load_line(q))
+            table.add_row("loading here" if q.device is None else "loading", _load_line(q))
     title = Text("")
     title.append_text(safe_text(report.model, "bold"))
     title.append(f"  (from {report.source})", style="dim")
@@ -75,6 +75,13 @@ def _summary(report: InspectReport) -> Panel:
 
 def _load_line(q) -> Text:
     """What from_pretrained does with the quantized checkpoint on this machine, and the memory it takes."""
+    line = _load_outcome(q)
+    if q.device is not None:
+        line.append(f"  (on {q.device}, with the packages installed here)", style="dim")
+    return line
+
+
+def _load_outcome(q) -> Text:
     if q.load == "fails":
         line = Text("fails: ", style="bold red")
         line.append_text(safe_text(q.reason))

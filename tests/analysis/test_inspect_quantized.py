@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from support import run_amx
-from support.quantized_checkpoints import write_quantized
+from support.quantized_checkpoints import write_gpt_oss_mxfp4, write_quantized
 
 
 def inspect(directory) -> tuple[str, dict]:
@@ -64,3 +64,36 @@ def test_heads_of_a_checkpoint_that_does_not_load_here_are_not_predicted(tmp_pat
     assert data["head"]["missing_keys"] is None and "fails here" in data["head"]["note"]
     checked = json.loads(run_amx("heads", str(directory), "--check-weights", "--json").stdout)
     assert any("class-level guess" in note for note in checked["notes"])
+
+
+def test_device_answers_for_another_machine_and_says_so(tmp_path):
+    directory = write_quantized("fp8", tmp_path / "fp8")
+    human = run_amx("inspect", str(directory), "--device", "cuda:8.9")
+    data = json.loads(run_amx("inspect", str(directory), "--device", "cuda:8.9", "--json").stdout)
+    q = data["quantization"]
+    assert (q["load"], q["device"], q["loaded_memory_bytes"]) == ("quantized", "cuda:8.9", None)
+    assert "kept quantized by FineGrainedFP8HfQuantizer" in human.stdout
+    assert "on cuda:8.9, with the packages installed here" in " ".join(human.stdout.split())
+    refused = run_amx("inspect", str(directory), "--device", "tpu")
+    assert refused.returncode == 2 and refused.stderr.startswith("error: unknown --device 'tpu'")
+
+
+def test_mxfp4_dequantized_without_triton_kernels(tmp_path):
+    """gpt-oss's layout: the memory, the bits per weight and each head's prediction agree with real loads."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    directory = write_gpt_oss_mxfp4(tmp_path / "gpt-oss")
+    human, data = inspect(directory)
+    model = AutoModelForCausalLM.from_pretrained(directory)
+    q = data["quantization"]
+    assert (q["load"], q["loaded_dtype"], q["quantizer"]) == ("dequantized", "bfloat16", "Mxfp4HfQuantizer")
+    assert abs(q["loaded_memory_bytes"] - model.get_memory_footprint()) / model.get_memory_footprint() < 0.01
+    assert q["bits_per_weight"] == 4.25  # 4 bits a value and one 8-bit scale a block of 32
+    assert data["total_parameters"] == model.num_parameters()
+    for auto_class in (AutoModelForCausalLM, AutoModelForSequenceClassification):
+        head = json.loads(run_amx("inspect", str(directory), "--head", auto_class.__name__, "--json").stdout)["head"]
+        _, info = auto_class.from_pretrained(directory, output_loading_info=True)
+        assert head["missing_keys"] == sorted(info["missing_keys"])
+        assert head["unexpected_keys"] == sorted(info["unexpected_keys"])
+        assert head["mismatched_keys"] == []
+    assert "dequantized to bfloat16 by Mxfp4HfQuantizer" in human

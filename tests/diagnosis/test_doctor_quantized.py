@@ -72,3 +72,16 @@ def test_a_method_name_with_control_characters_is_shown_escaped(root):
     code, human, data = doctor(directory)
     assert code == 1 and "\x1b" not in human and "\\x1b" in human
     assert any("'x\\x1b[2Jy'" in f["message"] for f in data["findings"])
+
+
+def test_device_asks_for_another_machine(root):
+    directory = write_quantized("fp8", root / "fp8-device")
+    human = run_amx("doctor", str(directory), "--device", "cuda:8.9")
+    data = json.loads(run_amx("doctor", str(directory), "--device", "cuda:8.9", "--json").stdout)
+    assert human.returncode == 0 and data["verdict"] == "ok"  # FP8 kernels from compute capability 8.9 on
+    assert "quantization checked for cuda:8.9, with the packages installed here" in data["notes"]
+    older = json.loads(run_amx("doctor", str(directory), "--device", "cuda:8.0", "--json").stdout)
+    assert [f["code"] for f in older["findings"]] == ["dequantized-load"]
+    assert "on cuda:8.0" in older["findings"][0]["message"]
+    misplaced = run_amx("doctor", "--error", "x", "--device", "cuda")
+    assert misplaced.returncode == 2 and "--device applies to a MODEL" in misplaced.stderr

@@ -109,3 +109,29 @@ def test_the_bits_a_method_implies():
     groups = {"g": {"weights": {"num_bits": 8}}, "h": {"weights": {"num_bits": 4}}}
     assert read_quantization({"quantization_config": {"quant_method": "compressed-tensors",
                                                       "config_groups": groups}}).bits is None
+
+
+def test_device_asks_the_quantizer_for_another_machine(checkpoints):
+    """FP8 keeps its weights quantized from compute capability 8.9 on, as the installed quantizer decides;
+    torch's answers are restored afterwards."""
+    import torch
+
+    from automodel_cli.knowledge.quantization.machine import parse_device
+
+    spec = read_quantization(json.loads((checkpoints["fp8"] / "config.json").read_text()))
+    loads = {device: loading_outcome(spec, "bfloat16", parse_device(device)).load
+             for device in ("cpu", "cuda:8.0", "cuda:8.9", "cuda:10.0", "xpu", "mps")}
+    assert loads == {"cpu": "dequantized", "cuda:8.0": "dequantized", "cuda:8.9": "quantized",
+                     "cuda:10.0": "quantized", "xpu": "quantized", "mps": "dequantized"}
+    assert torch.cuda.is_available() is False and torch.accelerator.current_accelerator() is None
+    gptq = read_quantization(json.loads((checkpoints["gptq"] / "config.json").read_text()))
+    assert loading_outcome(gptq, None, parse_device("cuda")).missing_packages == ["optimum"]
+
+
+@pytest.mark.parametrize("text", ["gpu", "cuda:x", "cpu:8.9", "cuda:100.0", ""])
+def test_a_malformed_device_is_refused(text):
+    from automodel_cli.base.errors import BadInputError
+    from automodel_cli.knowledge.quantization.machine import parse_device
+
+    with pytest.raises(BadInputError, match="unknown --device"):
+        parse_device(text)

@@ -92,3 +92,31 @@ def write_quantized(layout: str, directory: Path) -> Path:
     raw["quantization_config"] = quantization_config
     (directory / "config.json").write_text(json.dumps(raw))
     return directory
+
+
+def write_gpt_oss_mxfp4(directory: Path) -> Path:
+    """A tiny GptOssForCausalLM (bfloat16) in gpt-oss's MXFP4 layout: each expert weight as `_blocks`
+    (experts, out, in/32, 16 bytes of two 4-bit values) and `_scales` (one E8M0 byte a block of 32)."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import GptOssConfig, GptOssForCausalLM
+
+    config = GptOssConfig(hidden_size=64, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                          num_key_value_heads=2, head_dim=16, vocab_size=128, num_local_experts=4,
+                          num_experts_per_tok=2, architectures=["GptOssForCausalLM"], dtype="bfloat16")
+    torch.manual_seed(0)
+    tensors = {}
+    for name, weight in GptOssForCausalLM(config).to(torch.bfloat16).state_dict().items():
+        if name.endswith(("experts.gate_up_proj", "experts.down_proj")):
+            experts, inputs, outputs = weight.shape
+            tensors[f"{name}_blocks"] = torch.zeros(experts, outputs, inputs // 32, 16, dtype=torch.uint8)
+            tensors[f"{name}_scales"] = torch.full((experts, outputs, inputs // 32), 127, dtype=torch.uint8)
+        else:
+            tensors[name] = weight.contiguous()
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, directory / "model.safetensors", metadata={"format": "pt"})
+    raw = config.to_dict()
+    raw["quantization_config"] = {"quant_method": "mxfp4", "modules_to_not_convert": [
+        "model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]}
+    (directory / "config.json").write_text(json.dumps(raw))
+    return directory

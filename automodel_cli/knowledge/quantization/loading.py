@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ...compat.quiet import quiet_transformers
 from .config import QuantizationSpec
+from .machine import Device, hardware_answer, simulated
 from .supported import supported_methods
 
 QUANTIZED, DEQUANTIZED, FAILS = "quantized", "dequantized", "fails"
@@ -31,9 +32,10 @@ class LoadOutcome:
     reason: str = ""  # transformers' own words: its exception, or why it dequantizes
     missing_packages: list[str] = field(default_factory=list)  # pip requirements, e.g. "bitsandbytes>=0.46.1"
     loaded_dtype: str | None = None  # torch dtype name of the loaded floating weights
+    device: str | None = None  # the machine asked about (--device); None: this one
 
 
-def unknown_method_outcome(method: str) -> LoadOutcome:
+def _unknown_method(method: str) -> LoadOutcome:
     supported = ", ".join(supported_methods())
     return LoadOutcome(FAILS, None, f"quant_method {method!r} is unknown to the installed transformers, which "
                                     f"skips the quantization and loads the packed tensors as plain weights "
@@ -41,15 +43,17 @@ def unknown_method_outcome(method: str) -> LoadOutcome:
 
 
 @contextmanager
-def _watching_availability(*modules):
-    """Record every `is_<package>_available` call the modules make, and what it answered."""
+def _watching_availability(*modules, device: Device | None = None):
+    """Record every `is_<package>_available` call the modules make, and what it answered; with `device`,
+    transformers' hardware checks answer for it."""
     calls: list[tuple[str, tuple, bool]] = []
     originals = [(module, name, value) for module in modules for name, value in vars(module).items()
                  if _AVAILABILITY.match(name) and callable(value)]
 
     def watched(name, check):
         def call(*args, **kwargs):
-            answer = check(*args, **kwargs)
+            simulated_answer = hardware_answer(name, device) if device is not None else None
+            answer = check(*args, **kwargs) if simulated_answer is None else simulated_answer
             calls.append((name, args, bool(answer)))
             return answer
         return call
@@ -65,8 +69,8 @@ def _watching_availability(*modules):
 
 def _missing(calls: list[tuple[str, tuple, bool]], message: str) -> list[str]:
     """The packages whose availability check said no, as pip requirements (the version the message asks for)."""
-    asked = {match.split("<")[0].split(">")[0].split("=")[0].split("~")[0].lower().replace("_", "-"): match
-             for match in _PIP_REQUIREMENT.findall(message)}
+    asked = {re.split(r"[<>=!~]", requirement)[0].lower().replace("_", "-"): requirement
+             for requirement in _PIP_REQUIREMENT.findall(message)}
     missing = []
     for name, args, answer in calls:
         package = _AVAILABILITY.match(name)[1]
@@ -84,14 +88,15 @@ def _first_line(error: Exception) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"
 
 
-def loading_outcome(spec: QuantizationSpec, dtype_name: str | None) -> LoadOutcome:
+def loading_outcome(spec: QuantizationSpec, dtype_name: str | None, device: Device | None = None) -> LoadOutcome:
     """Run the installed quantizer's checks for a pre-quantized checkpoint (imports transformers and torch).
 
     `dtype_name` is the dtype from_pretrained picks before the quantizer has its say (config.json's dtype,
-    else the checkpoint's first floating tensor's), as a torch name.
+    else the checkpoint's first floating tensor's), as a torch name. With `device`, the checks answer for
+    that machine (`machine.py`), with the packages installed here.
     """
     if spec.method not in supported_methods():
-        return unknown_method_outcome(spec.method)
+        return _unknown_method(spec.method)
     import torch
     from transformers.quantizers.auto import AUTO_QUANTIZATION_CONFIG_MAPPING, AUTO_QUANTIZER_MAPPING, AutoHfQuantizer
 
@@ -102,9 +107,9 @@ def loading_outcome(spec: QuantizationSpec, dtype_name: str | None) -> LoadOutco
                if cls is not None}
     calls: list = []  # filled as the checks run, kept when they raise
     try:
-        with quiet_transformers(), _watching_availability(*modules) as calls:
+        with quiet_transformers(), simulated(device), _watching_availability(*modules, device=device) as calls:
             quantizer = AutoHfQuantizer.from_config(copy.deepcopy(spec.raw), pre_quantized=True)
-            quantizer.validate_environment(device_map=None, weights_only=True)
+            quantizer.validate_environment(device_map=device.device_map if device else None, weights_only=True)
     except Exception as error:  # noqa: BLE001 - any exception here is what from_pretrained raises
         return LoadOutcome(FAILS, name, _first_line(error), _missing(calls, str(error)))
     dtype = getattr(torch, dtype_name or "", None)
@@ -112,6 +117,7 @@ def loading_outcome(spec: QuantizationSpec, dtype_name: str | None) -> LoadOutco
         dtype = torch.get_default_dtype()
     loaded = str(quantizer.update_dtype(dtype)).removeprefix("torch.")
     if getattr(quantizer.quantization_config, "dequantize", False):
-        return LoadOutcome(DEQUANTIZED, name, f"{name} dequantizes on this machine: no kernel or GPU it needs "
+        where = f"on {device}" if device is not None else "on this machine"
+        return LoadOutcome(DEQUANTIZED, name, f"{name} dequantizes {where}: no kernel or GPU it needs "
                                               f"is available", loaded_dtype=loaded)
     return LoadOutcome(QUANTIZED, name, loaded_dtype=loaded)

@@ -20,6 +20,9 @@ class Method:
     bits: Callable[[dict], int | None] = _no_bits  # when quantization_config has no `bits`
     # (pattern, replacement): a stored tensor's name -> the logical weight it belongs to
     parts: tuple[tuple[str, str], ...] = ()
+    # (pattern of the packed tensor, its shape -> the unpacked weight's shape) when the weight is not
+    # stored under its own name and shape (MXFP4's blocks); None: it is (FP8) or amx does not derive it
+    unpacked_shape: tuple[str, Callable[[tuple[int, ...]], tuple[int, ...]]] | None = None
     _compiled: list = field(default_factory=list, compare=False, repr=False)
 
     def logical_name(self, stored: str) -> str | None:

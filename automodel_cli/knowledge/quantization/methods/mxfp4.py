@@ -3,4 +3,13 @@
 
 from . import Method, fixed
 
-METHOD = Method(("mxfp4",), fixed(4), ((r"_(blocks|scales)$", ""),))
+def _unpacked(blocks: tuple[int, ...]) -> tuple[int, ...]:
+    """(experts, out, in/32, 16) blocks of two values a byte -> the expert weight (experts, in, out), as
+    transformers' dequantization transposes it; None for a shape that is not four dimensions."""
+    if len(blocks) != 4:
+        return None
+    experts, rows, count, size = blocks
+    return experts, count * size * 2, rows
+
+
+METHOD = Method(("mxfp4",), fixed(4), ((r"_(blocks|scales)$", ""),), (r"_blocks$", _unpacked))
