@@ -8,14 +8,16 @@ from typing import Any
 
 from ..formats.param_groups import ModuleNode, ParamGroup
 from ..formats.tensors import TensorSpec
-from ..knowledge.config_summary import ConfigSummary, KvCache
+from ..knowledge.config_summary import ConfigSummary
+from ..knowledge.kv_cache import KvCache
 from ..meta.load_prediction import Mismatch
 from ..shapes.adapter import AdapterInfo
 from ..shapes.pipeline import Component
 from ..shapes.sentence_transformers import SentenceModule
 
 # Heads whose model generates token by token with a key/value cache.
-DECODER_HEADS = {"AutoModelForCausalLM", "AutoModelForImageTextToText", "AutoModelForMultimodalLM"}
+DECODER_HEADS = {"AutoModelForCausalLM", "AutoModelForImageTextToText", "AutoModelForMultimodalLM",
+                 "AutoModelForSeq2SeqLM", "AutoModelForSpeechSeq2Seq"}
 
 
 PICKLE_NOTE = (

@@ -14,13 +14,13 @@ from .sentence_transformers import add_module_tensors, measure_chain
 
 def inspect_repository(repository: Repository, head: str | None = None, token: str | None = None,
                        progress: ProgressCallback | None = None, trust_remote_code: bool = False,
-                       index: HeadIndex | None = None) -> InspectReport:
+                       index: HeadIndex | None = None, tokens: int | None = None, batch: int = 1) -> InspectReport:
     """`inspect_model` for any repository shape: an adapter (its base, its own tensors, and base + adapter
     with the head), a sentence-transformers model (its Transformer module and the module chain), a pipeline
     or a component of another library (parameters per component), a GGUF checkpoint (from its header)."""
     if repository.gguf is not None:
         return inspect_gguf(repository.gguf.checkpoint, repository.display(), repository.gguf.target.where(),
-                            head=head, from_cache=repository.from_cache)
+                            head=head, from_cache=repository.from_cache, tokens=tokens, batch=batch)
     if repository.resolved is None:
         return inspect_components(repository, token=token, progress=progress)
     adapter = repository.adapter
@@ -30,7 +30,8 @@ def inspect_repository(repository: Repository, head: str | None = None, token: s
         if head is None and adapter.task_head:
             head = adapter.task_head
     report = inspect_model(repository.resolved, head=head, token=token, progress=progress,
-                           trust_remote_code=trust_remote_code, adapter=adapter, index=index)
+                           trust_remote_code=trust_remote_code, adapter=adapter, index=index,
+                           tokens=tokens, batch=batch)
     report.model, report.from_cache = repository.display(), repository.from_cache
     report.notes[:0] = notes
     if adapter is not None and adapter.num_parameters is not None and report.total_parameters:

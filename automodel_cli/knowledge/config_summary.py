@@ -14,7 +14,6 @@ from typing import Any
 
 from ..compat.config_defaults import config_class_defaults
 from ..files.config_reader import ModelConfig
-from ..formats.tensors import DTYPE_BITS
 
 # Standard name -> other spellings seen in configs whose class has no attribute_map for them
 # (older or repository-code configs). The attribute_map, when present, is consulted first.
@@ -45,13 +44,6 @@ class ConfigSummary:
     intermediate_size: int | None
     dtype: str | None  # the config's torch_dtype/dtype, safetensors spelling (BF16, F32...)
 
-
-@dataclass
-class KvCache:
-    dtype: str
-    bytes_per_token: int  # keys and values of every layer for one token
-    context_length: int | None
-    bytes_at_context: int | None  # one sequence filling the whole context
 
 
 def _positive_int(value: Any) -> int | None:
@@ -141,15 +133,3 @@ def summarize_config(config: ModelConfig) -> ConfigSummary:
         dtype=_config_dtype(config.raw),
     )
 
-
-def kv_cache(summary: ConfigSummary, dtype: str, raw: dict) -> KvCache | None:
-    """Bytes of the key/value cache of a decoder: 2 x layers x key/value heads x head_dim x dtype size.
-
-    Grouped-query attention is respected (key/value heads, not attention heads). Models with
-    multi-head latent attention (kv_lora_rank) cache a compressed form this formula does not describe.
-    """
-    if "kv_lora_rank" in raw or not (summary.layers and summary.key_value_heads and summary.head_dim):
-        return None
-    per_token = 2 * summary.layers * summary.key_value_heads * summary.head_dim * DTYPE_BITS.get(dtype, 32) // 8
-    context = summary.context_length
-    return KvCache(dtype, per_token, context, per_token * context if context else None)

@@ -35,6 +35,7 @@ from ..files.config_reader import ModelConfig
 from ..formats.tensors import TensorSpec
 from ..knowledge.config_summary import ConfigSummary
 from ..knowledge.head_index import HeadIndex, installed_transformers
+from ..knowledge.kv_cache import CacheGroup, CacheLayout
 from .load_prediction import LoadPrediction, Mismatch
 from .meta_build import MetaModel
 
@@ -83,7 +84,8 @@ def _own_files() -> tuple[Path, ...]:
     package = Path(__file__).parent.parent
     names = ("meta/meta_build.py", "meta/load_prediction.py", "meta/meta_cache.py", "knowledge/config_summary.py",
              "formats/tensors.py", "analysis/inspection.py")
-    return (*(package / name for name in names), *sorted((package / "compat").glob("*.py")))
+    return (*(package / name for name in names), *sorted((package / "compat").glob("*.py")),
+            *sorted((package / "knowledge" / "kv_cache").glob("*.py")))
 
 
 def model_key(config: ModelConfig, index: HeadIndex, auto_class: str, model_class: str) -> ModelKey:
@@ -209,6 +211,19 @@ def load_summary(key: ModelKey) -> ConfigSummary | None:
 
 def store_summary(key: ModelKey, summary: ConfigSummary) -> None:
     _write(*key.entry("summary"), dataclasses.asdict(summary))
+
+
+def load_layout(key: ModelKey) -> CacheLayout | None:
+    """The KV-cache layout (it reads the config object the installed transformers builds)."""
+    payload = _read(*key.entry("kv-layout"))
+    try:
+        return CacheLayout([CacheGroup(**group) for group in payload["groups"]], list(payload["unknown"]))
+    except (KeyError, TypeError):
+        return None
+
+
+def store_layout(key: ModelKey, layout: CacheLayout) -> None:
+    _write(*key.entry("kv-layout"), dataclasses.asdict(layout))
 
 
 # --- the load prediction --------------------------------------------------------------------------------

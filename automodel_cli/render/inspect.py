@@ -22,6 +22,7 @@ from ..analysis.report import HeadCheck, InspectReport
 from ..base.units import human_bytes, human_count
 from ..formats.param_groups import ModuleNode
 from . import Output, safe_text
+from .kv_cache import kv_cache_line
 from .repository import (
     render_adapter,
     render_adapter_tensors,
@@ -102,13 +103,8 @@ def _memory(report: InspectReport) -> Iterator[RenderableType]:
     for key, value in report.memory_bytes.items():
         table.add_row(_own_dtype_label(report) if key == "checkpoint" else key, human_bytes(value))
     yield table
-    kv = report.kv_cache
-    if kv is not None:
-        line = Text("KV cache ", style="bold")
-        line.append(f"({kv.dtype}): {human_bytes(kv.bytes_per_token)} per token")
-        if kv.bytes_at_context:
-            line.append(f", {human_bytes(kv.bytes_at_context)} for one sequence of {kv.context_length:,} tokens")
-        yield line
+    if report.kv_cache is not None:
+        yield kv_cache_line(report.kv_cache)
 
 
 def _gguf(report: InspectReport) -> Iterator[RenderableType]:
