@@ -6,7 +6,7 @@ description of the built model (parameter and buffer names, shapes, dtypes, coun
 buffer names) is stored under that key, and the load prediction (missing, unexpected and mismatched
 keys, buffers and renamed checkpoint keys) under the same key plus the checkpoint's tensor names,
 shapes and dtypes. A build that fails is remembered too, with its message, and so is the config
-summary (which reads defaults from the imported config class).
+summary (which reads defaults from the imported config class) and the KV-cache layout (the config object it builds).
 
 Never stale: the key holds the versions of transformers and torch, the size and modification time
 of the files the class comes from and of amx's own code that computes the entries, the Auto and
@@ -215,7 +215,7 @@ def store_summary(key: ModelKey, summary: ConfigSummary) -> None:
 
 def load_layout(key: ModelKey) -> CacheLayout | None:
     """The KV-cache layout (it reads the config object the installed transformers builds)."""
-    payload = _read(*key.entry("kv-layout"))
+    payload = _read(*key.entry("kvcache"))
     try:
         return CacheLayout([CacheGroup(**group) for group in payload["groups"]], list(payload["unknown"]))
     except (KeyError, TypeError):
@@ -223,7 +223,7 @@ def load_layout(key: ModelKey) -> CacheLayout | None:
 
 
 def store_layout(key: ModelKey, layout: CacheLayout) -> None:
-    _write(*key.entry("kv-layout"), dataclasses.asdict(layout))
+    _write(*key.entry("kvcache"), dataclasses.asdict(layout))
 
 
 # --- the load prediction --------------------------------------------------------------------------------
