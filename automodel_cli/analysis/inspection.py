@@ -30,6 +30,7 @@ from ..knowledge.config_summary import ConfigSummary, summarize_config
 from ..knowledge.head_index import HeadIndex, load_index
 from ..knowledge.heads import HeadsReport
 from ..knowledge.kv_cache import CacheLayout, KvCache, cache_layout, kv_cache
+from ..knowledge.moe import moe_summary
 from ..knowledge.tasks import task_info
 from ..meta import meta_cache
 from ..meta.load_prediction import LoadPrediction, predict_loading
@@ -251,7 +252,16 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         notes=notes,
         from_cache=resolved.from_cache,
         adapter=adapter,
+        moe=_moe(summary, meta, listing, quantization is not None),
     )
+
+
+def _moe(summary: ConfigSummary, meta: MetaModel | None, listing: _Listing, quantized: bool):
+    """Experts from the model's own structure (the meta build), else from unpacked checkpoint tensors."""
+    if meta is None and quantized:
+        return None
+    structure = meta.parameters if meta is not None else listing.tensors
+    return moe_summary(summary, structure, listing.total, listing.embedding)
 
 
 def _header_tensors(headers) -> list[TensorSpec]:

@@ -10,6 +10,7 @@ from ..formats.param_groups import ModuleNode, ParamGroup
 from ..formats.tensors import TensorSpec
 from ..knowledge.config_summary import ConfigSummary
 from ..knowledge.kv_cache import KvCache
+from ..knowledge.moe import MoeSummary
 from ..meta.load_prediction import Mismatch
 from ..shapes.adapter import AdapterInfo
 from ..shapes.pipeline import Component
@@ -79,6 +80,7 @@ class InspectReport:
     embedding_dimension: int | None = None  # ... and the dimension of the embeddings it outputs
     components: list[Component] | None = None  # a diffusers pipeline's components
     gguf: GgufReport | None = None  # a GGUF checkpoint: its header's facts (gguf_inspection.py)
+    moe: MoeSummary | None = None  # a mixture-of-experts model: its experts and active parameters
 
 
 ProgressCallback = Callable[[int, int], None]

@@ -26,6 +26,9 @@ _ALIASES = {
     "max_position_embeddings": ("n_positions", "max_seq_len", "seq_length", "max_sequence_length", "n_ctx"),
     "intermediate_size": ("d_ff", "ffn_hidden_size", "ffn_dim", "encoder_ffn_dim", "hidden_dim", "n_inner"),
     "head_dim": ("d_kv", "kv_channels"),
+    "num_local_experts": ("num_experts", "n_routed_experts", "moe_num_experts", "num_routed_experts"),
+    "num_experts_per_tok": ("num_experts_per_token", "moe_topk", "moe_k"),
+    "n_shared_experts": ("num_shared_experts", "moe_num_shared_experts"),
 }
 _CONFIG_DTYPES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64"}
 
@@ -43,7 +46,9 @@ class ConfigSummary:
     context_length: int | None
     intermediate_size: int | None
     dtype: str | None  # the config's torch_dtype/dtype, safetensors spelling (BF16, F32...)
-
+    experts: int | None = None  # routed experts of a mixture-of-experts layer
+    experts_per_token: int | None = None
+    shared_experts: int | None = None  # experts every token goes through, when the config counts them
 
 
 def _positive_int(value: Any) -> int | None:
@@ -131,5 +136,8 @@ def summarize_config(config: ModelConfig) -> ConfigSummary:
         context_length=_lookup(readers, "max_position_embeddings"),
         intermediate_size=_lookup(readers, "intermediate_size"),
         dtype=_config_dtype(config.raw),
+        experts=_lookup(readers, "num_local_experts"),
+        experts_per_token=_lookup(readers, "num_experts_per_tok"),
+        shared_experts=_lookup(readers, "n_shared_experts"),
     )
 

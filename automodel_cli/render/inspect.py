@@ -23,6 +23,7 @@ from ..base.units import human_bytes, human_count
 from ..formats.param_groups import ModuleNode
 from . import Output, safe_text
 from .kv_cache import kv_cache_line
+from .moe import active_parameters
 from .repository import (
     render_adapter,
     render_adapter_tensors,
@@ -56,6 +57,8 @@ def _summary(report: InspectReport) -> Panel:
         table.add_row("  embedding", f"{human_count(report.embedding_parameters)}  ({report.embedding_parameters:,})")
         table.add_row("  non-embedding",
                       f"{human_count(report.non_embedding_parameters)}  ({report.non_embedding_parameters:,})")
+    if report.moe is not None:
+        table.add_row("  active", active_parameters(report.moe))
     if report.checkpoint_bytes is not None:
         files = len(report.checkpoint_files)
         table.add_row("checkpoint", f"{human_bytes(report.checkpoint_bytes)} in {files} "
