@@ -13,7 +13,8 @@ from ..formats.gguf_checkpoint import GgufCheckpoint, quantization_from_name
 from ..formats.gguf_header import FILE_TYPES, GgufHeader, LongArray
 from ..formats.param_groups import group_tensors
 from ..formats.tensors import TensorSpec, memory_for
-from ..knowledge.config_summary import ConfigSummary, kv_cache, summarize_config
+from ..knowledge.config_summary import ConfigSummary, summarize_config
+from ..knowledge.kv_cache import cache_layout
 from ..knowledge.gguf_config import (
     derive_config,
     gguf_model_config,
@@ -23,6 +24,7 @@ from ..knowledge.gguf_config import (
 from ..knowledge.head_index import HeadIndex, load_index
 from ..meta import meta_cache
 from ..meta.meta_build import describe, instantiate, resolve_head
+from .inspection import kv_cache_of
 from .report import (
     DECODER_HEADS,
     GgufReport,
@@ -85,7 +87,7 @@ def _llama_cpp_summary(header: GgufHeader) -> ConfigSummary:
 
 
 def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str | None = None,
-                 from_cache: bool = False):
+                 from_cache: bool = False, tokens: int | None = None, batch: int = 1):
     """Everything `amx inspect` shows for a GGUF checkpoint, as an InspectReport with a `gguf` section."""
     header = checkpoint.header
     derived = derive_config(header, where)
@@ -107,7 +109,7 @@ def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str |
         head_check = _head(config, index, head, notes)
         summary = summarize_config(config)
         if head_check.auto_class in DECODER_HEADS:
-            kv = kv_cache(summary, dequantized, config.raw)
+            kv = kv_cache_of(cache_layout(config), dequantized, summary, tokens, batch, notes)
     else:
         summary = _llama_cpp_summary(header)
     package = gguf_package_problem()

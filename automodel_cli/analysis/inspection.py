@@ -27,12 +27,14 @@ from ..formats.tensors import (
     main_dtype,
     memory_for,
 )
-from ..knowledge.config_summary import ConfigSummary, kv_cache, summarize_config
+from ..knowledge.config_summary import ConfigSummary, summarize_config
 from ..knowledge.head_index import HeadIndex, load_index
 from ..knowledge.quantization.config import QuantizationSpec, read_quantization
 from ..knowledge.quantization.loading import FAILS, LoadOutcome
 from ..knowledge.quantization.machine import Device
 from ..knowledge.heads import HeadsReport
+from ..knowledge.kv_cache import CacheLayout, KvCache, cache_layout, kv_cache
+from ..knowledge.moe import moe_summary
 from ..knowledge.tasks import task_info
 from ..meta import meta_cache
 from ..meta.load_prediction import LoadPrediction, predict_loading
@@ -137,6 +139,25 @@ class _Expected:
             meta_cache.store_summary(self.key, summary)
         return summary
 
+    def cache_layout(self, config) -> CacheLayout:
+        remembered = meta_cache.load_layout(self.key) if self.key is not None else None
+        if remembered is not None:
+            return remembered
+        layout = cache_layout(config)
+        if self.key is not None:
+            meta_cache.store_layout(self.key, layout)
+        return layout
+
+
+def kv_cache_of(layout: CacheLayout, dtype: str, summary: ConfigSummary, tokens: int | None, batch: int,
+              notes: list[str]) -> KvCache | None:
+    """The cache at the context length and for `tokens`; a note instead when a layer's cache is unknown."""
+    cache = kv_cache(layout, dtype, summary.context_length, tokens, batch)
+    if cache is None and layout.unknown:
+        notes.append("no KV cache figure: amx does not know how transformers caches "
+                     + ", ".join(layout.unknown) + " layers of this model")
+    return cache
+
 
 def module_names(meta: MetaModel) -> list[str]:
     """Every module that holds a parameter or buffer, from their names (a remembered build has no module)."""
@@ -150,7 +171,8 @@ def module_names(meta: MetaModel) -> list[str]:
 def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str | None = None,
                   progress: ProgressCallback | None = None, trust_remote_code: bool = False,
                   adapter: AdapterInfo | None = None, index: HeadIndex | None = None,
-                  model_class: str | None = None, device: Device | None = None) -> InspectReport:
+                  model_class: str | None = None, device: Device | None = None, tokens: int | None = None,
+                  batch: int = 1) -> InspectReport:
     """Everything `amx inspect` shows, as data. Reads only config.json and safetensors headers.
 
     `head` is an Auto class name (default: the native head); `progress(done, total)` is called while
@@ -158,7 +180,8 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     base + adapter: weights the adapter carries are not new, and its target modules are looked up.
     `model_class` names a transformers class that is loaded by name (`CLIPTextModelWithProjection.from_pretrained`,
     as a diffusers pipeline loads its components) instead of through an Auto class. `device` asks what
-    loading a quantized checkpoint does on another machine (`--device`).
+    loading a quantized checkpoint does on another machine (`--device`). `tokens` and `batch` size the KV
+    cache for that many tokens (beside the figure at the context length).
     """
     config = resolved.config
     notes: list[str] = []
@@ -219,7 +242,8 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         checkpoint_dtype=checkpoint_dtype,
         dtypes=elements_by_dtype(listing.tensors),
         memory_bytes=memory_for(listing.total, data_bytes),
-        kv_cache=kv_cache(summary, cache_dtype, config.raw) if auto_class in DECODER_HEADS else None,
+        kv_cache=(kv_cache_of(expected.cache_layout(config), cache_dtype, summary, tokens, batch, notes)
+                  if auto_class in DECODER_HEADS else None),
         parameters=listing.tensors,
         groups=group_tensors(listing.tensors),
         head=_head_check(auto_class, model_class, meta, prediction, from_headers, outcome,
@@ -230,7 +254,16 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         adapter=adapter,
         checkpoint_file_bytes=dict(headers.file_sizes) if headers.files else None,
         checkpoint_file_sha256=dict(headers.file_sha256) if headers.files else None,
+        moe=_moe(summary, meta, listing, quantization is not None),
     )
+
+
+def _moe(summary: ConfigSummary, meta: MetaModel | None, listing: _Listing, quantized: bool):
+    """Experts from the model's own structure (the meta build), else from unpacked checkpoint tensors."""
+    if meta is None and quantized:
+        return None
+    structure = meta.parameters if meta is not None else listing.tensors
+    return moe_summary(summary, structure, listing.total, listing.embedding)
 
 
 def _header_tensors(headers) -> list[TensorSpec]:

@@ -8,14 +8,17 @@ from typing import Any
 
 from ..formats.param_groups import ModuleNode, ParamGroup
 from ..formats.tensors import TensorSpec
-from ..knowledge.config_summary import ConfigSummary, KvCache
+from ..knowledge.config_summary import ConfigSummary
+from ..knowledge.kv_cache import KvCache
+from ..knowledge.moe import MoeSummary
 from ..meta.load_prediction import Mismatch
 from ..shapes.adapter import AdapterInfo
 from ..shapes.pipeline import Component
 from ..shapes.sentence_transformers import SentenceModule
 
 # Heads whose model generates token by token with a key/value cache.
-DECODER_HEADS = {"AutoModelForCausalLM", "AutoModelForImageTextToText", "AutoModelForMultimodalLM"}
+DECODER_HEADS = {"AutoModelForCausalLM", "AutoModelForImageTextToText", "AutoModelForMultimodalLM",
+                 "AutoModelForSeq2SeqLM", "AutoModelForSpeechSeq2Seq"}
 
 
 PICKLE_NOTE = (
@@ -89,6 +92,7 @@ class InspectReport:
     structure_digest: str | None = None  # sha256 of what `amx diff` compares (structure.py)
     checkpoint_file_bytes: dict[str, int] | None = None  # each weight file's size; None without weight files
     checkpoint_file_sha256: dict[str, str] | None = None  # the hashes the Hub lists for them (git-lfs files)
+    moe: MoeSummary | None = None  # a mixture-of-experts model: its experts and active parameters
 
 
 ProgressCallback = Callable[[int, int], None]

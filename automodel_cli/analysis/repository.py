@@ -16,21 +16,23 @@ from .structure import structure_digest, structure_of
 
 def inspect_repository(repository: Repository, head: str | None = None, token: str | None = None,
                        progress: ProgressCallback | None = None, trust_remote_code: bool = False,
-                       index: HeadIndex | None = None, device: Device | None = None) -> InspectReport:
+                       index: HeadIndex | None = None, device: Device | None = None, tokens: int | None = None,
+                       batch: int = 1) -> InspectReport:
     """`inspect_model` for any repository shape: an adapter (its base, its own tensors, and base + adapter
     with the head), a sentence-transformers model (its Transformer module and the module chain), a pipeline
     or a component of another library (parameters per component), a GGUF checkpoint (from its header).
     The report carries the digest of the repository's structure (`structure_digest`)."""
-    report = _inspect_shape(repository, head, token, progress, trust_remote_code, index)
+    report = _inspect_shape(repository, head, token, progress, trust_remote_code, index, device, tokens, batch)
     report.structure_digest = structure_digest(structure_of(repository, report))
     return report
 
 
 def _inspect_shape(repository: Repository, head: str | None, token: str | None, progress: ProgressCallback | None,
-                   trust_remote_code: bool, index: HeadIndex | None) -> InspectReport:
+                   trust_remote_code: bool, index: HeadIndex | None, device: Device | None, tokens: int | None,
+                   batch: int) -> InspectReport:
     if repository.gguf is not None:
         return inspect_gguf(repository.gguf.checkpoint, repository.display(), repository.gguf.target.where(),
-                            head=head, from_cache=repository.from_cache)
+                            head=head, from_cache=repository.from_cache, tokens=tokens, batch=batch)
     if repository.resolved is None:
         return inspect_components(repository, token=token, progress=progress)
     adapter = repository.adapter
@@ -40,7 +42,8 @@ def _inspect_shape(repository: Repository, head: str | None, token: str | None, 
         if head is None and adapter.task_head:
             head = adapter.task_head
     report = inspect_model(repository.resolved, head=head, token=token, progress=progress,
-                           trust_remote_code=trust_remote_code, adapter=adapter, index=index, device=device)
+                           trust_remote_code=trust_remote_code, adapter=adapter, index=index, device=device,
+                           tokens=tokens, batch=batch)
     report.model, report.from_cache = repository.display(), repository.from_cache
     report.notes[:0] = notes
     if adapter is not None and adapter.num_parameters is not None and report.total_parameters:

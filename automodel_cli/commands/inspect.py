@@ -49,6 +49,11 @@ def inspect(
     gguf_file: GgufFileOpt = None,
     variant: VariantOpt = None,
     device: DeviceOpt = None,
+    tokens: Annotated[int | None, typer.Option("--tokens", min=1, metavar="N", show_default=False,
+                                               help="Size the KV cache for N tokens (an encoder-decoder: N "
+                                                    "encoder and N decoder tokens).")] = None,
+    batch: Annotated[int, typer.Option("--batch", min=1, metavar="B", help="Sequences in the batch, "
+                                                                            "for --tokens.")] = 1,
     json: JsonOpt = False,
 ) -> None:
     """Show what is inside MODEL: parameters, dtypes, memory, and what loading it with a head would do.
@@ -69,6 +74,7 @@ def inspect(
         amx inspect bert-base-uncased --head AutoModelForSequenceClassification
         amx inspect gpt2 --tree --depth 2
         amx inspect gpt2 --json | jq '.memory_bytes'
+        amx inspect mistralai/Mistral-7B-v0.1 --tokens 32768 --batch 4
         amx inspect ./my-lora-adapter --head AutoModelForSequenceClassification
         amx inspect stabilityai/stable-diffusion-xl-base-1.0
         amx inspect TheBloke/Llama-2-7B-GGUF --gguf-file llama-2-7b.Q4_K_M.gguf
@@ -91,7 +97,7 @@ def inspect(
         out.message(f"the Hub could not be asked; using the cached files of {repository.display()}")
     with header_progress(out) as progress:
         report = inspect_repository(repository, head=head, token=token, progress=progress,
-                                    trust_remote_code=trust_remote_code, device=target)
+                                    trust_remote_code=trust_remote_code, device=target, tokens=tokens, batch=batch)
     if pattern is not None:
         report.parameters = filter_tensors(report.parameters, pattern)
         report.groups = group_tensors(report.parameters)

@@ -14,7 +14,6 @@ from typing import Any
 
 from ..compat.config_defaults import config_class_defaults
 from ..files.config_reader import ModelConfig
-from ..formats.tensors import DTYPE_BITS
 
 # Standard name -> other spellings seen in configs whose class has no attribute_map for them
 # (older or repository-code configs). The attribute_map, when present, is consulted first.
@@ -27,6 +26,9 @@ _ALIASES = {
     "max_position_embeddings": ("n_positions", "max_seq_len", "seq_length", "max_sequence_length", "n_ctx"),
     "intermediate_size": ("d_ff", "ffn_hidden_size", "ffn_dim", "encoder_ffn_dim", "hidden_dim", "n_inner"),
     "head_dim": ("d_kv", "kv_channels"),
+    "num_local_experts": ("num_experts", "n_routed_experts", "moe_num_experts", "num_routed_experts"),
+    "num_experts_per_tok": ("num_experts_per_token", "moe_topk", "moe_k"),
+    "n_shared_experts": ("num_shared_experts", "moe_num_shared_experts"),
 }
 _CONFIG_DTYPES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64"}
 
@@ -44,14 +46,9 @@ class ConfigSummary:
     context_length: int | None
     intermediate_size: int | None
     dtype: str | None  # the config's torch_dtype/dtype, safetensors spelling (BF16, F32...)
-
-
-@dataclass
-class KvCache:
-    dtype: str
-    bytes_per_token: int  # keys and values of every layer for one token
-    context_length: int | None
-    bytes_at_context: int | None  # one sequence filling the whole context
+    experts: int | None = None  # routed experts of a mixture-of-experts layer
+    experts_per_token: int | None = None
+    shared_experts: int | None = None  # experts every token goes through, when the config counts them
 
 
 def _positive_int(value: Any) -> int | None:
@@ -145,17 +142,8 @@ def summarize_config(config: ModelConfig) -> ConfigSummary:
         context_length=_lookup(readers, "max_position_embeddings"),
         intermediate_size=_lookup(readers, "intermediate_size"),
         dtype=_config_dtype(config.raw),
+        experts=_lookup(readers, "num_local_experts"),
+        experts_per_token=_lookup(readers, "num_experts_per_tok"),
+        shared_experts=_lookup(readers, "n_shared_experts"),
     )
 
-
-def kv_cache(summary: ConfigSummary, dtype: str, raw: dict) -> KvCache | None:
-    """Bytes of the key/value cache of a decoder: 2 x layers x key/value heads x head_dim x dtype size.
-
-    Grouped-query attention is respected (key/value heads, not attention heads). Models with
-    multi-head latent attention (kv_lora_rank) cache a compressed form this formula does not describe.
-    """
-    if "kv_lora_rank" in raw or not (summary.layers and summary.key_value_heads and summary.head_dim):
-        return None
-    per_token = 2 * summary.layers * summary.key_value_heads * summary.head_dim * DTYPE_BITS.get(dtype, 32) // 8
-    context = summary.context_length
-    return KvCache(dtype, per_token, context, per_token * context if context else None)

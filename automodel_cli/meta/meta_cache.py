@@ -6,7 +6,7 @@ description of the built model (parameter and buffer names, shapes, dtypes, coun
 buffer names) is stored under that key, and the load prediction (missing, unexpected and mismatched
 keys, buffers and renamed checkpoint keys) under the same key plus the checkpoint's tensor names,
 shapes and dtypes. A build that fails is remembered too, with its message, and so is the config
-summary (which reads defaults from the imported config class).
+summary (which reads defaults from the imported config class) and the KV-cache layout (the config object it builds).
 
 Never stale: the key holds the versions of transformers and torch, the size and modification time
 of the files the class comes from and of amx's own code that computes the entries, the Auto and
@@ -36,6 +36,7 @@ from ..files.config_reader import ModelConfig
 from ..formats.tensors import TensorSpec
 from ..knowledge.config_summary import ConfigSummary
 from ..knowledge.head_index import HeadIndex, installed_transformers
+from ..knowledge.kv_cache import CacheGroup, CacheLayout
 from .load_prediction import LoadPrediction, Mismatch
 from .meta_build import MetaModel
 
@@ -84,7 +85,8 @@ def _own_files() -> tuple[Path, ...]:
     package = Path(__file__).parent.parent
     names = ("meta/meta_build.py", "meta/load_prediction.py", "meta/meta_cache.py", "knowledge/config_summary.py",
              "formats/tensors.py", "analysis/inspection.py")
-    return (*(package / name for name in names), *sorted((package / "compat").glob("*.py")))
+    return (*(package / name for name in names), *sorted((package / "compat").glob("*.py")),
+            *sorted((package / "knowledge" / "kv_cache").glob("*.py")))
 
 
 def model_key(config: ModelConfig, index: HeadIndex, auto_class: str, model_class: str) -> ModelKey:
@@ -210,6 +212,19 @@ def load_summary(key: ModelKey) -> ConfigSummary | None:
 
 def store_summary(key: ModelKey, summary: ConfigSummary) -> None:
     _write(*key.entry("summary"), dataclasses.asdict(summary))
+
+
+def load_layout(key: ModelKey) -> CacheLayout | None:
+    """The KV-cache layout (it reads the config object the installed transformers builds)."""
+    payload = _read(*key.entry("kvcache"))
+    try:
+        return CacheLayout([CacheGroup(**group) for group in payload["groups"]], list(payload["unknown"]))
+    except (KeyError, TypeError):
+        return None
+
+
+def store_layout(key: ModelKey, layout: CacheLayout) -> None:
+    _write(*key.entry("kvcache"), dataclasses.asdict(layout))
 
 
 # --- the load prediction --------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from ..analysis.report import HeadCheck, InspectReport
 from ..base.units import human_bytes, human_count
 from ..formats.param_groups import ModuleNode
 from . import Output, safe_text
+from .kv_cache import kv_cache_line
+from .moe import active_parameters
 from .repository import (
     render_adapter,
     render_adapter_tensors,
@@ -55,6 +57,8 @@ def _summary(report: InspectReport) -> Panel:
         table.add_row("  embedding", f"{human_count(report.embedding_parameters)}  ({report.embedding_parameters:,})")
         table.add_row("  non-embedding",
                       f"{human_count(report.non_embedding_parameters)}  ({report.non_embedding_parameters:,})")
+    if report.moe is not None:
+        table.add_row("  active", active_parameters(report.moe))
     if report.checkpoint_bytes is not None:
         files = len(report.checkpoint_files)
         table.add_row("checkpoint", f"{human_bytes(report.checkpoint_bytes)} in {files} "
@@ -128,13 +132,8 @@ def _memory(report: InspectReport) -> Iterator[RenderableType]:
     if q is not None and q.loaded_memory_bytes is not None:
         table.add_row(f"loaded here ({q.load}, {q.loaded_dtype})", human_bytes(q.loaded_memory_bytes), style="bold")
     yield table
-    kv = report.kv_cache
-    if kv is not None:
-        line = Text("KV cache ", style="bold")
-        line.append(f"({kv.dtype}): {human_bytes(kv.bytes_per_token)} per token")
-        if kv.bytes_at_context:
-            line.append(f", {human_bytes(kv.bytes_at_context)} for one sequence of {kv.context_length:,} tokens")
-        yield line
+    if report.kv_cache is not None:
+        yield kv_cache_line(report.kv_cache)
 
 
 def _gguf(report: InspectReport) -> Iterator[RenderableType]:

@@ -7,7 +7,10 @@ import pytest
 from support.tiny_models import tiny_config
 
 from automodel_cli.compat.config_defaults import config_class_defaults
+from automodel_cli.compat.config_objects import config_object
 from automodel_cli.compat.hub_http import http_library
+from automodel_cli.compat.latent_cache import caches_latent
+from automodel_cli.compat.layer_types import decoder_layer_types
 from automodel_cli.compat.tying import tie_as_loaded
 
 
@@ -73,3 +76,38 @@ def test_adapter_loader_read_from_source_is_the_imported_one():
 
     compiled = _code_of(_code_of(_integration_code(), "PeftAdapterMixin"), "load_adapter")
     assert compiled.co_names == PeftAdapterMixin.load_adapter.__code__.co_names
+@pytest.mark.parametrize("kind", ["full", "sliding", "hybrid", "state", "mamba2-hybrid", "gated-delta"])
+def test_layer_types_are_those_dynamic_cache_builds(kind):
+    from support.real_cache import kind_config
+    from transformers import DynamicCache
+
+    config = kind_config(kind)
+    layers = DynamicCache(config=config).layers
+    built = ["sliding_attention" if getattr(layer, "is_sliding", False) else
+             "linear_attention" if type(layer).__name__ == "LinearAttentionLayer" else "full_attention"
+             for layer in layers]
+    assert decoder_layer_types(config, config.num_hidden_layers) == built
+
+
+def test_legacy_layer_names_are_renamed():
+    class Legacy:
+        layers_block_type = ["mamba", "attention", "moe"]
+
+    assert decoder_layer_types(Legacy(), 3) == ["linear_attention", "full_attention", "dummy"]
+
+
+def test_latent_caching_is_read_from_the_installed_module():
+    assert isinstance(caches_latent("deepseek_v3"), bool)
+    assert caches_latent("llama") is False
+    assert caches_latent("no_such_model") is None and caches_latent("../deepseek_v3") is None
+
+
+def test_config_objects_decode_the_floats_transformers_saved(tmp_path):
+    import transformers
+
+    from automodel_cli.files.config_reader import read_config
+
+    transformers.Mamba2Config(num_hidden_layers=2, time_step_limit=(0.0, float("inf"))).save_pretrained(tmp_path)
+    config = read_config(tmp_path / "config.json")
+    assert config_object(config.model_type, config.raw).time_step_limit[1] == float("inf")
+    assert config_object("no_such_model", {}) is None

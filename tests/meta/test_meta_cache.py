@@ -83,7 +83,7 @@ def test_corrupt_and_foreign_entries_are_ignored(models, cache, monkeypatch):
     model = models["gpt2", "GPT2LMHeadModel"]
     live = inspect_model(resolve_config(str(model)))
     entries = sorted((cache / "meta").glob("*.json"))
-    assert {p.name.partition("-")[0] for p in entries} == {"meta", "load", "summary"}
+    assert {p.name.partition("-")[0] for p in entries} == {"meta", "load", "summary", "kvcache"}
     other = models["llama", "LlamaForCausalLM"]
     inspect_model(resolve_config(str(other)))
     foreign = {p.name.partition("-")[0]: p for p in (cache / "meta").glob("*.json") if p not in entries}
