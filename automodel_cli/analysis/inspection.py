@@ -200,6 +200,9 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     if data_bytes is None:
         bits = quantization.bits if quantization and quantization.bits else DTYPE_BITS.get(checkpoint_dtype, 32)
         data_bytes = (listing.total * bits + 7) // 8
+        if quantization is not None and quantization.bits and listing.embedding:
+            # embeddings and an untied lm_head stay unquantized, in the checkpoint's float dtype
+            data_bytes += listing.embedding * (DTYPE_BITS.get(checkpoint_dtype, 16) - bits) // 8
 
     summary = expected.summary(config)
     cache_dtype = summary.dtype or (checkpoint_dtype if checkpoint_dtype in ("F32", "F16", "BF16") else "F16")
