@@ -269,7 +269,7 @@ def _head_check(auto_class: str, model_class: str, meta: MetaModel | None, predi
     short_class = model_class.rpartition(".")[2]
     if prediction is None:
         if quantized is not None and quantized.load == FAILS:
-            note = "not predicted: from_pretrained fails here for the quantization"
+            note = "not predicted: from_pretrained fails here for this quantized checkpoint"
         elif quantized is not None:
             note = "not predicted for a quantized checkpoint: its quantizer replaces layers when loading"
         elif not from_headers:
