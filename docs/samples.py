@@ -51,11 +51,14 @@ def _abridged(value, keep: int):
     return value
 
 
-def amx_json(args: str, *, keep: int = 1) -> None:
-    """A fenced JSON block of `amx ARGS --json`: every list cut to its first `keep` items, long strings cut,
-    `seconds` (a timing) left out."""
+def amx_json(args: str, *, keep: int = 1, only: str | None = None) -> None:
+    """A fenced JSON block of `amx ARGS --json` (or of its `only` field): every list cut to its first `keep`
+    items, long strings cut, `seconds` (a timing) left out."""
     data = json.loads(_run(f"{args} --json").stdout)
-    cog.outl(f"`amx {args} --json`, every list cut to {keep} item{'s' * (keep != 1)}:")
+    if only is not None:
+        data = {only: data[only]}
+    shown = f"`amx {args} --json`" + (f" (its `{only}`)" if only else "")
+    cog.outl(f"{shown}, every list cut to {keep} item{'s' * (keep != 1)}:")
     cog.outl()
     cog.outl("```json")
     cog.outl(json.dumps(_abridged(data, keep), indent=2, ensure_ascii=False))

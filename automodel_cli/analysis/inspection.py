@@ -226,6 +226,9 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     if data_bytes is None:
         bits = quantization.bits if quantization and quantization.bits else DTYPE_BITS.get(checkpoint_dtype, 32)
         data_bytes = (listing.total * bits + 7) // 8
+        if quantization is not None and quantization.bits and listing.embedding:
+            # embeddings and an untied lm_head stay unquantized, in the checkpoint's float dtype
+            data_bytes += listing.embedding * (DTYPE_BITS.get(checkpoint_dtype, 16) - bits) // 8
 
     summary = expected.summary(config)
     cache_dtype = summary.dtype or (checkpoint_dtype if checkpoint_dtype in ("F32", "F16", "BF16") else "F16")
@@ -308,7 +311,7 @@ def _head_check(auto_class: str, model_class: str, meta: MetaModel | None, predi
         if without_torch:
             note = f"not predicted: {without_torch}"
         elif quantized is not None and quantized.load == FAILS:
-            note = "not predicted: from_pretrained fails here for the quantization"
+            note = "not predicted: from_pretrained fails here for this quantized checkpoint"
         elif quantized is not None:
             note = "not predicted for a quantized checkpoint: its quantizer replaces layers when loading"
         elif not from_headers:

@@ -97,3 +97,12 @@ def test_mxfp4_dequantized_without_triton_kernels(tmp_path):
         assert head["unexpected_keys"] == sorted(info["unexpected_keys"])
         assert head["mismatched_keys"] == []
     assert "dequantized to bfloat16 by Mxfp4HfQuantizer" in human
+
+
+def test_a_config_only_estimate_keeps_embeddings_unquantized():
+    """GPTQ 4-bit without its weights: the linear layers at 4 bits, the embeddings and lm_head at float16."""
+    data = json.loads(run_amx("inspect", "examples/wizard-vicuna-30b-gptq", "--json").stdout)
+    embedding, total = data["embedding_parameters"], data["total_parameters"]
+    assert data["checkpoint_dtype"] == "F16" and embedding == 2 * 32000 * 6656  # embed_tokens and lm_head
+    assert data["memory_bytes"]["checkpoint"] == (total * 4 + 7) // 8 + embedding * 12 // 8
+    assert data["quantization"]["load"] == "fails" and data["quantization"]["missing_packages"] == ["optimum"]

@@ -28,3 +28,18 @@ def test_loadable_and_max_loaded_memory(tmp_path):
     assert checks[("./gptq", "loadable")]["fix"] == "pip install 'optimum'"
     assert "over max-loaded-memory" in " ".join(human.stdout.split())
     assert "pip install 'optimum'" in human.stdout
+
+
+def test_an_unquantized_model_is_loadable_and_measured_in_the_dtype_it_loads_in(tmp_path):
+    from support.tiny_models import save_tiny, tiny_config
+    from transformers import AutoModelForCausalLM
+
+    save_tiny("LlamaForCausalLM", tiny_config("llama"), tmp_path / "llama")
+    footprint = AutoModelForCausalLM.from_pretrained(tmp_path / "llama").get_memory_footprint()
+    (tmp_path / "amx.toml").write_text(f'[[models]]\nmodel = "./llama"\nloadable = true\n'
+                                       f'max-loaded-memory = {footprint}\n')
+    data = json.loads(run_amx("check", "--manifest", str(tmp_path / "amx.toml"), "--json").stdout)
+    checks = {c["constraint"]: c for c in data["models"][0]["checks"]}
+    assert checks["loadable"]["status"] == checks["max-loaded-memory"]["status"] == "pass"
+    used = int(checks["max-loaded-memory"]["message"].split()[4].replace(",", ""))
+    assert abs(used - footprint) / footprint < 0.01

@@ -7,11 +7,9 @@ from __future__ import annotations
 import re
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from unittest import mock
 
 from ...base.errors import BadInputError
 
-DEVICES = ("cpu", "cuda", "xpu", "mps")
 ASSUMED_CAPABILITY = (9, 0)  # `cuda` without one: a Hopper GPU, said so in the output
 _DEVICE = re.compile(r"(cpu|cuda|xpu|mps)(?::(\d{1,2})\.(\d))?")
 # transformers' own availability checks of the hardware, by the device that makes them true
@@ -56,6 +54,8 @@ def simulated(device: Device | None):
     if device is None:
         yield
         return
+    from unittest import mock  # pulls asyncio in: only when a device is simulated
+
     import torch
 
     cuda, xpu, mps = (device.type == kind for kind in ("cuda", "xpu", "mps"))
