@@ -305,12 +305,9 @@ def model_type_mismatch(checkpoint_type: str, class_type: str) -> Finding:
 
 
 def gguf_file_required(where: str, name: str) -> Finding:
-    return Finding(
-        "gguf-file-required", ERROR,
-        f"{where} holds a GGUF checkpoint and no config.json: from_pretrained reads a .gguf file only when "
-        "gguf_file= names it, and otherwise fails looking for config.json",
-        f"from_pretrained(MODEL_FOLDER, gguf_file={name!r}) (amx: --gguf-file {name})",
-    )
+    fix = f"from_pretrained(MODEL_FOLDER, gguf_file={name!r}) (amx: --gguf-file {name})"
+    return Finding("gguf-file-required", ERROR, f"{where} holds a GGUF checkpoint and no config.json: from_pretrained "
+                   "reads a .gguf file only when gguf_file= names it, and otherwise fails looking for config.json", fix)
 
 
 def gguf_unsupported_architecture(architecture: str, version: str) -> Finding:
