@@ -554,6 +554,8 @@ def test_inspect_and_check_take_the_variant(variant_models, tmp_path):
     model = variant_models["sharded"]
     inspected = json.loads(run_amx("inspect", str(model), "--variant", "fp16", "--json").stdout)
     assert inspected["source"] == "safetensors" and len(inspected["checkpoint_files"]) == 5
+    heads = json.loads(run_amx("heads", str(model), "--check-weights", "--variant", "fp16", "--json").stdout)
+    assert [h["new_weights"] for h in heads["heads"] if h["native"]] == [False]
     (tmp_path / "amx.toml").write_text(f'[[models]]\nmodel = "{model}"\nvariant = "bf16"\nrequire-safetensors = true\n'
                                        f'[[models]]\nmodel = "{variant_models["single"]}"\nvariant = "fp16"\n'
                                        'require-safetensors = true\n')
