@@ -3,7 +3,8 @@ Typer app (cogapp calls these).
 
 Regenerate them all: `cog -r -I docs README.md docs/*.md`; tests/test_docs.py runs `cog --check`, so a
 sample or reference that no longer matches the tool fails the tests. Samples run from the project root on examples/
-folders, offline, exactly as a user's shell would (output piped, so no colours and no spinner).
+folders, offline, exactly as a user's shell would (output piped, so no colours and no spinner), at the
+80 columns of a standard terminal (COLUMNS=80).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from pathlib import Path
 import cog
 
 ROOT = Path(__file__).resolve().parents[1]
+WIDTH = 80  # the samples are what a standard terminal shows
 
 
 def _run(args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": str(WIDTH),
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run([sys.executable, "-m", "automodel_cli", *shlex.split(args)], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=300)
 

@@ -22,6 +22,7 @@ from .common import (
     RevisionOpt,
     SubfolderOpt,
     TokenOpt,
+    VariantOpt,
     import_registered,
     index_building_status,
     reports_errors,
@@ -43,6 +44,7 @@ def heads(
         help="Read the safetensors headers and build each head on the meta device, so 'new weights' is exactly "
              "what from_pretrained would initialise (slower: imports torch).")] = False,
     gguf_file: GgufFileOpt = None,
+    variant: VariantOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """List the AutoModel classes that can load MODEL, from its config.json alone.
@@ -66,7 +68,7 @@ def heads(
     """
     out = Output(json_mode=json)
     import_registered(imports, out)
-    repository = resolve_repository(model, revision, token, subfolder, gguf_file)
+    repository = resolve_repository(model, revision, token, subfolder, gguf_file, variant)
     if repository.from_cache:
         out.message(f"the Hub could not be asked; using the cached config.json of {repository.display()}")
     index = load_index(on_build=index_building_status(out))

@@ -9,10 +9,11 @@ reach. Nothing is imported from the repository and no weights are read.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ..analysis.heads import heads_for_repository
-from ..analysis.report import ProgressCallback
+from ..analysis.report import HeadCheck, InspectReport, ProgressCallback
 from ..analysis.repository import inspect_repository
 from ..base.errors import (
     AmxError,
@@ -41,6 +42,7 @@ from ..knowledge.head_index import HeadIndex, installed_transformers
 from ..knowledge.heads import HeadsReport, heads_for_config
 from ..knowledge.quantization.machine import Device
 from ..knowledge.registered import registration_findings
+from ..knowledge.tasks import TASK, task_info
 from ..repository.dispatch import Repository, resolve_repository
 from ..repository.gguf_model import GgufModel
 from .quantized import quantization_findings
@@ -228,7 +230,26 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
         found.append(f.new_weights(check.model_class, check.missing_keys, native))
     if check.unexpected_keys:
         found.append(f.unused_weights(check.model_class, check.unexpected_keys, native))
+    # Two task heads (classification, QA...): a head trained for one is no head of the other. Generation and
+    # pre-training heads share theirs (an MLM checkpoint's cls.predictions is BertForPreTraining's own).
+    task_heads = native is not None and task_info(native).rank == task_info(head).rank == TASK
+    reused = _head_weights_reused(report, check) if task_heads else []
+    if reused:
+        found.append(f.head_from_another_task(check.model_class, reused, task_info(native).task,
+                                              task_info(head).task, native))
     return found
+
+
+def _head_weights_reused(report: InspectReport, check: HeadCheck) -> list[str]:
+    """The checkpoint's weights outside its base model (the most common first name part: `bert.`) that
+    the head loads as they are: its own head's, when the checkpoint was trained for another head."""
+    prefixes = Counter(tensor.name.partition(".")[0] for tensor in report.parameters)
+    if not prefixes:
+        return []
+    base = prefixes.most_common(1)[0][0]
+    dropped = {*(check.unexpected_keys or []), *(m.name for m in check.mismatched_keys or [])}
+    return [tensor.name for tensor in report.parameters
+            if tensor.name.partition(".")[0] != base and tensor.name not in dropped]
 
 
 def _diagnose_gguf(gguf: GgufModel, index: HeadIndex, head: str | None, named: bool) -> DoctorReport:

@@ -63,6 +63,16 @@ def new_weights(model_class: str, keys: list[str] | None, native: str | None, se
     )
 
 
+def head_from_another_task(model_class: str, keys: list[str], trained_for: str, used_for: str,
+                           native: str) -> Finding:
+    return Finding(
+        "head-from-another-task", WARNING,
+        f"{model_class} would load head weights trained for {trained_for} as its own, for {used_for}: {_keys(keys)}",
+        f"fine-tune before use: that head's outputs mean nothing for {used_for} yet; to use the checkpoint as it was "
+        f"trained, load it with {native}", keys,
+    )
+
+
 def unused_weights(model_class: str, keys: list[str] | None, native: str | None, severity: str = WARNING) -> Finding:
     which = f": {_keys(keys)}" if keys else " (the checkpoint's own head)"
     return Finding(
@@ -305,12 +315,9 @@ def model_type_mismatch(checkpoint_type: str, class_type: str) -> Finding:
 
 
 def gguf_file_required(where: str, name: str) -> Finding:
-    return Finding(
-        "gguf-file-required", ERROR,
-        f"{where} holds a GGUF checkpoint and no config.json: from_pretrained reads a .gguf file only when "
-        "gguf_file= names it, and otherwise fails looking for config.json",
-        f"from_pretrained(MODEL_FOLDER, gguf_file={name!r}) (amx: --gguf-file {name})",
-    )
+    fix = f"from_pretrained(MODEL_FOLDER, gguf_file={name!r}) (amx: --gguf-file {name})"
+    return Finding("gguf-file-required", ERROR, f"{where} holds a GGUF checkpoint and no config.json: from_pretrained "
+                   "reads a .gguf file only when gguf_file= names it, and otherwise fails looking for config.json", fix)
 
 
 def gguf_unsupported_architecture(architecture: str, version: str) -> Finding:

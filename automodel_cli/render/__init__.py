@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 from rich.console import Console, RenderableType
+from rich.table import Table
 from rich.text import Text
+
+from .fit import fit_table
 
 JSON_SCHEMA_VERSION = 1
 
@@ -100,10 +103,15 @@ class _Console(Console):
         reader_gone()
 
 
+def _width_given() -> bool:
+    """COLUMNS names the width, as a terminal does (the docs' samples are rendered at 80 so)."""
+    return os.environ.get("COLUMNS", "").isdigit()
+
+
 def _stdout_console() -> Console:
     console = _Console(highlight=False)
-    if not console.is_terminal:
-        # Piped output is read by tools and people alike: never truncate class names to 80 columns.
+    if not console.is_terminal and not _width_given():
+        # Piped output is read by tools and people alike: as wide as it needs (COLUMNS sets a width).
         console = _Console(highlight=False, width=240)
     return console
 
@@ -124,7 +132,8 @@ class Output:
 
         `page`: output taller than the terminal goes through a pager (terminals only).
         `soft_wrap`: lines are neither wrapped nor cropped (code must come out exactly as written).
-        Piped, lines of text (doctor's findings, headers) are never wrapped either: only tables take a width.
+        Piped without COLUMNS, lines of text (doctor's findings, headers) are never wrapped either: only
+        tables take a width.
         """
         if self.json_mode:
             payload = {"schema": f"amx.{kind}/{JSON_SCHEMA_VERSION}", **to_jsonable(data)}
@@ -141,7 +150,9 @@ class Output:
             pager = self.stdout.pager(styles=True)
         with pager:
             for renderable in renderables:
-                plain_line = not self.stdout.is_terminal and isinstance(renderable, (Text, str))
+                if isinstance(renderable, Table):
+                    renderable = fit_table(renderable, self.stdout)
+                plain_line = not (self.stdout.is_terminal or _width_given()) and isinstance(renderable, (Text, str))
                 self.stdout.print(renderable, soft_wrap=soft_wrap or plain_line)
 
     def _taller_than_terminal(self, renderables: list[RenderableType]) -> bool:

@@ -554,6 +554,8 @@ def test_inspect_and_check_take_the_variant(variant_models, tmp_path):
     model = variant_models["sharded"]
     inspected = json.loads(run_amx("inspect", str(model), "--variant", "fp16", "--json").stdout)
     assert inspected["source"] == "safetensors" and len(inspected["checkpoint_files"]) == 5
+    heads = json.loads(run_amx("heads", str(model), "--check-weights", "--variant", "fp16", "--json").stdout)
+    assert [h["new_weights"] for h in heads["heads"] if h["native"]] == [False]
     (tmp_path / "amx.toml").write_text(f'[[models]]\nmodel = "{model}"\nvariant = "bf16"\nrequire-safetensors = true\n'
                                        f'[[models]]\nmodel = "{variant_models["single"]}"\nvariant = "fp16"\n'
                                        'require-safetensors = true\n')
@@ -685,3 +687,27 @@ def test_a_relative_adapter_base_says_where_it_was_looked_for(tmp_path):
     assert f"no such folder from the current directory {elsewhere}, where a relative base is looked for " \
            f"(it is one from {tmp_path}: run from there" in lost.stderr
     assert "as a Hub id: HF_HUB_OFFLINE is set" in lost.stderr
+
+
+def test_a_head_trained_for_another_task_is_named(tiny_bert_dir, index):
+    """A sentence classifier's classifier.* fits BertForTokenClassification (same num_labels): transformers loads
+    it silently as the token classifier; doctor says whose head it is."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForTokenClassification
+
+    model, info = AutoModelForTokenClassification.from_pretrained(tiny_bert_dir, output_loading_info=True)
+    saved = load_file(tiny_bert_dir / "model.safetensors")
+    reused = sorted(name for name in saved if name.startswith("classifier.")
+                    and torch.equal(model.state_dict()[name], saved[name]))
+    assert reused == ["classifier.bias", "classifier.weight"] and not info["missing_keys"]
+    exit_code, data = doctor_json(str(tiny_bert_dir), "--head", "ner")
+    finding = next(f for f in data["findings"] if f["code"] == "head-from-another-task")
+    assert (exit_code, finding["severity"], sorted(finding["keys"])) == (1, "warning", reused)
+    assert "trained for sequence classification" in finding["message"]
+    assert "load it with AutoModelForSequenceClassification" in finding["fix"]
+    human = run_amx("doctor", str(tiny_bert_dir), "--head", "ner").stdout
+    assert "! head-from-another-task: BertForTokenClassification would load head weights trained for " \
+           "sequence classification" in human
+    for clean in ("AutoModelForSequenceClassification", "AutoModel", "AutoModelForQuestionAnswering"):
+        assert "head-from-another-task" not in codes(diagnose_model(str(tiny_bert_dir), index, head=clean))
