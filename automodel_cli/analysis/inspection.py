@@ -139,23 +139,21 @@ class _Expected:
             return None, None
         return self.meta, prediction
 
-    def summary(self, config) -> ConfigSummary:
-        remembered = meta_cache.load_summary(self.key) if self.key is not None else None
+    def _remembered(self, load, store, compute):
+        """What `compute` answers for this config: remembered under the key, else computed and stored."""
+        remembered = load(self.key) if self.key is not None else None
         if remembered is not None:
             return remembered
-        summary = summarize_config(config)
+        value = compute()
         if self.key is not None:
-            meta_cache.store_summary(self.key, summary)
-        return summary
+            store(self.key, value)
+        return value
+
+    def summary(self, config) -> ConfigSummary:
+        return self._remembered(meta_cache.load_summary, meta_cache.store_summary, lambda: summarize_config(config))
 
     def cache_layout(self, config) -> CacheLayout:
-        remembered = meta_cache.load_layout(self.key) if self.key is not None else None
-        if remembered is not None:
-            return remembered
-        layout = cache_layout(config)
-        if self.key is not None:
-            meta_cache.store_layout(self.key, layout)
-        return layout
+        return self._remembered(meta_cache.load_layout, meta_cache.store_layout, lambda: cache_layout(config))
 
 
 def kv_cache_of(layout: CacheLayout, dtype: str, summary: ConfigSummary, tokens: int | None, batch: int,
