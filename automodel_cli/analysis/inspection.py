@@ -32,6 +32,7 @@ from ..knowledge.heads import HeadsReport
 from ..knowledge.kv_cache import CacheLayout, KvCache, cache_layout, kv_cache
 from ..knowledge.moe import moe_summary
 from ..knowledge.tasks import task_info
+from ..knowledge.towers import towers
 from ..meta import meta_cache
 from ..meta.load_prediction import LoadPrediction, predict_loading
 from ..meta.meta_build import MetaModel, describe, instantiate, resolve_head
@@ -251,6 +252,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         from_cache=resolved.from_cache,
         adapter=adapter,
         moe=_moe(summary, meta, listing, quantization is not None),
+        towers=towers(config.raw, meta.parameters) if meta is not None else None,
     )
 
 

@@ -81,6 +81,7 @@ class InspectReport:
     components: list[Component] | None = None  # a diffusers pipeline's components
     gguf: GgufReport | None = None  # a GGUF checkpoint: its header's facts (gguf_inspection.py)
     moe: MoeSummary | None = None  # a mixture-of-experts model: its experts and active parameters
+    towers: dict[str, int] | None = None  # a multimodal model: parameters of each tower (vision, language...)
 
 
 ProgressCallback = Callable[[int, int], None]
