@@ -45,6 +45,9 @@ def test_a_layer_amx_cannot_size_gives_no_figure(tmp_path):
     layout = _layout(config, tmp_path)
     assert layout.unknown == ["linear_attention"]
     assert kv_cache(layout, "F32", 128, 64) is None
+    zamba2 = transformers.Zamba2Config(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                       layer_types=["linear_attention", "hybrid"])  # Mamba-2 fields of its own
+    assert _layout(zamba2, tmp_path / "zamba2").unknown == ["linear_attention", "hybrid"]
 
 
 def test_a_config_transformers_does_not_know_has_no_layout(tmp_path):
