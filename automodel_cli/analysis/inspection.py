@@ -29,7 +29,7 @@ from ..formats.tensors import (
 from ..knowledge.config_summary import ConfigSummary, summarize_config
 from ..knowledge.head_index import HeadIndex, load_index
 from ..knowledge.heads import HeadsReport
-from ..knowledge.kv_cache import CacheLayout, KvCache, cache_layout, kv_cache
+from ..knowledge.kv_cache import UNREADABLE_CONFIG, CacheLayout, KvCache, cache_layout, kv_cache
 from ..knowledge.moe import moe_summary
 from ..knowledge.tasks import task_info
 from ..knowledge.towers import towers
@@ -161,7 +161,9 @@ def kv_cache_of(layout: CacheLayout, dtype: str, summary: ConfigSummary, tokens:
               notes: list[str]) -> KvCache | None:
     """The cache at the context length and for `tokens`; a note instead when a layer's cache is unknown."""
     cache = kv_cache(layout, dtype, summary.context_length, tokens, batch)
-    if cache is None and layout.unknown:
+    if cache is None and layout.unknown == [UNREADABLE_CONFIG]:
+        notes.append("no KV cache figure: transformers does not build this model's config (an unknown model_type)")
+    elif cache is None and layout.unknown:
         notes.append("no KV cache figure: amx does not know how transformers caches "
                      + ", ".join(layout.unknown) + " layers of this model")
     return cache

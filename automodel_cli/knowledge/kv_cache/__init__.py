@@ -12,7 +12,7 @@ caches) and `group`; a new kind is a new module listed in `layout.KINDS`.
 
 from __future__ import annotations
 
-from .layout import CacheGroup, CacheLayout, cache_layout
+from .layout import UNREADABLE_CONFIG, CacheGroup, CacheLayout, cache_layout
 from .sizes import KvCache, kv_cache
 
-__all__ = ["CacheGroup", "CacheLayout", "KvCache", "cache_layout", "kv_cache"]
+__all__ = ["UNREADABLE_CONFIG", "CacheGroup", "CacheLayout", "KvCache", "cache_layout", "kv_cache"]
