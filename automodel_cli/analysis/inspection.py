@@ -33,9 +33,10 @@ from ..knowledge.quantization.config import QuantizationSpec, read_quantization
 from ..knowledge.quantization.loading import FAILS, LoadOutcome
 from ..knowledge.quantization.machine import Device
 from ..knowledge.heads import HeadsReport
-from ..knowledge.kv_cache import CacheLayout, KvCache, cache_layout, kv_cache
+from ..knowledge.kv_cache import UNREADABLE_CONFIG, CacheLayout, KvCache, cache_layout, kv_cache
 from ..knowledge.moe import moe_summary
 from ..knowledge.tasks import task_info
+from ..knowledge.towers import towers
 from ..meta import meta_cache
 from ..meta.load_prediction import LoadPrediction, predict_loading
 from ..meta.meta_build import MetaModel, describe, instantiate, resolve_head
@@ -130,30 +131,30 @@ class _Expected:
             return None, None
         return self.meta, prediction
 
-    def summary(self, config) -> ConfigSummary:
-        remembered = meta_cache.load_summary(self.key) if self.key is not None else None
+    def _remembered(self, load, store, compute):
+        """What `compute` answers for this config: remembered under the key, else computed and stored."""
+        remembered = load(self.key) if self.key is not None else None
         if remembered is not None:
             return remembered
-        summary = summarize_config(config)
+        value = compute()
         if self.key is not None:
-            meta_cache.store_summary(self.key, summary)
-        return summary
+            store(self.key, value)
+        return value
+
+    def summary(self, config) -> ConfigSummary:
+        return self._remembered(meta_cache.load_summary, meta_cache.store_summary, lambda: summarize_config(config))
 
     def cache_layout(self, config) -> CacheLayout:
-        remembered = meta_cache.load_layout(self.key) if self.key is not None else None
-        if remembered is not None:
-            return remembered
-        layout = cache_layout(config)
-        if self.key is not None:
-            meta_cache.store_layout(self.key, layout)
-        return layout
+        return self._remembered(meta_cache.load_layout, meta_cache.store_layout, lambda: cache_layout(config))
 
 
 def kv_cache_of(layout: CacheLayout, dtype: str, summary: ConfigSummary, tokens: int | None, batch: int,
               notes: list[str]) -> KvCache | None:
     """The cache at the context length and for `tokens`; a note instead when a layer's cache is unknown."""
     cache = kv_cache(layout, dtype, summary.context_length, tokens, batch)
-    if cache is None and layout.unknown:
+    if cache is None and layout.unknown == [UNREADABLE_CONFIG]:
+        notes.append("no KV cache figure: transformers does not build this model's config (an unknown model_type)")
+    elif cache is None and layout.unknown:
         notes.append("no KV cache figure: amx does not know how transformers caches "
                      + ", ".join(layout.unknown) + " layers of this model")
     return cache
@@ -258,6 +259,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         checkpoint_file_bytes=dict(headers.file_sizes) if headers.files else None,
         checkpoint_file_sha256=dict(headers.file_sha256) if headers.files else None,
         moe=_moe(summary, meta, listing, quantization is not None),
+        towers=towers(config.raw, meta.parameters) if meta is not None else None,
     )
 
 

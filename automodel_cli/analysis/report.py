@@ -93,6 +93,7 @@ class InspectReport:
     checkpoint_file_bytes: dict[str, int] | None = None  # each weight file's size; None without weight files
     checkpoint_file_sha256: dict[str, str] | None = None  # the hashes the Hub lists for them (git-lfs files)
     moe: MoeSummary | None = None  # a mixture-of-experts model: its experts and active parameters
+    towers: dict[str, int] | None = None  # a multimodal model: parameters of each tower (vision, language...)
 
 
 ProgressCallback = Callable[[int, int], None]

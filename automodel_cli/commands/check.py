@@ -51,6 +51,12 @@ def check(
     max_memory: Annotated[str | None, typer.Option(
         "--max-memory", metavar="SIZE", rich_help_panel=_CONSTRAINTS, show_default=False,
         help="Weight memory, e.g. 16GB, 8GiB.")] = None,
+    max_active_parameters: Annotated[str | None, typer.Option(
+        "--max-active-parameters", metavar="COUNT", rich_help_panel=_CONSTRAINTS, show_default=False,
+        help="Parameters used per token (a mixture of experts; a dense model uses all), e.g. 4B.")] = None,
+    max_kv_cache: Annotated[str | None, typer.Option(
+        "--max-kv-cache", metavar="SIZE@TOKENS", rich_help_panel=_CONSTRAINTS, show_default=False,
+        help="KV cache of one sequence of TOKENS tokens, e.g. 8GiB@32768.")] = None,
     dtype: Annotated[str | None, typer.Option(
         "--dtype", metavar="DTYPE", rich_help_panel=_CONSTRAINTS, show_default=False,
         help="dtype of --max-memory (default: the checkpoint's).")] = None,
@@ -106,6 +112,7 @@ def check(
     out = Output(json_mode=json)
     options = {"heads": head, "revision": revision, "subfolder": subfolder, "gguf-file": gguf_file,
                "variant": variant, "max-parameters": max_parameters, "max-memory": max_memory,
+               "max-active-parameters": max_active_parameters, "max-kv-cache": max_kv_cache,
                "dtype": dtype, "native-head": native_head, "require-safetensors": require_safetensors or None,
                "allow-remote-code": False if no_remote_code else None, "min-transformers": min_transformers,
                "max-transformers": max_transformers}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.heads import heads_for_repository
+from ..analysis.report import InspectReport
 from ..analysis.repository import inspect_repository
 from ..base.errors import (
     AmxError,
@@ -420,16 +421,19 @@ def _adapter_checks(spec: ModelSpec, repository: Repository, report: HeadsReport
 def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, token: str | None) -> list[Check]:
     """Parameters, weight memory and checkpoint format, only when asked: they cost Hub requests, and
     without safetensors headers the inspect core builds the model on the meta device (torch)."""
+    anatomy = {"max-active-parameters": spec.max_active_parameters, "max-kv-cache": spec.max_kv_cache}
     wanted = [key for key, on in (("max-parameters", spec.max_parameters), ("max-memory", spec.max_memory),
                                   ("require-safetensors", spec.require_safetensors), ("structure", spec.structure),
-                                  ("loadable", spec.loadable), ("max-loaded-memory", spec.max_loaded_memory)) if on]
+                                  ("loadable", spec.loadable), ("max-loaded-memory", spec.max_loaded_memory),
+                                  *anatomy.items()) if on]
     if not wanted:
         return []
     try:
         if (spec.max_parameters or spec.max_memory or spec.structure or spec.loadable or spec.max_loaded_memory
-                or repository.resolved is None):
+                or any(anatomy.values()) or repository.resolved is None):
             with _INSPECT_LOCK:
-                inspected = inspect_repository(repository, token=token, index=index)
+                inspected = inspect_repository(repository, token=token, index=index,
+                                               tokens=spec.max_kv_cache[1] if spec.max_kv_cache else None)
             checkpoint_format = inspected.checkpoint_format
         else:
             checkpoint_format = weight_files(open_checkpoint(repository.resolved.ref, token))[0]
@@ -456,6 +460,31 @@ def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, t
         checks.append(_structure_check(spec, inspected.structure_digest))
     if spec.loadable or spec.max_loaded_memory:
         checks += [Check(*found) for found in loading_checks(spec.loadable, spec.max_loaded_memory, inspected)]
+    return checks + anatomy_checks(spec, inspected) if any(anatomy.values()) else checks
+
+
+def anatomy_checks(spec: ModelSpec, inspected: InspectReport) -> list[Check]:
+    """max-active-parameters (a dense model uses every parameter per token) and max-kv-cache (bytes@tokens)."""
+    checks = []
+    if spec.max_active_parameters:
+        limit, moe = spec.max_active_parameters, inspected.moe
+        active = moe.active_parameters if moe else inspected.total_parameters
+        what = f"{moe.experts_per_token} of {moe.experts} experts" if moe else "a dense model: every parameter"
+        checks.append(Check("max-active-parameters", PASS if active <= limit else FAIL,
+                            f"{active:,} active parameters per token ({what}), "
+                            f"{'within' if active <= limit else 'over'} max-active-parameters {limit:,}",
+                            "" if active <= limit else "choose a model with fewer active parameters"))
+    if spec.max_kv_cache:
+        (limit, tokens), kv = spec.max_kv_cache, inspected.kv_cache
+        if kv is None or kv.bytes_for_tokens is None:
+            checks.append(Check("max-kv-cache", ERROR, "could not check max-kv-cache: amx cannot size this "
+                                "model's KV cache", f"`amx inspect {spec.model}` says why"))
+        else:
+            used = kv.bytes_for_tokens
+            checks.append(Check("max-kv-cache", PASS if used <= limit else FAIL,
+                                f"the KV cache of {tokens:,} tokens takes {used:,} bytes in {kv.dtype}, "
+                                f"{'within' if used <= limit else 'over'} max-kv-cache {limit:,}",
+                                "" if used <= limit else "use fewer tokens, or raise max-kv-cache"))
     return checks
 
 

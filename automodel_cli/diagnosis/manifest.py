@@ -47,6 +47,8 @@ class ModelSpec:
     revision: str | None = None
     max_parameters: int | None = None
     max_memory: int | None = None  # bytes
+    max_active_parameters: int | None = None  # per token (a mixture of experts); a dense model: all of them
+    max_kv_cache: tuple[int, int] | None = None  # (bytes, tokens): "8GiB@32768"
     dtype: str | None = None  # dtype of max_memory; default: the checkpoint's own
     native_head: str | None = None
     require_safetensors: bool = False
@@ -100,6 +102,17 @@ def _parameters(value: Any) -> int:
 
 def _bytes(value: Any) -> int:
     return _amount(value, _BYTE_UNITS, '"16GB", "16GiB" or 17179869184')
+
+
+def _kv_cache(value: Any) -> tuple[int, int]:
+    """ "8GiB@32768": at most 8 GiB of KV cache for one sequence of 32,768 tokens."""
+    if isinstance(value, str) and value.count("@") == 1:
+        size, tokens = value.split("@")
+        try:
+            return _bytes(size.strip()), _amount(tokens.strip(), {"": 1, "k": 2**10}, "32768")
+        except ValueError:
+            pass
+    raise ValueError(f'must be bytes@tokens such as "8GiB@32768", found {_shown(value)}')
 
 
 def _string(value: Any) -> str:
@@ -177,6 +190,8 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "variant": ("variant", _string),
     "max-parameters": ("max_parameters", _parameters),
     "max-memory": ("max_memory", _bytes),
+    "max-active-parameters": ("max_active_parameters", _parameters),
+    "max-kv-cache": ("max_kv_cache", _kv_cache),
     "dtype": ("dtype", _dtype),
     "native-head": ("native_head", _string),
     "require-safetensors": ("require_safetensors", _bool),

@@ -5,8 +5,9 @@ depends only on the installed transformers and torch, the model class and config
 description of the built model (parameter and buffer names, shapes, dtypes, counts, embedding and
 buffer names) is stored under that key, and the load prediction (missing, unexpected and mismatched
 keys, buffers and renamed checkpoint keys) under the same key plus the checkpoint's tensor names,
-shapes and dtypes. A build that fails is remembered too, with its message, and so is the config
-summary (which reads defaults from the imported config class) and the KV-cache layout (the config object it builds).
+shapes and dtypes. A build that fails is remembered too, with its message, and so are the config
+summary (which reads defaults from the imported config class) and the KV-cache layout (which reads
+the config object it builds).
 
 Never stale: the key holds the versions of transformers and torch, the size and modification time
 of the files the class comes from and of amx's own code that computes the entries, the Auto and

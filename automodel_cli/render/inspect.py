@@ -59,6 +59,9 @@ def _summary(report: InspectReport) -> Panel:
                       f"{human_count(report.non_embedding_parameters)}  ({report.non_embedding_parameters:,})")
     if report.moe is not None:
         table.add_row("  active", active_parameters(report.moe))
+    if report.towers:
+        towers = [safe_text(name) + Text(f" {human_count(count)}") for name, count in report.towers.items()]
+        table.add_row("  towers", Text(", ").join(towers))
     if report.checkpoint_bytes is not None:
         files = len(report.checkpoint_files)
         table.add_row("checkpoint", f"{human_bytes(report.checkpoint_bytes)} in {files} "

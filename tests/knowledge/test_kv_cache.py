@@ -6,7 +6,7 @@ import pytest
 from support.real_cache import CACHE_KINDS, cache_bytes, kind_config
 
 from automodel_cli.files.config_reader import read_config
-from automodel_cli.knowledge.kv_cache import cache_layout, kv_cache
+from automodel_cli.knowledge.kv_cache import UNREADABLE_CONFIG, cache_layout, kv_cache
 
 
 def _layout(config, tmp_path):
@@ -45,9 +45,12 @@ def test_a_layer_amx_cannot_size_gives_no_figure(tmp_path):
     layout = _layout(config, tmp_path)
     assert layout.unknown == ["linear_attention"]
     assert kv_cache(layout, "F32", 128, 64) is None
+    zamba2 = transformers.Zamba2Config(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                       layer_types=["linear_attention", "hybrid"])  # Mamba-2 fields of its own
+    assert _layout(zamba2, tmp_path / "zamba2").unknown == ["linear_attention", "hybrid"]
 
 
 def test_a_config_transformers_does_not_know_has_no_layout(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "no-such-model", "num_hidden_layers": 2}')
     layout = cache_layout(read_config(tmp_path / "config.json"))
-    assert not layout.complete and kv_cache(layout, "F32", 128) is None
+    assert layout.unknown == [UNREADABLE_CONFIG] and kv_cache(layout, "F32", 128) is None

@@ -14,6 +14,7 @@ from .group import CacheGroup, positive
 # Each kind of layer cache; a new kind is a new module here, with LAYER_TYPES and group().
 KINDS = (full, sliding, state, hybrid)
 NOT_CACHED = ("dummy",)
+UNREADABLE_CONFIG = "config"  # the layout's only unknown when transformers does not build the config
 
 
 @dataclass
@@ -43,7 +44,7 @@ def cache_layout(config: ModelConfig) -> CacheLayout:
     decoder = _decoder(built) if built is not None else None
     layers = None if decoder is None else positive(decoder, "num_decoder_layers", "decoder_layers", "num_hidden_layers")
     if layers is None:
-        return CacheLayout(unknown=["config"])
+        return CacheLayout(unknown=[UNREADABLE_CONFIG])
     layout = CacheLayout()
     counts = Counter(decoder_layer_types(decoder, layers)[:layers])
     for layer_type, count in counts.items():

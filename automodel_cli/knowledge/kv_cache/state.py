@@ -27,7 +27,11 @@ def _mamba2(config) -> tuple[int, str] | None:
 
 
 def _mamba(config) -> tuple[int, str] | None:
-    """Mamba (mamba, falcon_mamba, jamba): the inner channels times the conv kernel and times the state."""
+    """Mamba (mamba, falcon_mamba, jamba, zamba): the inner channels times the conv kernel and times the state.
+
+    A config with Mamba-2 fields (heads of a head dim, groups) spelled otherwise is not taken for Mamba."""
+    if positive(config, "mamba_headdim", "mamba_ngroups", "mamba_n_groups", "n_groups", "mamba_d_head") is not None:
+        return None
     state = positive(config, "mamba_d_state", "state_size")
     kernel = positive(config, "mamba_d_conv", "conv_kernel")
     expand, hidden = positive(config, "mamba_expand", "expand"), positive(config, "hidden_size")
