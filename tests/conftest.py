@@ -20,6 +20,9 @@ os.environ["AMX_CACHE_DIR"] = str(_SESSION_HOME / "amx-cache")
 os.environ.pop("HF_TOKEN", None)
 os.environ.pop("HF_ENDPOINT", None)
 os.environ.pop("HF_HUB_CACHE", None)
+# pytest-xdist workers get COLUMNS=80 and LINES=24; amx honours COLUMNS (a width asked for), tests set it themselves.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 @pytest.fixture
 def corpus() -> Path:
