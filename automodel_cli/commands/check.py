@@ -22,8 +22,6 @@ from .common import (
     reports_errors,
 )
 
-_CONSTRAINTS = "Constraints (with MODEL arguments; in a manifest they are keys)"
-
 
 def _option_name(path: tuple) -> str:
     key = path[-1] if len(path) > 2 else "model"
@@ -46,10 +44,10 @@ def check(
         "--junit-xml", metavar="FILE", show_default=False, dir_okay=False,
         help="Also write a JUnit XML report to this file.")] = None,
     max_parameters: Annotated[str | None, typer.Option(
-        "--max-parameters", metavar="COUNT", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--max-parameters", metavar="COUNT", show_default=False,
         help="e.g. 7B, 110M.")] = None,
     max_memory: Annotated[str | None, typer.Option(
-        "--max-memory", metavar="SIZE", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--max-memory", metavar="SIZE", show_default=False,
         help="Weight memory, e.g. 16GB, 8GiB.")] = None,
     max_active_parameters: Annotated[str | None, typer.Option(
         "--max-active-parameters", metavar="COUNT", rich_help_panel=_CONSTRAINTS, show_default=False,
@@ -58,20 +56,20 @@ def check(
         "--max-kv-cache", metavar="SIZE@TOKENS", rich_help_panel=_CONSTRAINTS, show_default=False,
         help="KV cache of one sequence of TOKENS tokens, e.g. 8GiB@32768.")] = None,
     dtype: Annotated[str | None, typer.Option(
-        "--dtype", metavar="DTYPE", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--dtype", metavar="DTYPE", show_default=False,
         help="dtype of --max-memory (default: the checkpoint's).")] = None,
     native_head: Annotated[str | None, typer.Option(
-        "--native-head", metavar="AUTOCLASS", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--native-head", metavar="AUTOCLASS", show_default=False,
         help="The Auto class the checkpoint must have been trained for.")] = None,
     require_safetensors: Annotated[bool, typer.Option(
-        "--require-safetensors", rich_help_panel=_CONSTRAINTS, help="Fail on pickle-only (.bin) weights.")] = False,
+        "--require-safetensors", help="Fail on pickle-only (.bin) weights.")] = False,
     no_remote_code: Annotated[bool, typer.Option(
-        "--no-remote-code", rich_help_panel=_CONSTRAINTS, help="Fail if loading needs the repository's code.")] = False,
+        "--no-remote-code", help="Fail if loading needs the repository's code.")] = False,
     min_transformers: Annotated[str | None, typer.Option(
-        "--min-transformers", metavar="VERSION", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--min-transformers", metavar="VERSION", show_default=False,
         help="Lowest transformers version allowed.")] = None,
     max_transformers: Annotated[str | None, typer.Option(
-        "--max-transformers", metavar="VERSION", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--max-transformers", metavar="VERSION", show_default=False,
         help="Inclusive; '5' allows every 5.x.")] = None,
     revision: RevisionOpt = None,
     token: TokenOpt = None,
@@ -85,9 +83,11 @@ def check(
 
     Reads amx.toml (or `[tool.amx]` in pyproject.toml): each `[[models]]` entry names a model, the
     heads the project loads it with, and optional constraints. Each model passes, fails (with the
-    reason and a fix) or could not be checked. Exit status: **0** all passed, **1** a model failed,
-    **2** bad usage or manifest, **3** none failed but some could not be checked (network,
+    reason and a fix) or could not be checked. Exit status: 0 all passed, 1 a model failed,
+    2 bad usage or manifest, 3 none failed but some could not be checked (network,
     malformed files). With GITHUB_ACTIONS=true failures are also annotations on the manifest.
+    The constraints (--max-parameters to --max-transformers) apply to MODEL arguments; in a
+    manifest they are keys.
 
     Examples:
 
