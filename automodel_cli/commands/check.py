@@ -50,10 +50,10 @@ def check(
         "--max-memory", metavar="SIZE", show_default=False,
         help="Weight memory, e.g. 16GB, 8GiB.")] = None,
     max_active_parameters: Annotated[str | None, typer.Option(
-        "--max-active-parameters", metavar="COUNT", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--max-active-parameters", metavar="COUNT", show_default=False,
         help="Parameters used per token (a mixture of experts; a dense model uses all), e.g. 4B.")] = None,
     max_kv_cache: Annotated[str | None, typer.Option(
-        "--max-kv-cache", metavar="SIZE@TOKENS", rich_help_panel=_CONSTRAINTS, show_default=False,
+        "--max-kv-cache", metavar="SIZE@TOKENS", show_default=False,
         help="KV cache of one sequence of TOKENS tokens, e.g. 8GiB@32768.")] = None,
     dtype: Annotated[str | None, typer.Option(
         "--dtype", metavar="DTYPE", show_default=False,

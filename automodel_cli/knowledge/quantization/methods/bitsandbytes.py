@@ -1,7 +1,7 @@
 """bitsandbytes: 4-bit `weight` (uint8, two values a byte) with `absmax`, `quant_map`, `nested_*` and a
 `quant_state.*` blob; 8-bit `weight` (int8) with `SCB`."""
 
-from . import Method, fixed
+from . import Method
 
 _PARTS = ((r"\.weight\.(absmax|quant_map|nested_absmax|nested_quant_map|quant_state\..+)$", ".weight"),
           (r"\.SCB$", ".weight"), (r"\.weight_format$", ".weight"))
