@@ -19,7 +19,7 @@ from ..base.errors import AmxError, ConfigTooLargeError, TorchMissingError
 from ..compat.torch_extra import torch_installed
 from ..files.reference import ModelRef, ResolvedConfig
 from ..formats.param_groups import group_tensors
-from ..formats.safetensors_header import read_headers
+from ..formats.safetensors_header import read_headers, tensor_specs
 from ..formats.tensors import (
     DTYPE_BITS,
     TensorSpec,
@@ -29,12 +29,18 @@ from ..formats.tensors import (
 )
 from ..knowledge.config_summary import ConfigSummary, summarize_config
 from ..knowledge.head_index import HeadIndex, load_index
+from ..knowledge.heads import HeadsReport
+from ..knowledge.kv_cache import (
+    UNREADABLE_CONFIG,
+    CacheLayout,
+    KvCache,
+    cache_layout,
+    kv_cache,
+)
+from ..knowledge.moe import moe_summary
 from ..knowledge.quantization.config import QuantizationSpec, read_quantization
 from ..knowledge.quantization.loading import FAILS, LoadOutcome
 from ..knowledge.quantization.machine import Device
-from ..knowledge.heads import HeadsReport
-from ..knowledge.kv_cache import UNREADABLE_CONFIG, CacheLayout, KvCache, cache_layout, kv_cache
-from ..knowledge.moe import moe_summary
 from ..knowledge.tasks import task_info
 from ..knowledge.towers import towers
 from ..meta import meta_cache
@@ -47,6 +53,7 @@ from ..shapes.adapter import (
     note_dropped_tensors,
     read_adapter_weights,
 )
+from .quantized import as_loaded, describe_quantization, outcome_here
 from .report import (
     DECODER_HEADS,
     PICKLE_NOTE,
@@ -55,7 +62,7 @@ from .report import (
     ProgressCallback,
     Quantization,
 )
-from .quantized import as_loaded, describe_quantization, outcome_here
+
 
 @dataclass
 class _Listing:
@@ -195,7 +202,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     headers = read_headers(resolved.ref, token=token, progress=progress)
     from_headers = headers.format == "safetensors"
     quantized = read_quantization(config.raw)
-    tensors = _header_tensors(headers) if from_headers else None
+    tensors = tensor_specs(headers.tensors) if from_headers else None
     outcome = None
     if quantized is not None:
         if expected.importing is not None:  # transformers imported from two threads at once breaks
@@ -269,10 +276,6 @@ def _moe(summary: ConfigSummary, meta: MetaModel | None, listing: _Listing, quan
         return None
     structure = meta.parameters if meta is not None else listing.tensors
     return moe_summary(summary, structure, listing.total, listing.embedding)
-
-
-def _header_tensors(headers) -> list[TensorSpec]:
-    return [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in headers.tensors]
 
 
 def _from_headers(tensors: list[TensorSpec], data_bytes: int, meta: MetaModel | None,
@@ -357,7 +360,7 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
     if not torch_installed():
         report.notes.append(f"{TorchMissingError('checking each head').message}: 'new weights' is the class-level guess")
         return
-    tensors = _header_tensors(headers)
+    tensors = tensor_specs(headers.tensors)
     quantized = read_quantization(resolved.config.raw)
     if quantized is not None:
         tensors = as_loaded(quantized, outcome_here(quantized, resolved.config.raw, tensors), tensors)

@@ -7,7 +7,7 @@ from ..base.errors import AmxError
 from ..files.config_reader import read_config
 from ..files.reference import ModelRef, ResolvedConfig, locate_file
 from ..formats.param_groups import group_tensors
-from ..formats.safetensors_header import read_headers
+from ..formats.safetensors_header import read_headers, tensor_specs
 from ..formats.tensors import TensorSpec, elements_by_dtype, main_dtype, memory_for
 from ..knowledge.config_summary import ConfigSummary
 from ..repository.dispatch import Repository
@@ -69,7 +69,7 @@ def _from_headers(component: Component, ref: ModelRef, token: str | None):
     if headers.format != "safetensors":
         component.note = {"pickle": "pickle-based weights, never opened", "none": "no weights"}[headers.format]
         return None, 0, list(headers.files)
-    listed = [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in headers.tensors]
+    listed = tensor_specs(headers.tensors)
     return listed, sum(t.nbytes for t in headers.tensors), list(headers.files)
 
 

@@ -27,7 +27,7 @@ from ..files.checkpoint_files import (
     weight_files,
 )
 from ..files.reference import ModelRef
-from .tensors import DTYPE_BITS
+from .tensors import DTYPE_BITS, TensorSpec
 
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 MAX_INDEX_BYTES = 100_000_000
@@ -151,6 +151,11 @@ def parse_header(
     if available is not None and position < available:
         raise BadInputError(f"{where}: {available - position:,} bytes after the last tensor belong to no tensor")
     return [tensor for _, _, tensor in entries], metadata, position
+
+
+def tensor_specs(tensors: list[TensorHeader]) -> list[TensorSpec]:
+    """A header's tensors as the other layers read them (name, shape, dtype)."""
+    return [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in tensors]
 
 
 def read_shard(fetch: Fetch, *, file: str, file_size: int | None, where: str, guess: int = 8) -> ShardHeader:

@@ -19,7 +19,7 @@ from ..base.json_input import json_type_name
 from ..compat.adapters import SAVED_PREFIX, AdapterLoading
 from ..files.checkpoint_files import open_checkpoint
 from ..files.reference import ModelRef, parse_reference
-from ..formats.safetensors_header import read_shard
+from ..formats.safetensors_header import read_shard, tensor_specs
 from ..formats.tensors import TensorSpec
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -244,6 +244,6 @@ def read_adapter_weights(ref: ModelRef, info: AdapterInfo, token: str | None = N
     shard = read_shard(files.fetch(name), file=name, file_size=files.size(name), where=files.where(name),
                        guess=files.guess(None))
     info.files = [name]
-    info.tensors = [TensorSpec(t.name, tuple(t.shape), t.dtype) for t in shard.tensors]
+    info.tensors = tensor_specs(shard.tensors)
     info.num_parameters = sum(tensor.numel for tensor in info.tensors)
     return []
