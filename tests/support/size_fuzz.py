@@ -2,9 +2,9 @@
 
 Each case is the default config of a model type with one size field (layers, hidden size, heads,
 vocabulary, experts, image size, ...) pushed to an extreme: 10**9, 2**40, 0 or -1. Every model type
-gets its repetition count (what hangs a meta build) and its widest field at 10**9; every second one
-also another field at a rotating extreme through a rotating command (the sample is deterministic),
-so the whole run stays near two minutes on two cores.
+gets its repetition count (what hangs a meta build) at 10**9, every third one its widest field too; every
+second one also another field at a rotating extreme through a rotating command (the sample is deterministic),
+so the whole run stays near a minute and a half on two cores.
 
 Run by tests/meta/test_size_fuzz.py: `python size_fuzz.py CASES_JSON WORK_DIR` runs a batch of cases in
 one process (torch is imported once) and prints one JSON line per case; the process's peak RSS is an
@@ -35,7 +35,7 @@ EXTREMES = (10**9, 2**40, 0, -1)
 # with a safetensors file beside it, doctor and heads --check-weights build it too.
 COMMANDS = (["inspect", "{model}"], ["heads", "{model}"], ["source", "AutoModel", "{model}"],
             ["doctor", "{model}"], ["heads", "{model}", "--check-weights"], ["inspect", "{model}", "--tree"])
-WIDE_SHARE, SAMPLED_SHARE = 1, 2  # one model type in WIDE_SHARE gets the wide case, one in SAMPLED_SHARE another
+WIDE_SHARE, SAMPLED_SHARE = 3, 2  # one model type in WIDE_SHARE gets the wide case, one in SAMPLED_SHARE another
 
 
 def size_fields(config: dict, prefix: str = "") -> list[str]:
