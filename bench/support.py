@@ -25,6 +25,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -76,6 +77,7 @@ class Run:
     returncode: int
     seconds: float  # wall
     cpu: float  # user + system
+    first_output: float | None = None  # wall seconds to the first byte on stdout (`run_to_first_output`)
 
 
 def run(cmd: list[str], env: dict[str, str], *, check: bool = True, cwd: Path | None = None) -> Run:
@@ -87,6 +89,26 @@ def run(cmd: list[str], env: dict[str, str], *, check: bool = True, cwd: Path | 
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Run(done.stdout, done.stderr, done.returncode, seconds, cpu)
+
+
+def run_to_first_output(cmd: list[str], env: dict[str, str]) -> Run:
+    """One fresh process, timed as `run` does, and when its first byte came out on stdout (a user sees it then)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: stderr cannot fill up while stdout is awaited
+        process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=errors)
+        first = process.stdout.read(1)
+        first_output = time.perf_counter() - start
+        rest = process.stdout.read()
+        process.wait()
+        seconds = time.perf_counter() - start
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, cmd, stderr=stderr)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run((first + rest).decode(), stderr, process.returncode, seconds, cpu, first_output)
 
 
 def timed(function):

@@ -64,7 +64,8 @@ def inspect(
     A GGUF checkpoint (llama.cpp) is read from its header: tensors with their GGML types, the
     config transformers derives from its metadata, and the memory it takes once dequantized.
     The head section predicts what `from_pretrained(..., output_loading_info=True)` reports:
-    newly initialised, unused and mismatched weights.
+    newly initialised, unused and mismatched weights. What the safetensors or GGUF headers say is
+    printed first, before torch or transformers is imported; the rest follows.
 
     Examples:
 
