@@ -44,9 +44,9 @@ def empty_meta_cache(tmp_path):
     return cache
 
 
-def amx_merged(cache, *args: str) -> list[str]:
+def amx_merged(cache, *args: str, env: dict[str, str] | None = None) -> list[str]:
     """`python -X importtime -m automodel_cli inspect ...` with stderr merged into stdout: one pipe, in order."""
-    env = {**os.environ, "AMX_CACHE_DIR": str(cache), "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {**os.environ, **(env or {}), "AMX_CACHE_DIR": str(cache), "PYTHONPATH": str(PROJECT_ROOT)}
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "automodel_cli", "inspect", *args],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:]
@@ -78,3 +78,12 @@ def test_headers_first_then_the_rest_the_same_when_remembered_and_json_once(chec
     data = json.loads(done.stdout)  # one document: anything printed before or after it fails to parse
     assert data["schema"] == "amx.inspect/1" and FIRST_LINE not in done.stdout
     assert data["total_parameters"] == stored and data["checkpoint_format"] == kind
+
+
+def test_a_hub_model_answers_first_too(local_hub, tiny_bert_repo, empty_meta_cache, tmp_path):
+    """Over the local Hub: the headers' block (read with range requests) before torch or transformers."""
+    lines = amx_merged(empty_meta_cache, tiny_bert_repo, env=local_hub.env(tmp_path))
+    title = next(n for n, line in enumerate(lines) if "(from the safetensors headers)" in line)
+    heavy = next(n for n, line in enumerate(lines) if HEAVY_IMPORT.match(line))
+    assert tiny_bert_repo in lines[title] and title < heavy
+    assert any(FIRST_LINE in line for line in lines[title:heavy])
