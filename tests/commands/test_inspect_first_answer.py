@@ -64,6 +64,8 @@ def test_headers_first_then_the_rest_the_same_when_remembered_and_json_once(chec
     header = next(n for n, line in enumerate(first) if FIRST_LINE in line)
     heavy = next(n for n, line in enumerate(first) if HEAVY_IMPORT.match(line))
     assert header < heavy  # printed (and flushed) before the first line of torch's or transformers' imports
+    human = without_import_times(first)
+    assert sum(line.startswith("│ dtypes ") for line in human) == 1  # the rest does not repeat the headers' rows
     assert f"({stored:,})" in first[header]
     head = next(line for line in first if line.startswith("head "))
     assert f"({stored:,} parameters)" in head  # the head check follows, from the build
