@@ -263,7 +263,8 @@ def _tree(node: ModuleNode, branch: Tree | None = None) -> Tree:
     return branch
 
 
-def render_inspect(report: InspectReport, grouped: bool = True, headers_shown: bool = False) -> Iterator[RenderableType]:
+def render_inspect(report: InspectReport, grouped: bool = True,
+                   headers_shown: bool = False) -> Iterator[RenderableType]:
     """The report; `headers_shown`: the rest of it, after `render_header_facts` showed the headers' part."""
     yield _summary(report, headers_shown)
     if report.gguf is not None:
