@@ -10,8 +10,16 @@
    under `torch.device("meta")`). First run (amx's meta cache empty: it imports torch and transformers
    while it reads the headers) and second run (the meta build remembered: nothing heavy imported).
    Targets (issue 13): first <= 1.0x, second <= 0.1x. Header reading alone is benchmarked by inspect_headers.py.
+   And the first answer (issue 26): a first run of the human output prints what the headers say before it
+   imports torch or transformers; the time to that first output against the by-hand time to its answer,
+   target <= 0.2x (wall: the by-hand way shows nothing before its end). Its whole time is shown too (the
+   imports start after the first output instead of overlapping the header reads, as they do for --json).
 3. `amx inspect` of a small real model (all-MiniLM-L6-v2) served by a local Range-capable Hub,
    against downloading it and loading it with `from_pretrained` (fresh process and cache each).
+4. The first answer on a GGUF file: the Llama-3-8B Q4_K_M GGUF of bench/gguf_inspect.py, local, first run,
+   time to the first output against `AutoConfig.from_pretrained(..., gguf_file=...)` + `from_config` on the
+   meta device by hand (transformers reads the whole metadata, 128,256 tokens and 280,147 merges, with the
+   gguf package). Target <= 0.2x.
 
 Run: python bench/inspect_command.py    (exits 1 when a target is missed)
 
@@ -28,7 +36,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-from support import LLAMA_405B_PARAMETERS, ROOT, Run, environment, finish, hub, run, stats, target, write_llama_405b
+from support import (
+    LLAMA3_8B_GGUF,
+    LLAMA3_8B_PARAMETERS,
+    LLAMA_405B_PARAMETERS,
+    ROOT,
+    Run,
+    environment,
+    finish,
+    hub,
+    run,
+    run_to_first_output,
+    stats,
+    target,
+    write_llama3_8b_gguf,
+    write_llama_405b,
+)
 
 SMALL_REPO = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -62,7 +85,8 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "parameters": count, 
 BY_HAND = """
 import sys
 import torch, transformers
-config = transformers.AutoConfig.from_pretrained(sys.argv[1])
+gguf = {"gguf_file": sys.argv[2]} if len(sys.argv) > 2 else {}
+config = transformers.AutoConfig.from_pretrained(sys.argv[1], **gguf)
 with torch.device("meta"):
     model = transformers.AutoModelForCausalLM.from_config(config)
 print(model.num_parameters())
@@ -98,7 +122,8 @@ def meta_build(config_dir: Path, env: dict[str, str]) -> None:
 def inspect_405b(checkpoint: Path, env: dict[str, str]) -> None:
     """First and second `amx inspect` against the meta build by hand."""
     amx = [sys.executable, "-m", "automodel_cli", "inspect", str(checkpoint), "--json"]
-    figures: dict[str, list[Run]] = {"by hand": [], "amx, first run": [], "amx, second run": []}
+    figures: dict[str, list[Run]] = {"by hand": [], "amx, first run": [], "amx, second run": [],
+                                     "amx, first run, human output": []}
     for _ in range(REPEAT):
         by_hand = run([sys.executable, "-c", BY_HAND, str(checkpoint)], env)
         assert int(by_hand.stdout.split()[-1]) == LLAMA_405B_PARAMETERS
@@ -109,6 +134,7 @@ def inspect_405b(checkpoint: Path, env: dict[str, str]) -> None:
             data = json.loads(done.stdout)
             assert data["total_parameters"] == LLAMA_405B_PARAMETERS and data["source"] == "safetensors"
             figures[side].append(done)
+        figures["amx, first run, human output"].append(first_answer_run(amx[:-1], env, LLAMA_405B_PARAMETERS))
     print(f"\n2. amx inspect of the 405B checkpoint ({len(data['checkpoint_files'])} shards, local), whole process, "
           f"median of {REPEAT}: {data['total_parameters']:,} parameters, head check: "
           f"{len(data['head']['missing_keys'])} missing, {len(data['head']['unexpected_keys'])} unexpected")
@@ -123,6 +149,46 @@ def inspect_405b(checkpoint: Path, env: dict[str, str]) -> None:
         goal = "" if limit is None else target(f"405B inspect, {side}", min(wall / hand_wall, cpu / hand_cpu), "<=",
                                                limit, "x")
         print(f"   {label:58} {wall:7.2f} {cpu:7.2f} {wall / hand_wall:10.2f}x {cpu / hand_cpu:9.2f}x {goal}")
+    print_first_answer("405B inspect", figures["amx, first run, human output"], hand_wall, hand_cpu)
+
+
+def first_answer_run(amx: list[str], env: dict[str, str], parameters: int) -> Run:
+    """A first run (the meta cache emptied) of `amx inspect`'s human output, timed to its first output."""
+    shutil.rmtree(Path(env["AMX_CACHE_DIR"]) / "meta", ignore_errors=True)
+    human = run_to_first_output(amx, env)
+    assert any("parameters as stored" in line for line in human.stdout.splitlines()[:5])  # the headers' block
+    assert f"({parameters:,} parameters)" in human.stdout  # and the head check after it
+    return human
+
+
+def print_first_answer(what: str, runs: list[Run], hand_wall: float, hand_cpu: float) -> None:
+    first_answer = statistics.median(r.first_output for r in runs)
+    wall, cpu = statistics.median(r.seconds for r in runs), statistics.median(r.cpu for r in runs)
+    print(f"   {'amx, first run, human output: to its first output':58} {first_answer:7.2f} {'':7} "
+          f"{first_answer / hand_wall:10.2f}x {'':10} "
+          f"{target(f'{what}, first output', first_answer / hand_wall, '<=', 0.2, 'x')}")
+    print(f"   {'amx, first run, human output: whole':58} {wall:7.2f} {cpu:7.2f} {wall / hand_wall:10.2f}x "
+          f"{cpu / hand_cpu:9.2f}x")
+
+
+def gguf_first_answer(folder: Path, env: dict[str, str]) -> None:
+    """The first answer of `amx inspect` on a GGUF file against reading its config and building it by hand."""
+    write_llama3_8b_gguf(folder / LLAMA3_8B_GGUF)
+    hand: list[Run] = []
+    firsts: list[Run] = []
+    for _ in range(REPEAT):
+        by_hand = run([sys.executable, "-c", BY_HAND, str(folder), LLAMA3_8B_GGUF], env)
+        assert int(by_hand.stdout.split()[-1]) == LLAMA3_8B_PARAMETERS
+        hand.append(by_hand)
+        firsts.append(first_answer_run([sys.executable, "-m", "automodel_cli", "inspect", str(folder / LLAMA3_8B_GGUF)],
+                                       env, LLAMA3_8B_PARAMETERS))
+    hand_wall, hand_cpu = statistics.median(r.seconds for r in hand), statistics.median(r.cpu for r in hand)
+    print(f"\n4. amx inspect of a Llama-3-8B Q4_K_M GGUF (local, sparse, 8.5 MiB header), first runs, median of "
+          f"{REPEAT}: {LLAMA3_8B_PARAMETERS:,} parameters")
+    print(f"   {'':58} {'wall s':>7} {'CPU s':>7} {'ratio wall':>11} {'ratio CPU':>10}")
+    print(f"   {'import + AutoConfig(gguf_file=) + meta from_config by hand':58} {hand_wall:7.2f} {hand_cpu:7.2f} "
+          f"{1:10.2f}x {1:9.2f}x")
+    print_first_answer("GGUF inspect", firsts, hand_wall, hand_cpu)
 
 
 def small_model_over_http(env: dict[str, str]) -> None:
@@ -164,6 +230,7 @@ def main() -> None:
         meta_build(checkpoint, env)
         inspect_405b(checkpoint, env)
         small_model_over_http({k: v for k, v in env.items() if k != "HF_HUB_OFFLINE"})
+        gguf_first_answer(scratch, env)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     finish()

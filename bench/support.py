@@ -25,6 +25,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -76,6 +77,7 @@ class Run:
     returncode: int
     seconds: float  # wall
     cpu: float  # user + system
+    first_output: float | None = None  # wall seconds to the first byte on stdout (`run_to_first_output`)
 
 
 def run(cmd: list[str], env: dict[str, str], *, check: bool = True, cwd: Path | None = None) -> Run:
@@ -87,6 +89,26 @@ def run(cmd: list[str], env: dict[str, str], *, check: bool = True, cwd: Path | 
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Run(done.stdout, done.stderr, done.returncode, seconds, cpu)
+
+
+def run_to_first_output(cmd: list[str], env: dict[str, str]) -> Run:
+    """One fresh process, timed as `run` does, and when its first byte came out on stdout (a user sees it then)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: stderr cannot fill up while stdout is awaited
+        process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=errors)
+        first = process.stdout.read(1)
+        first_output = time.perf_counter() - start
+        rest = process.stdout.read()
+        process.wait()
+        seconds = time.perf_counter() - start
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, cmd, stderr=stderr)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run((first + rest).decode(), stderr, process.returncode, seconds, cpu, first_output)
 
 
 def timed(function):
@@ -173,6 +195,77 @@ def write_llama_405b(root: Path) -> None:
             handle.truncate(8 + len(raw) + offset)  # a hole: the size is right, the disk holds the header
     index = {"metadata": {"total_size": total}, "weight_map": weight_map}
     (root / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
+
+
+# A Llama-3-8B-shaped Q4_K_M-style GGUF (Q4_K weights, Q6_K for the output, attn_v and ffn_down, F32 norms) with
+# the metadata of a real Llama 3 GGUF (128,256-entry vocabulary, its token types and 280,147 merges); the tensor
+# data is a sparse hole of the right size, so the disk holds only the header.
+LLAMA3_8B_GGUF = "Meta-Llama-3-8B-Q4_K_M.gguf"
+LLAMA3_8B_PARAMETERS = 8_030_261_248
+LLAMA3_8B_VOCAB = 128_256
+_HIDDEN, _LAYERS, _HEADS, _KV_HEADS, _FFN, _MERGES = 4096, 32, 32, 8, 14336, 280_147
+
+
+def _llama3_8b_gguf_tensors() -> dict[str, tuple[tuple[int, ...], str]]:
+    """GGUF name -> (shape in torch order, GGML type)."""
+    head_dim = _HIDDEN // _HEADS
+    tensors = {"token_embd.weight": ((LLAMA3_8B_VOCAB, _HIDDEN), "Q4_K"), "output_norm.weight": ((_HIDDEN,), "F32"),
+               "output.weight": ((LLAMA3_8B_VOCAB, _HIDDEN), "Q6_K")}
+    for layer in range(_LAYERS):
+        block = f"blk.{layer}"
+        tensors |= {
+            f"{block}.attn_norm.weight": ((_HIDDEN,), "F32"), f"{block}.ffn_norm.weight": ((_HIDDEN,), "F32"),
+            f"{block}.attn_q.weight": ((_HIDDEN, _HIDDEN), "Q4_K"),
+            f"{block}.attn_k.weight": ((_KV_HEADS * head_dim, _HIDDEN), "Q4_K"),
+            f"{block}.attn_v.weight": ((_KV_HEADS * head_dim, _HIDDEN), "Q6_K"),
+            f"{block}.attn_output.weight": ((_HIDDEN, _HIDDEN), "Q4_K"),
+            f"{block}.ffn_gate.weight": ((_FFN, _HIDDEN), "Q4_K"), f"{block}.ffn_up.weight": ((_FFN, _HIDDEN), "Q4_K"),
+            f"{block}.ffn_down.weight": ((_HIDDEN, _FFN), "Q6_K"),
+        }
+    return tensors
+
+
+def write_llama3_8b_gguf(path: Path) -> None:
+    """The header written by the gguf package, then a hole as large as the tensor data."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_name("Meta-Llama-3-8B")
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
+    writer.add_context_length(8192)
+    writer.add_embedding_length(_HIDDEN)
+    writer.add_block_count(_LAYERS)
+    writer.add_feed_forward_length(_FFN)
+    writer.add_head_count(_HEADS)
+    writer.add_head_count_kv(_KV_HEADS)
+    writer.add_rope_dimension_count(_HIDDEN // _HEADS)
+    writer.add_rope_freq_base(500000.0)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_vocab_size(LLAMA3_8B_VOCAB)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("llama-bpe")
+    writer.add_token_list([f"tok{i:06d}" for i in range(LLAMA3_8B_VOCAB)])
+    writer.add_token_types([1] * LLAMA3_8B_VOCAB)
+    writer.add_token_merges([f"m{i} x{i}" for i in range(_MERGES)])
+    writer.add_bos_token_id(128000)
+    writer.add_eos_token_id(128001)
+    writer.add_chat_template("{% for message in messages %}{{ message['content'] }}{% endfor %}" * 20)
+    data_bytes = 0
+    for name, (shape, type_name) in _llama3_8b_gguf_tensors().items():
+        qtype = gguf.GGMLQuantizationType[type_name]
+        block, type_size = gguf.constants.GGML_QUANT_SIZES[qtype]
+        byte_shape = (*shape[:-1], shape[-1] // block * type_size)
+        nbytes = int(np.prod(byte_shape))
+        writer.add_tensor_info(name, byte_shape, np.dtype(np.uint8), nbytes, raw_dtype=qtype)
+        data_bytes += nbytes + (-nbytes % 32)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+    header = path.stat().st_size
+    with open(path, "r+b") as handle:
+        handle.truncate(header + (-header % 32) + data_bytes)
 
 
 @contextlib.contextmanager

@@ -7,14 +7,15 @@ tensor to a float dtype, so the memory it takes is the parameters at that dtype,
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..base.errors import AmxError, UnsupportedModelError
 from ..files.config_reader import ModelConfig
 from ..formats.gguf_checkpoint import GgufCheckpoint, quantization_from_name
 from ..formats.gguf_header import FILE_TYPES, GgufHeader, LongArray
 from ..formats.param_groups import group_tensors
 from ..formats.tensors import TensorSpec, memory_for
-from ..knowledge.config_summary import ConfigSummary, summarize_config
-from ..knowledge.kv_cache import cache_layout
+from ..knowledge.config_summary import ConfigSummary
 from ..knowledge.gguf_config import (
     derive_config,
     gguf_model_config,
@@ -24,11 +25,13 @@ from ..knowledge.gguf_config import (
 from ..knowledge.head_index import HeadIndex, load_index
 from ..meta import meta_cache
 from ..meta.meta_build import describe, instantiate, resolve_head
-from .inspection import kv_cache_of
+from .inspection import Expected, kv_cache_of
 from .report import (
     DECODER_HEADS,
     GgufReport,
     HeadCheck,
+    HeaderFacts,
+    HeadersCallback,
     InspectReport,
     Quantization,
     TensorTypeStats,
@@ -87,16 +90,36 @@ def _llama_cpp_summary(header: GgufHeader) -> ConfigSummary:
 
 
 def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str | None = None,
-                 from_cache: bool = False, tokens: int | None = None, batch: int = 1):
-    """Everything `amx inspect` shows for a GGUF checkpoint, as an InspectReport with a `gguf` section."""
+                 from_cache: bool = False, tokens: int | None = None, batch: int = 1,
+                 on_headers: HeadersCallback | None = None):
+    """Everything `amx inspect` shows for a GGUF checkpoint, as an InspectReport with a `gguf` section.
+
+    `on_headers(facts)` is called with what the header says before anything of transformers is read."""
     header = checkpoint.header
-    derived = derive_config(header, where)
-    notes: list[str] = list(derived.notes)
     tensors = [TensorSpec(t.name, t.shape, t.ggml_type) for t in header.tensors]
     total = sum(t.numel for t in header.tensors)
     embedding = sum(t.numel for t in header.tensors if t.name in EMBEDDING_TENSORS)
     data_bytes = header.data_bytes
     types = _tensor_types(header)
+    file_sizes = checkpoint.file_sizes
+    checkpoint_bytes = None if any(s is None for s in file_sizes) else sum(file_sizes)
+    from_header = GgufReport(
+        file=checkpoint.choice.name,
+        architecture=header.architecture or "?",
+        version=header.version,
+        quantization=_quantization(header, checkpoint.choice.name, types),
+        tensor_types=types,
+        transformers_loadable=False,
+        parts=list(checkpoint.choice.parts),
+        bits_per_weight=round(data_bytes * 8 / total, 3) if total else None,
+        header_bytes=header.data_start,
+        bytes_read=checkpoint.bytes_read,
+    )
+    if on_headers is not None:
+        on_headers(HeaderFacts("gguf", list(checkpoint.choice.parts), checkpoint_bytes, len(tensors), total,
+                               {name: s.parameters for name, s in types.items()}, from_header))
+    derived = derive_config(header, where)
+    notes: list[str] = list(derived.notes)
 
     index = load_index()
     config, head_check, kv = None, None, None
@@ -106,31 +129,22 @@ def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str |
         notes.append(f"{error.message}: the tensors are listed from the GGUF header")
     dequantized = _dequantized_dtype(header, derived.architecture) if config is not None else None
     if config is not None:
-        head_check = _head(config, index, head, notes)
-        summary = summarize_config(config)
+        head_check, expected = _head(config, index, head, notes)
+        summary = expected.summary(config)
         if head_check.auto_class in DECODER_HEADS:
-            kv = kv_cache_of(cache_layout(config), dequantized, summary, tokens, batch, notes)
+            kv = kv_cache_of(expected.cache_layout(config), dequantized, summary, tokens, batch, notes)
     else:
         summary = _llama_cpp_summary(header)
     package = gguf_package_problem()
     if config is not None and package:
         notes.append(f"{package}: from_pretrained(..., gguf_file=...) would fail")
-    quantization = _quantization(header, checkpoint.choice.name, types)
-    report = GgufReport(
-        file=checkpoint.choice.name,
-        architecture=derived.architecture,
-        version=header.version,
-        quantization=quantization,
-        tensor_types=types,
+    report = dataclasses.replace(
+        from_header,
         transformers_loadable=config is not None,
         model_type=derived.model_type,
         reason=derived.reason,
-        parts=list(checkpoint.choice.parts),
-        bits_per_weight=round(data_bytes * 8 / total, 3) if total else None,
         dequantized_dtype=dequantized,
         dequantized_bytes=total * _FLOAT_BYTES[dequantized] if dequantized else None,
-        header_bytes=header.data_start,
-        bytes_read=checkpoint.bytes_read,
         config=derived.config,
         gguf_package=package,
     )
@@ -138,7 +152,6 @@ def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str |
         notes.append(f"transformers dequantizes GGUF tensors when loading: {total:,} parameters in "
                      f"{_TORCH_NAMES[dequantized]} take "
                      f"{report.dequantized_bytes:,} bytes (pass dtype= to from_pretrained for another dtype)")
-    file_sizes = checkpoint.file_sizes
     main_type = next(iter(types), "F32")
     return InspectReport(
         model=model,
@@ -148,7 +161,7 @@ def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str |
         total_parameters=total,
         embedding_parameters=embedding,
         non_embedding_parameters=total - embedding,
-        checkpoint_bytes=None if any(s is None for s in file_sizes) else sum(file_sizes),
+        checkpoint_bytes=checkpoint_bytes,
         checkpoint_files=list(checkpoint.choice.parts),
         checkpoint_dtype=main_type,
         dtypes={name: s.parameters for name, s in types.items()},
@@ -157,27 +170,29 @@ def inspect_gguf(checkpoint: GgufCheckpoint, model: str, where: str, head: str |
         parameters=tensors,
         groups=group_tensors(tensors),
         head=head_check,
-        quantization=Quantization("gguf " + (quantization or main_type), None, data_bytes, total),
+        quantization=Quantization("gguf " + (report.quantization or main_type), None, data_bytes, total),
         notes=notes,
         from_cache=from_cache,
         gguf=report,
     )
 
 
-def _head(config: ModelConfig, index: HeadIndex, head: str | None, notes: list[str]):
+def _head(config: ModelConfig, index: HeadIndex, head: str | None, notes: list[str]) -> tuple[HeadCheck, Expected]:
     """The head transformers would build: its class and parameter count, from a meta-device build
-    (remembered in meta_cache, as for other checkpoints, so a second inspection imports no torch)."""
+    (remembered in meta_cache, as for other checkpoints, so a second inspection imports no torch), and what
+    else is remembered under the same key (the config summary, the cache layout)."""
     auto_class, model_class, _ = resolve_head(config, index, head)
-    key = meta_cache.model_key(config, index, auto_class, model_class)
-    meta = meta_cache.load_meta(key, str(config.path))
+    expected = Expected.start(config, index, auto_class, model_class, False, False)
+    meta = expected.meta
     if meta is None:
         try:
             meta = describe(instantiate(config, auto_class, model_class), auto_class, model_class)
         except AmxError as error:
             meta = error
-        meta_cache.store_meta(key, meta, str(config.path))
+        if expected.key is not None:
+            meta_cache.store_meta(expected.key, meta, str(config.path))
     note = "not predicted for a GGUF file: transformers renames its tensors while loading"
     if isinstance(meta, AmxError):
         notes.append(f"{meta.message}: the head could not be built")
-        return HeadCheck(auto_class, model_class, None, None, None, None, note=note)
-    return HeadCheck(auto_class, model_class, meta.num_parameters, None, None, None, note=note)
+        return HeadCheck(auto_class, model_class, None, None, None, None, note=note), expected
+    return HeadCheck(auto_class, model_class, meta.num_parameters, None, None, None, note=note), expected

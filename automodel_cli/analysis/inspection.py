@@ -19,7 +19,7 @@ from ..base.errors import AmxError, ConfigTooLargeError, TorchMissingError
 from ..compat.torch_extra import torch_installed
 from ..files.reference import ModelRef, ResolvedConfig
 from ..formats.param_groups import group_tensors
-from ..formats.safetensors_header import read_headers, tensor_specs
+from ..formats.safetensors_header import CheckpointHeaders, read_headers, tensor_specs
 from ..formats.tensors import (
     DTYPE_BITS,
     TensorSpec,
@@ -58,6 +58,8 @@ from .report import (
     DECODER_HEADS,
     PICKLE_NOTE,
     HeadCheck,
+    HeaderFacts,
+    HeadersCallback,
     InspectReport,
     ProgressCallback,
     Quantization,
@@ -86,7 +88,7 @@ def _build(resolved: ResolvedConfig, auto_class: str, model_class: str, remote: 
 
 
 @dataclass
-class _Expected:
+class Expected:
     """The head's expected state: remembered from an earlier build (`meta_cache`) or built now."""
 
     key: meta_cache.ModelKey | None  # None: not cached (repository code that is run, --import)
@@ -95,18 +97,19 @@ class _Expected:
 
     @classmethod
     def start(cls, config, index, auto_class: str, model_class: str, remote: bool,
-              trust_remote_code: bool) -> _Expected:
-        """Look the build up, and when it must be done, start the heavy imports while the caller reads headers.
-
-        Repository code is never remembered once run (its files can change); untrusted, it is refused
-        the same way every time, and that refusal is remembered like any failed build.
-        """
+              trust_remote_code: bool) -> Expected:
+        """Look the build up. Repository code is never remembered once run (its files can change); untrusted,
+        it is refused the same way every time, and that refusal is remembered like any failed build."""
         if remote and trust_remote_code or index.imports:  # --import: the project's classes, never cached
             return cls(None, None)
         key = meta_cache.model_key(config, index, auto_class, model_class)
-        remembered = meta_cache.load_meta(key, str(config.path))
-        importing = None if remembered is not None or remote else meta_cache.import_in_background(model_class)
-        return cls(key, remembered, importing)
+        return cls(key, meta_cache.load_meta(key, str(config.path)))
+
+    def warm(self, model_class: str, remote: bool) -> None:
+        """When the build must be done, start its heavy imports in the background: while the caller reads
+        headers, or once it has shown them (the import thread holds the GIL that a first answer waits for)."""
+        if self.key is not None and self.meta is None and not remote:
+            self.importing = meta_cache.import_in_background(model_class)
 
     def model(self, resolved: ResolvedConfig, auto_class: str, model_class: str, remote: bool,
               trust_remote_code: bool, need: bool, notes: list[str], tensors: list[TensorSpec] | None
@@ -180,7 +183,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
                   progress: ProgressCallback | None = None, trust_remote_code: bool = False,
                   adapter: AdapterInfo | None = None, index: HeadIndex | None = None,
                   model_class: str | None = None, device: Device | None = None, tokens: int | None = None,
-                  batch: int = 1) -> InspectReport:
+                  batch: int = 1, on_headers: HeadersCallback | None = None) -> InspectReport:
     """Everything `amx inspect` shows, as data. Reads only config.json and safetensors headers.
 
     `head` is an Auto class name (default: the native head); `progress(done, total)` is called while
@@ -189,7 +192,8 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     `model_class` names a transformers class that is loaded by name (`CLIPTextModelWithProjection.from_pretrained`,
     as a diffusers pipeline loads its components) instead of through an Auto class. `device` asks what
     loading a quantized checkpoint does on another machine (`--device`). `tokens` and `batch` size the KV
-    cache for that many tokens (beside the figure at the context length).
+    cache for that many tokens (beside the figure at the context length). `on_headers(facts)` is called with
+    what the safetensors headers say as soon as they are read, before torch or transformers is imported.
     """
     config = resolved.config
     notes: list[str] = []
@@ -198,11 +202,17 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         auto_class, remote = model_class, False
     else:
         auto_class, model_class, remote = resolve_head(config, index, head)  # bad --head fails before any read
-    expected = _Expected.start(config, index, auto_class, model_class, remote, trust_remote_code)
+    expected = Expected.start(config, index, auto_class, model_class, remote, trust_remote_code)
+    if on_headers is None:
+        expected.warm(model_class, remote)
     headers = read_headers(resolved.ref, token=token, progress=progress)
     from_headers = headers.format == "safetensors"
-    quantized = read_quantization(config.raw)
     tensors = tensor_specs(headers.tensors) if from_headers else None
+    if on_headers is not None:
+        if from_headers:
+            on_headers(_header_facts(headers, tensors))
+        expected.warm(model_class, remote)
+    quantized = read_quantization(config.raw)
     outcome = None
     if quantized is not None:
         if expected.importing is not None:  # transformers imported from two threads at once breaks
@@ -268,6 +278,11 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
         moe=_moe(summary, meta, listing, quantization is not None),
         towers=towers(config.raw, meta.parameters) if meta is not None else None,
     )
+
+
+def _header_facts(headers: CheckpointHeaders, tensors: list[TensorSpec]) -> HeaderFacts:
+    return HeaderFacts("safetensors", list(headers.files), headers.total_bytes, len(tensors),
+                       sum(t.numel for t in tensors), elements_by_dtype(tensors))
 
 
 def _moe(summary: ConfigSummary, meta: MetaModel | None, listing: _Listing, quantized: bool):
@@ -370,7 +385,7 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
     for head in report.heads:
         if head.remote_code:
             continue
-        expected = _Expected.start(resolved.config, index, head.auto_class, head.model_class, False, False)
+        expected = Expected.start(resolved.config, index, head.auto_class, head.model_class, False, False)
         try:
             _, prediction = expected.model(resolved, head.auto_class, head.model_class, False, False, True, [],
                                            tensors)

@@ -100,6 +100,23 @@ ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass
+class HeaderFacts:
+    """What a checkpoint's headers say, known before torch or transformers is imported: `amx inspect` shows it
+    first, while the rest of the report (which may need a meta build) is worked out."""
+
+    checkpoint_format: str  # "safetensors" | "gguf"
+    checkpoint_files: list[str]
+    checkpoint_bytes: int | None
+    tensors: int
+    parameters: int  # elements of every stored tensor: buffers included, quantized tensors as packed
+    dtypes: dict[str, int]  # dtype (a GGML type for GGUF) -> elements
+    gguf: GgufReport | None = None  # a GGUF file: its header's part of the report (nothing transformers says)
+
+
+HeadersCallback = Callable[[HeaderFacts], None]
+
+
+@dataclass
 class TensorTypeStats:
     tensors: int
     parameters: int

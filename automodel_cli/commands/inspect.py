@@ -64,7 +64,8 @@ def inspect(
     A GGUF checkpoint (llama.cpp) is read from its header: tensors with their GGML types, the
     config transformers derives from its metadata, and the memory it takes once dequantized.
     The head section predicts what `from_pretrained(..., output_loading_info=True)` reports:
-    newly initialised, unused and mismatched weights.
+    newly initialised, unused and mismatched weights. What the safetensors or GGUF headers say is
+    printed first, before torch or transformers is imported; the rest follows.
 
     Examples:
 
@@ -82,9 +83,9 @@ def inspect(
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
     from ..analysis.repository import inspect_repository
-    from ..knowledge.quantization.machine import parse_device
     from ..formats.param_groups import filter_tensors, group_tensors, module_tree
-    from ..render.inspect import header_progress, render_inspect
+    from ..knowledge.quantization.machine import parse_device
+    from ..render.inspect import FirstAnswer, header_progress, render_inspect
     from ..repository.dispatch import resolve_repository
 
     if pattern is not None:
@@ -96,11 +97,15 @@ def inspect(
     if repository.from_cache:
         out.message(f"the Hub could not be asked; using the cached files of {repository.display()}")
     with header_progress(out) as progress:
+        # Human output shows what the headers say at once; JSON is one document, printed at the end.
+        first = None if json else FirstAnswer(out, progress, repository.display())
         report = inspect_repository(repository, head=head, token=token, progress=progress,
-                                    trust_remote_code=trust_remote_code, device=target, tokens=tokens, batch=batch)
+                                    trust_remote_code=trust_remote_code, device=target, tokens=tokens, batch=batch,
+                                    on_headers=first)
     if pattern is not None:
         report.parameters = filter_tensors(report.parameters, pattern)
         report.groups = group_tensors(report.parameters)
     if tree:
         report.tree = module_tree(report.parameters, depth)
-    out.emit("inspect", report, lambda data: render_inspect(data, grouped=not all_tensors))
+    headers_shown = first is not None and first.shown
+    out.emit("inspect", report, lambda data: render_inspect(data, grouped=not all_tensors, headers_shown=headers_shown))

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NoReturn
 
 from rich.console import Console, RenderableType
@@ -149,11 +149,16 @@ class Output:
             os.environ.setdefault("LESS", "-RFX")  # less: keep colours, quit at once if it fits after all
             pager = self.stdout.pager(styles=True)
         with pager:
-            for renderable in renderables:
-                if isinstance(renderable, Table):
-                    renderable = fit_table(renderable, self.stdout)
-                plain_line = not (self.stdout.is_terminal or _width_given()) and isinstance(renderable, (Text, str))
-                self.stdout.print(renderable, soft_wrap=soft_wrap or plain_line)
+            self.show(renderables, soft_wrap=soft_wrap)
+
+    def show(self, renderables: Iterable[RenderableType], soft_wrap: bool = False) -> None:
+        """Print human renderables now (each flushed as printed): `emit`'s way, for a part of a report shown
+        before the rest is known. Never in JSON mode, which prints one document at the end."""
+        for renderable in renderables:
+            if isinstance(renderable, Table):
+                renderable = fit_table(renderable, self.stdout)
+            plain_line = not (self.stdout.is_terminal or _width_given()) and isinstance(renderable, (Text, str))
+            self.stdout.print(renderable, soft_wrap=soft_wrap or plain_line)
 
     def _taller_than_terminal(self, renderables: list[RenderableType]) -> bool:
         return sum(len(self.stdout.render_lines(r, pad=False)) for r in renderables) > self.stdout.height

@@ -11,6 +11,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -18,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ..analysis.report import HeadCheck, InspectReport
+from ..analysis.report import GgufReport, HeadCheck, HeaderFacts, InspectReport
 from ..base.units import human_bytes, human_count
 from ..formats.param_groups import ModuleNode
 from . import Output, safe_text
@@ -42,7 +43,34 @@ def _field(value: int | None) -> str:
     return f"{value:,}" if value is not None else "-"
 
 
-def _summary(report: InspectReport) -> Panel:
+def render_header_facts(facts: HeaderFacts, model: str) -> Iterator[RenderableType]:
+    """The first answer of `amx inspect`: what the headers say, shown while the rest is worked out."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    _checkpoint_row(table, facts.checkpoint_format, facts.checkpoint_files, facts.checkpoint_bytes)
+    table.add_row("tensors", f"{facts.tensors:,}: {human_count(facts.parameters)} parameters as stored  "
+                             f"({facts.parameters:,})")
+    _dtypes_row(table, facts.dtypes)
+    title = safe_text(model, "bold")
+    title.append(f"  (from the {facts.checkpoint_format} header{'' if facts.gguf else 's'})", style="dim")
+    yield Panel(table, title=title, title_align="left", expand=False)
+    if facts.gguf is not None:
+        yield from _gguf_header(facts.gguf)
+
+
+def _checkpoint_row(table: Table, checkpoint_format: str, files: list[str], size: int | None) -> None:
+    if size is not None:
+        table.add_row("checkpoint", f"{human_bytes(size)} in {len(files)} "
+                                    f"{checkpoint_format} file{'s' if len(files) != 1 else ''}")
+
+
+def _dtypes_row(table: Table, dtypes: dict[str, int]) -> None:
+    table.add_row("dtypes", ", ".join(f"{dtype} ({human_count(n)})" for dtype, n in dtypes.items()) or "-")
+
+
+def _summary(report: InspectReport, headers_shown: bool) -> Panel:
+    """The model's panel; `headers_shown`: without what `render_header_facts` showed before it."""
     s = report.summary
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -62,11 +90,9 @@ def _summary(report: InspectReport) -> Panel:
     if report.towers:
         towers = [safe_text(name) + Text(f" {human_count(count)}") for name, count in report.towers.items()]
         table.add_row("  towers", Text(", ").join(towers))
-    if report.checkpoint_bytes is not None:
-        files = len(report.checkpoint_files)
-        table.add_row("checkpoint", f"{human_bytes(report.checkpoint_bytes)} in {files} "
-                                    f"{report.checkpoint_format} file{'s' if files != 1 else ''}")
-    table.add_row("dtypes", ", ".join(f"{dtype} ({human_count(n)})" for dtype, n in report.dtypes.items()) or "-")
+    if not headers_shown:
+        _checkpoint_row(table, report.checkpoint_format, report.checkpoint_files, report.checkpoint_bytes)
+        _dtypes_row(table, report.dtypes)
     if report.quantization is not None:
         q = report.quantization
         table.add_row("quantization", safe_text(q.method + (f", {q.bits}-bit" if q.bits else "")
@@ -74,9 +100,11 @@ def _summary(report: InspectReport) -> Panel:
                                                    if q.unpacked_parameters else "")))
         if q.load is not None:
             table.add_row("loading here" if q.device is None else "loading", _load_line(q))
-    title = Text("")
-    title.append_text(safe_text(report.model, "bold"))
-    title.append(f"  (from {report.source})", style="dim")
+    if headers_shown:
+        title = Text("config and parameters", style="bold")
+    else:
+        title = safe_text(report.model, "bold")
+        title.append(f"  (from {report.source})", style="dim")
     return Panel(table, title=title, title_align="left", expand=False)
 
 
@@ -139,9 +167,8 @@ def _memory(report: InspectReport) -> Iterator[RenderableType]:
         yield kv_cache_line(report.kv_cache)
 
 
-def _gguf(report: InspectReport) -> Iterator[RenderableType]:
-    """The GGUF header's facts: architecture, quantization per tensor type, what transformers makes of it."""
-    g = report.gguf
+def _gguf_header(g: GgufReport) -> Iterator[RenderableType]:
+    """The GGUF header's facts: architecture, quantization per tensor type."""
     line = Text("GGUF ", style="bold")
     line.append_text(safe_text(g.file, "bold"))
     line.append(f"  v{g.version}, architecture ")
@@ -158,6 +185,10 @@ def _gguf(report: InspectReport) -> Iterator[RenderableType]:
         table.add_row(safe_text(name), str(stats.tensors), human_count(stats.parameters), human_bytes(stats.bytes),
                       f"{stats.bits_per_weight:.2f}")
     yield table
+
+
+def _gguf_loading(g: GgufReport) -> Iterator[RenderableType]:
+    """What transformers makes of a GGUF file."""
     if g.transformers_loadable:
         line = Text(f"transformers loads it as {g.model_type}", style="green")
         line.append(f", dequantized to {g.dequantized_dtype}: {human_bytes(g.dequantized_bytes)}", style="")
@@ -232,10 +263,14 @@ def _tree(node: ModuleNode, branch: Tree | None = None) -> Tree:
     return branch
 
 
-def render_inspect(report: InspectReport, grouped: bool = True) -> Iterator[RenderableType]:
-    yield _summary(report)
+def render_inspect(report: InspectReport, grouped: bool = True,
+                   headers_shown: bool = False) -> Iterator[RenderableType]:
+    """The report; `headers_shown`: the rest of it, after `render_header_facts` showed the headers' part."""
+    yield _summary(report, headers_shown)
     if report.gguf is not None:
-        yield from _gguf(report)
+        if not headers_shown:
+            yield from _gguf_header(report.gguf)
+        yield from _gguf_loading(report.gguf)
     if report.adapter is not None:
         yield from render_adapter(report.adapter)
     if report.modules is not None:
@@ -257,21 +292,44 @@ def render_inspect(report: InspectReport, grouped: bool = True) -> Iterator[Rend
         yield line
 
 
+class HeaderBar:
+    """A progress callback for reading shard headers, drawn on stderr. While it is drawn, rich sends what is
+    printed to stdout through stderr's display: `stop()` it before printing."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("headers", total=total)
+        self.progress.update(self.task, completed=done, total=total)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
 @contextlib.contextmanager
-def header_progress(out: Output) -> Iterator:
-    """A progress callback for reading shard headers: a bar on stderr when it is a terminal."""
+def header_progress(out: Output) -> Iterator[HeaderBar | None]:
+    """A progress bar for reading shard headers, on stderr when it is a terminal (else None)."""
     if not out.stderr.is_terminal:
         yield None
         return
     progress = Progress(TextColumn("reading safetensors headers"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=out.stderr, transient=True)
-    task = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal task
-        if task is None:
-            task = progress.add_task("headers", total=total)
-        progress.update(task, completed=done, total=total)
-
     with progress:
-        yield update
+        yield HeaderBar(progress)
+
+
+class FirstAnswer:
+    """`amx inspect`'s headers callback: what the headers say, printed and flushed as soon as it is known."""
+
+    def __init__(self, out: Output, bar: HeaderBar | None, model: str):
+        self.out, self.bar, self.model = out, bar, model
+        self.shown = False
+
+    def __call__(self, facts: HeaderFacts) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        self.out.show(render_header_facts(facts, self.model))
+        self.shown = True
