@@ -53,7 +53,12 @@ from ..shapes.adapter import (
     note_dropped_tensors,
     read_adapter_weights,
 )
-from .quantized import as_loaded, describe_quantization, outcome_here, unnamed_new_weights
+from .quantized import (
+    as_loaded,
+    describe_quantization,
+    outcome_here,
+    unnamed_new_weights,
+)
 from .report import (
     DECODER_HEADS,
     PICKLE_NOTE,
@@ -229,7 +234,8 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     checkpoint_dtype = main_dtype(listing.tensors)
     quantization = None
     if quantized is not None:
-        quantization = _unpacked(quantized, outcome, tensors, listing, meta, notes)
+        quantization = _unpacked(quantized, outcome, tensors, listing, meta, notes,
+                                 prediction.model_names if prediction is not None else {})
     data_bytes = listing.data_bytes
     if data_bytes is None:
         bits = quantization.bits if quantization and quantization.bits else DTYPE_BITS.get(checkpoint_dtype, 32)
@@ -291,9 +297,9 @@ def _from_headers(tensors: list[TensorSpec], data_bytes: int, meta: MetaModel | 
 
 
 def _unpacked(quantized: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec] | None, listing: _Listing,
-              meta: MetaModel | None, notes: list[str]) -> Quantization:
+              meta: MetaModel | None, notes: list[str], renamed: dict[str, str]) -> Quantization:
     """Quantized: a checkpoint's listing keeps the packed tensors; the totals become the unquantized model's."""
-    quantization = describe_quantization(quantized, outcome, tensors, listing.data_bytes, meta)
+    quantization = describe_quantization(quantized, outcome, tensors, listing.data_bytes, meta, renamed)
     method = quantization.method
     if meta is None:
         notes.append(f"{method} quantized checkpoint: the counts are of the packed tensors")

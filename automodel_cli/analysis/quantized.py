@@ -31,16 +31,18 @@ def _dtype_before_quantizer(raw_config: dict, tensors: list[TensorSpec] | None) 
     return _TORCH_NAMES.get(floating[0].dtype) if floating else None
 
 
-def _packed_parts(spec: QuantizationSpec, tensors: list[TensorSpec]) -> dict[str, list[TensorSpec]]:
+def _packed_parts(spec: QuantizationSpec, tensors: list[TensorSpec],
+                  renamed: dict[str, str] | None = None) -> dict[str, list[TensorSpec]]:
     """Each quantized logical weight -> the stored tensors that make it (itself too, when stored under its
-    own name: bitsandbytes' packed `weight`, FP8's)."""
+    own name: bitsandbytes' packed `weight`, FP8's); `renamed`: checkpoint name -> the loaded class's
+    name (the load prediction's), so that the names are those of the model's parameters."""
     method = method_for(spec.method)
     parts: dict[str, list[TensorSpec]] = {name: [] for name in {method.logical_name(t.name) for t in tensors} - {None}}
     for tensor in tensors:
         owner = parts.get(method.logical_name(tensor.name) or tensor.name)
         if owner is not None:
             owner.append(tensor)
-    return parts
+    return {(renamed or {}).get(name, name): group for name, group in parts.items()}
 
 
 def _stored_bytes(tensors: list[TensorSpec]) -> int:
@@ -59,7 +61,7 @@ def _bits_per_weight(spec: QuantizationSpec, tensors: list[TensorSpec] | None, m
 
 
 def _loaded_bytes(spec: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec] | None,
-                  meta: MetaModel | None) -> int | None:
+                  meta: MetaModel | None, renamed: dict[str, str]) -> int | None:
     """The weights' memory once loaded: dequantized, every parameter in the loaded dtype; kept quantized,
     the stored parts the quantizer's layers hold (method.dropped_when_quantized) plus every other parameter
     in the dtype the quantizer picked. None when amx cannot know."""
@@ -71,7 +73,7 @@ def _loaded_bytes(spec: QuantizationSpec, outcome: LoadOutcome, tensors: list[Te
     method = method_for(spec.method)
     if outcome.load != QUANTIZED or method.dropped_when_quantized is None or tensors is None:
         return None
-    parts = _packed_parts(spec, tensors)
+    parts = _packed_parts(spec, tensors, renamed)
     parameters = {t.name: t.numel for t in meta.parameters if not t.buffer}
     if not parts or not parts.keys() <= parameters.keys():  # named otherwise than this class's parameters
         return None
@@ -133,8 +135,10 @@ def unnamed_new_weights(spec: QuantizationSpec | None, outcome: LoadOutcome | No
 
 
 def describe_quantization(spec: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec] | None,
-                          checkpoint_bytes: int | None, meta: MetaModel | None) -> Quantization:
-    """The `quantization` section: stored form, the load outcome here, and the loaded memory when known."""
+                          checkpoint_bytes: int | None, meta: MetaModel | None,
+                          renamed: dict[str, str] | None = None) -> Quantization:
+    """The `quantization` section: stored form, the load outcome here, and the loaded memory when known
+    (`renamed`: the load prediction's checkpoint name -> model name, e.g. without the base model prefix)."""
     written = spec.raw.get("quant_method")
     return Quantization(
         method=written if isinstance(written, str) else "bitsandbytes",
@@ -143,7 +147,7 @@ def describe_quantization(spec: QuantizationSpec, outcome: LoadOutcome, tensors:
         unpacked_parameters=meta.num_parameters if meta is not None else None,
         load=outcome.load,
         loaded_dtype=outcome.loaded_dtype,
-        loaded_memory_bytes=_loaded_bytes(spec, outcome, tensors, meta),
+        loaded_memory_bytes=_loaded_bytes(spec, outcome, tensors, meta, renamed or {}),
         missing_packages=outcome.missing_packages,
         reason=outcome.reason,
         quantizer=outcome.quantizer,

@@ -77,16 +77,19 @@ def test_a_load_kept_quantized_takes_what_the_real_model_holds(kept, layout):
 
 @pytest.mark.parametrize("layout", KEPT_QUANTIZED_ON_CPU)
 def test_heads_of_a_load_kept_quantized_are_those_of_the_real_load(kept, layout):
-    """Each head's missing, unexpected and mismatched weights against a real load's loading info, where the
+    """Each head's missing, unexpected and mismatched weights and its memory against a real load's, where the
     load works; compressed-tensors names a new weight by its packed parameters, so amx says it does not."""
     directory = str(kept[layout])
-    for auto_class in ("AutoModelForCausalLM", "AutoModelForSequenceClassification"):
-        head = inspect(directory, "--head", auto_class)[1]["head"]
-        error, _, info = real_load(kept[layout], auto_class)
+    for auto_class in ("AutoModelForCausalLM", "AutoModelForSequenceClassification", "AutoModel"):
+        data = inspect(directory, "--head", auto_class)[1]
+        head = data["head"]
+        error, model, info = real_load(kept[layout], auto_class)
         if error is not None:
             assert not backend_installed(layout)
             assert head["missing_keys"] is None and "fails here" in head["note"]
             continue
+        # the memory of the class loaded: the base model's names lack the checkpoint's `model.` prefix
+        assert abs(data["quantization"]["loaded_memory_bytes"] - held_bytes(model)) / held_bytes(model) < 0.01
         missing = sorted(info["missing_keys"])
         if head["missing_keys"] is None:  # the real load names new weights by the quantized layer's parameters
             assert layout == "compressed-tensors" and missing and "score.weight" not in missing

@@ -102,3 +102,19 @@ def test_device_asks_for_another_machine(root):
     assert "on cuda:8.0" in older["findings"][0]["message"]
     misplaced = run_amx("doctor", "--error", "x", "--device", "cuda")
     assert misplaced.returncode == 2 and "--device applies to a MODEL" in misplaced.stderr
+
+
+def test_doctor_head_of_a_load_kept_quantized_names_the_real_loads_new_and_unused_weights(root):
+    """bitsandbytes 4-bit with a classification head: with the backend, doctor's new and unused weights are
+    the real load's missing and unexpected keys; without it, the load fails and doctor says so."""
+    directory = write_quantized("bnb-4bit", root / "bnb-head")
+    error, _, info = real_load(directory, "AutoModelForSequenceClassification")
+    result = CliRunner().invoke(app, ["doctor", str(directory), "--head", "AutoModelForSequenceClassification", "--json"])
+    findings = {f["code"]: f for f in json.loads(result.stdout)["findings"]}
+    if not backend_installed("bnb-4bit"):
+        assert isinstance(error, ImportError) and result.exit_code == 1 and "quantization-fails" in findings
+        return
+    assert error is None and info["missing_keys"] and info["unexpected_keys"]
+    assert result.exit_code == 1 and set(findings) == {"new-weights", "unused-weights"}
+    assert all(key in findings["new-weights"]["message"] for key in info["missing_keys"])
+    assert all(key in findings["unused-weights"]["message"] for key in info["unexpected_keys"])
