@@ -203,3 +203,21 @@ def test_a_config_only_estimate_keeps_embeddings_unquantized():
     assert data["checkpoint_dtype"] == "F16" and embedding == 2 * 32000 * 6656  # embed_tokens and lm_head
     assert data["memory_bytes"]["checkpoint"] == (total * 4 + 7) // 8 + embedding * 12 // 8
     assert data["quantization"]["load"] == "fails" and data["quantization"]["missing_packages"] == ["optimum"]
+
+
+def test_a_torchao_checkpoint_is_read_from_its_headers(tmp_path):
+    """torchao's flattened Int8Tensor parts make one weight each: 8 bits a value, a float32 scale and an int8
+    zero point a row. torchao is in neither test environment: the load fails as the real one does."""
+    directory = write_quantized("torchao-int8", tmp_path / "torchao")
+    human, data = inspect(directory)
+    q = data["quantization"]
+    error, _, _ = real_load(directory)
+    assert (q["method"], q["bits"], q["quantizer"]) == ("torchao", 8, "TorchAoHfQuantizer")
+    shapes = {t["name"]: t["shape"] for t in data["parameters"]}
+    weights = sum(shape[0] * shape[1] for name, shape in shapes.items() if name.endswith("._weight_qdata"))
+    rows = sum(shape[0] for name, shape in shapes.items() if name.endswith("._weight_scale"))
+    assert q["bits_per_weight"] == round((weights * 8 + rows * (32 + 8)) / weights, 2)
+    assert data["total_parameters"] == q["unpacked_parameters"]
+    assert not backend_installed("torchao-int8")
+    assert_fails_as_the_real_load(q, error)
+    assert q["missing_packages"] == ["torchao"]

@@ -64,6 +64,16 @@ def _nvfp4(name, weight, torch):
             f"{name}_scale_2": torch.ones(()), name.removesuffix("weight") + "input_scale": torch.ones(())}
 
 
+def _torchao_int8(name, weight, torch):
+    """As transformers saves a torchao Int8WeightOnlyConfig model (torchao 0.18): the Int8Tensor's parts
+    (not the safetensors metadata torchao writes to rebuild the subclass: no test environment has torchao)."""
+    out_features, _ = weight.shape
+    base = name.removesuffix(".weight")
+    return {f"{base}._weight_qdata": torch.ones(weight.shape, dtype=torch.int8),
+            f"{base}._weight_scale": torch.ones(out_features, 1),
+            f"{base}._weight_zero_point": torch.zeros(out_features, 1, dtype=torch.int8)}
+
+
 _GROUPS = {"group_0": {"targets": ["Linear"], "weights": {"num_bits": 4, "type": "int", "symmetric": True,
                                                          "strategy": "group", "group_size": 32}}}
 # layout -> (quantization_config, how one Linear weight is stored)
@@ -78,6 +88,9 @@ LAYOUTS = {
     "compressed-tensors": ({"quant_method": "compressed-tensors", "format": "pack-quantized",
                             "quantization_status": "compressed", "config_groups": _GROUPS, "ignore": ["lm_head"]},
                            _compressed),
+    "torchao-int8": ({"quant_method": "torchao", "quant_type": {"default": {"_type": "Int8WeightOnlyConfig",
+                                                                           "_version": 2, "_data": {}}}},
+                     _torchao_int8),
     "modelopt-nvfp4": ({"quant_method": "modelopt", "quant_algo": "NVFP4", "group_size": 16,
                         "exclude_modules": ["lm_head"]}, _nvfp4),
 }
@@ -144,7 +157,8 @@ def write_gpt_oss_mxfp4(directory: Path) -> Path:
 # layout -> the module of the backend its load needs, which .ci/run's .venv installs (the test-quantization
 # extra) for bitsandbytes and compressed-tensors and its oldest virtualenv does not; None: no backend.
 BACKENDS = {"gptq": "optimum", "awq": "gptqmodel", "bnb-4bit": "bitsandbytes", "bnb-8bit": "bitsandbytes",
-            "fp8": None, "compressed-tensors": "compressed_tensors", "modelopt-nvfp4": None}
+            "fp8": None, "compressed-tensors": "compressed_tensors", "torchao-int8": "torchao",
+            "modelopt-nvfp4": None}
 
 
 def backend_installed(layout: str) -> bool:

@@ -51,7 +51,7 @@ def fixed(bits: int) -> Callable[[dict], int]:
     return lambda raw: bits
 
 
-_MODULES = ("gptq", "awq", "bitsandbytes", "fp8", "mxfp4", "compressed_tensors", "nvfp4")
+_MODULES = ("gptq", "awq", "bitsandbytes", "fp8", "mxfp4", "compressed_tensors", "nvfp4", "torchao")
 _GENERIC = Method(())
 _registry: dict[str, Method] = {}
 
