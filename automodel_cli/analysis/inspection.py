@@ -53,7 +53,12 @@ from ..shapes.adapter import (
     note_dropped_tensors,
     read_adapter_weights,
 )
-from .quantized import as_loaded, describe_quantization, outcome_here
+from .quantized import (
+    as_loaded,
+    describe_quantization,
+    outcome_here,
+    unnamed_new_weights,
+)
 from .report import (
     DECODER_HEADS,
     PICKLE_NOTE,
@@ -239,7 +244,8 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
     checkpoint_dtype = main_dtype(listing.tensors)
     quantization = None
     if quantized is not None:
-        quantization = _unpacked(quantized, outcome, tensors, listing, meta, notes)
+        quantization = _unpacked(quantized, outcome, tensors, listing, meta, notes,
+                                 prediction.model_names if prediction is not None else {})
     data_bytes = listing.data_bytes
     if data_bytes is None:
         bits = quantization.bits if quantization and quantization.bits else DTYPE_BITS.get(checkpoint_dtype, 32)
@@ -267,7 +273,7 @@ def inspect_model(resolved: ResolvedConfig, head: str | None = None, token: str 
                   if auto_class in DECODER_HEADS else None),
         parameters=listing.tensors,
         groups=group_tensors(listing.tensors),
-        head=_head_check(auto_class, model_class, meta, prediction, from_headers, outcome,
+        head=_head_check(auto_class, model_class, meta, prediction, from_headers, quantized, outcome,
                          expected.meta.message if isinstance(expected.meta, TorchMissingError) else None),
         quantization=quantization,
         notes=notes,
@@ -306,9 +312,9 @@ def _from_headers(tensors: list[TensorSpec], data_bytes: int, meta: MetaModel | 
 
 
 def _unpacked(quantized: QuantizationSpec, outcome: LoadOutcome, tensors: list[TensorSpec] | None, listing: _Listing,
-              meta: MetaModel | None, notes: list[str]) -> Quantization:
+              meta: MetaModel | None, notes: list[str], renamed: dict[str, str]) -> Quantization:
     """Quantized: a checkpoint's listing keeps the packed tensors; the totals become the unquantized model's."""
-    quantization = describe_quantization(quantized, outcome, tensors, listing.data_bytes, meta)
+    quantization = describe_quantization(quantized, outcome, tensors, listing.data_bytes, meta, renamed)
     method = quantization.method
     if meta is None:
         notes.append(f"{method} quantized checkpoint: the counts are of the packed tensors")
@@ -323,17 +329,21 @@ def _unpacked(quantized: QuantizationSpec, outcome: LoadOutcome, tensors: list[T
 
 
 def _head_check(auto_class: str, model_class: str, meta: MetaModel | None, prediction: LoadPrediction | None,
-                from_headers: bool, quantized: LoadOutcome | None, without_torch: str | None) -> HeadCheck:
+                from_headers: bool, spec: QuantizationSpec | None, quantized: LoadOutcome | None,
+                without_torch: str | None) -> HeadCheck:
     """`without_torch`: why the head was not built, when torch is missing."""
     num_parameters = meta.num_parameters if meta is not None else None
     short_class = model_class.rpartition(".")[2]
-    if prediction is None:
-        if without_torch:
+    unnamed = unnamed_new_weights(spec, quantized, prediction.missing_keys) if prediction is not None else None
+    if prediction is None or unnamed:
+        if unnamed:
+            note = unnamed
+        elif without_torch:
             note = f"not predicted: {without_torch}"
         elif quantized is not None and quantized.load == FAILS:
             note = "not predicted: from_pretrained fails here for this quantized checkpoint"
         elif quantized is not None:
-            note = "not predicted for a quantized checkpoint: its quantizer replaces layers when loading"
+            note = "not predicted for a quantized checkpoint: amx does not know the layers its quantizer builds"
         elif not from_headers:
             note = "not predicted: no safetensors checkpoint to compare with"
         else:
@@ -380,7 +390,8 @@ def check_heads_against_checkpoint(report: HeadsReport, resolved: ResolvedConfig
     if quantized is not None:
         tensors = as_loaded(quantized, outcome_here(quantized, resolved.config.raw, tensors), tensors)
     if tensors is None:
-        report.notes.append("quantized checkpoint that is not dequantized here: 'new weights' is the class-level guess")
+        report.notes.append("quantized checkpoint whose load amx does not predict here: 'new weights' is the "
+                            "class-level guess")
         return
     for head in report.heads:
         if head.remote_code:

@@ -22,9 +22,11 @@ def _loaded_bytes(inspected: InspectReport) -> tuple[int | None, str]:
     if q is None:
         key = _TORCH_TO_MEMORY_KEY.get(inspected.summary.dtype or "", "checkpoint")
         return inspected.memory_bytes[key], f"in {key if key != 'checkpoint' else inspected.checkpoint_dtype}"
-    if q.load == DEQUANTIZED and q.loaded_memory_bytes is not None:
+    if q.loaded_memory_bytes is None:
+        return None, ""
+    if q.load == DEQUANTIZED:
         return q.loaded_memory_bytes, f"dequantized to {q.loaded_dtype} by {q.quantizer}"
-    return None, ""
+    return q.loaded_memory_bytes, f"kept quantized by {q.quantizer}"
 
 
 def loading_checks(loadable: bool, max_loaded_memory: int | None,

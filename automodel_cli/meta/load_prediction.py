@@ -4,8 +4,9 @@ Rather than re-implementing transformers' loading rules (key renaming and legacy
 base-model prefix added or stripped, tied weights, `_keys_to_ignore_on_load_*`, stale buffers such as
 `position_ids` and `rotary_emb.inv_freq`), amx runs transformers' own loading code on the meta-built
 model, feeding it meta tensors of the checkpoint's shapes: the same functions `from_pretrained` calls,
-with no data read and nothing allocated. Quantized checkpoints are not predicted: their quantizer
-replaces layers at load time, which needs the quantization backend itself.
+with no data read and nothing allocated. A quantized checkpoint that loads quantized gives each packed
+weight under its logical name with no shape (`shape is None`): it takes the model's own shape, as the
+quantizer's layer takes the packed tensors without comparing them with the unquantized shape.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ _TORCH_DTYPES = {safetensors: torch for torch, safetensors in TORCH_TO_SAFETENSO
 
 class TensorLike(Protocol):
     name: str
-    shape: tuple[int, ...]
+    shape: tuple[int, ...] | None  # None: the model's own shape for that name (a packed weight)
     dtype: str
 
 
@@ -51,11 +52,21 @@ class LoadPrediction:
         return bool(self.mismatched_keys)
 
 
-def _meta_state_dict(tensors: Iterable[TensorLike]) -> dict:
+def _model_shape(model_state: dict, prefix: str, name: str) -> tuple[int, ...]:
+    """The shape the model has for a checkpoint name, with or without the base model's prefix; (1,) when
+    it has none (the name is unexpected whatever its shape)."""
+    for candidate in (name, name.removeprefix(f"{prefix}."), f"{prefix}.{name}"):
+        if candidate in model_state:
+            return tuple(model_state[candidate].shape)
+    return (1,)
+
+
+def _meta_state_dict(tensors: Iterable[TensorLike], model_state: dict, prefix: str) -> dict:
     import torch
 
     return {
-        t.name: torch.empty(tuple(t.shape), dtype=getattr(torch, _TORCH_DTYPES.get(t.dtype, "uint8")), device="meta")
+        t.name: torch.empty(tuple(t.shape) if t.shape is not None else _model_shape(model_state, prefix, t.name),
+                            dtype=getattr(torch, _TORCH_DTYPES.get(t.dtype, "uint8")), device="meta")
         for t in tensors
     }
 
@@ -91,7 +102,8 @@ def _exact_match(model, tensors: list[TensorLike]) -> LoadPrediction | None:
     (Running transformers' loader on a 400B checkpoint costs about 0.3 s.)
     """
     expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
-    if len(expected) != len(tensors) or any(expected.get(t.name) != tuple(t.shape) for t in tensors):
+    if len(expected) != len(tensors) or any(t.name not in expected or t.shape not in (None, expected[t.name])
+                                            for t in tensors):
         return None
     buffers = {name for name, _ in model.named_buffers(remove_duplicate=False)}
     return LoadPrediction([], [], [], not_parameters={t.name for t in tensors if t.name in buffers})
@@ -110,10 +122,10 @@ def predict_loading(model, tensors: Iterable[TensorLike]) -> LoadPrediction:
     import torch
     from transformers.conversion_mapping import get_model_conversion_mapping
 
-    state_dict = _meta_state_dict(tensors)
     with quiet_transformers():
         weight_mapping = get_model_conversion_mapping(model)
         model_state = model.state_dict()  # before loading replaces parameters
+        state_dict = _meta_state_dict(tensors, model_state, model.base_model_prefix)
         outcome = run_loader(model, state_dict, weight_mapping,
                              dtype=next(model.parameters(), torch.empty(0)).dtype)
     model_names = _model_names(model_state, model.base_model_prefix, list(state_dict), weight_mapping,

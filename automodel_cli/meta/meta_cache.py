@@ -106,7 +106,8 @@ def model_key(config: ModelConfig, index: HeadIndex, auto_class: str, model_clas
 def tensors_digest(tensors: list[TensorSpec]) -> str:
     digest = hashlib.sha256()
     for tensor in tensors:
-        digest.update(f"{tensor.name}\0{','.join(map(str, tensor.shape))}\0{tensor.dtype}\n".encode())
+        shape = "as-model" if tensor.shape is None else ",".join(map(str, tensor.shape))
+        digest.update(f"{tensor.name}\0{shape}\0{tensor.dtype}\n".encode())
     return digest.hexdigest()
 
 

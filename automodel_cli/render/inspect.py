@@ -161,7 +161,8 @@ def _memory(report: InspectReport) -> Iterator[RenderableType]:
         table.add_row(safe_text(_own_dtype_label(report)) if key == "checkpoint" else key, human_bytes(value))
     q = report.quantization
     if q is not None and q.loaded_memory_bytes is not None:
-        table.add_row(f"loaded here ({q.load}, {q.loaded_dtype})", human_bytes(q.loaded_memory_bytes), style="bold")
+        how = f"dequantized, {q.loaded_dtype}" if q.load == "dequantized" else f"quantized, the rest {q.loaded_dtype}"
+        table.add_row(f"loaded here ({how})", human_bytes(q.loaded_memory_bytes), style="bold")
     yield table
     if report.kv_cache is not None:
         yield kv_cache_line(report.kv_cache)

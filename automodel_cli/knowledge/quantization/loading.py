@@ -3,14 +3,20 @@ transformers itself: its `AutoHfQuantizer` picks the quantizer and runs `validat
 a load does before reading any weight. The outcome is the quantizer's: it raises (the load fails with
 its reason), sets `dequantize` (no kernels or GPU here: the weights are unpacked to a float dtype) or
 keeps the weights quantized. Which packages were missing is seen, not guessed: the quantizer module's
-own `is_<package>_available` checks are watched while it runs.
+own `is_<package>_available` checks are watched while it runs. What the quantizer imports to prepare the
+model (`_process_model_before_weight_loading`, which every load runs next) is imported too: in some
+releases that import is what fails (5.0's FP8 integration needs triton, even to dequantize).
 """
 
 from __future__ import annotations
 
+import ast
 import copy
+import importlib.util
+import inspect
 import re
 import sys
+import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -67,8 +73,10 @@ def _watching_availability(*modules, device: Device | None = None):
             setattr(module, name, check)
 
 
-def _missing(calls: list[tuple[str, tuple, bool]], message: str) -> list[str]:
-    """The packages whose availability check said no, as pip requirements (the version the message asks for)."""
+def _missing(calls: list[tuple[str, tuple, bool]], error: Exception) -> list[str]:
+    """The packages whose availability check said no, as pip requirements (the version the message asks
+    for), and the package a failed import names."""
+    message = str(error)
     asked = {re.split(r"[<>=!~]", requirement)[0].lower().replace("_", "-"): requirement
              for requirement in _PIP_REQUIREMENT.findall(message)}
     missing = []
@@ -80,7 +88,25 @@ def _missing(calls: list[tuple[str, tuple, bool]], message: str) -> list[str]:
         requirement = asked.get(package) or (f"{package}>={args[0]}" if args and isinstance(args[0], str) else package)
         if requirement not in missing:
             missing.append(requirement)
+    imported = error.name.partition(".")[0] if isinstance(error, ModuleNotFoundError) and error.name else None
+    if imported and imported != "transformers" and imported.replace("_", "-") not in missing:
+        missing.append(imported.replace("_", "-"))
     return missing
+
+
+def _import_what_preparing_imports(quantizer_class: type) -> None:
+    """Import what the quantizer's `_process_model_before_weight_loading` imports (raises as the load would)."""
+    prepare = getattr(quantizer_class, "_process_model_before_weight_loading", None)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(prepare)))
+    except (TypeError, OSError, SyntaxError):  # no source to read: nothing more is checked
+        return
+    package = sys.modules[quantizer_class.__module__].__package__
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            module = importlib.import_module(importlib.util.resolve_name("." * node.level + node.module, package))
+            for alias in node.names:
+                getattr(module, alias.name)
 
 
 def _first_line(error: Exception) -> str:
@@ -110,8 +136,9 @@ def loading_outcome(spec: QuantizationSpec, dtype_name: str | None, device: Devi
         with quiet_transformers(), simulated(device), _watching_availability(*modules, device=device) as calls:
             quantizer = AutoHfQuantizer.from_config(copy.deepcopy(spec.raw), pre_quantized=True)
             quantizer.validate_environment(device_map=device.device_map if device else None, weights_only=True)
+            _import_what_preparing_imports(quantizer_class)
     except Exception as error:  # noqa: BLE001 - any exception here is what from_pretrained raises
-        return LoadOutcome(FAILS, name, _first_line(error), _missing(calls, str(error)))
+        return LoadOutcome(FAILS, name, _first_line(error), _missing(calls, error))
     dtype = getattr(torch, dtype_name or "", None)
     if not isinstance(dtype, torch.dtype):
         dtype = torch.get_default_dtype()

@@ -23,6 +23,14 @@ class Method:
     # (pattern of the packed tensor, its shape -> the unpacked weight's shape) when the weight is not
     # stored under its own name and shape (MXFP4's blocks); None: it is (FP8) or amx does not derive it
     unpacked_shape: tuple[str, Callable[[tuple[int, ...]], tuple[int, ...]]] | None = None
+    # When the load keeps the weights quantized, the quantizer's layers hold the stored parts as they are
+    # (packed weight and scales, in their stored dtypes) except those matching these patterns (metadata
+    # the loader parses and drops). None: amx does not know what those layers hold, so it does not say.
+    dropped_when_quantized: tuple[str, ...] | None = None
+    # Kept quantized, a newly initialised weight is reported under its logical name (bitsandbytes), or
+    # under the quantized layer's own parameters (compressed-tensors' weight_packed...): amx then leaves
+    # the missing keys unpredicted rather than name them otherwise than the load.
+    new_weights_named: bool = True
     _compiled: list = field(default_factory=list, compare=False, repr=False)
 
     def logical_name(self, stored: str) -> str | None:
@@ -34,12 +42,16 @@ class Method:
                 return pattern.sub(replacement, stored)
         return None
 
+    def kept_when_quantized(self, stored: str) -> bool:
+        """Whether a quantized load keeps this stored part of a packed weight in memory."""
+        return not any(re.search(pattern, stored) for pattern in self.dropped_when_quantized or ())
+
 
 def fixed(bits: int) -> Callable[[dict], int]:
     return lambda raw: bits
 
 
-_MODULES = ("gptq", "awq", "bitsandbytes", "fp8", "mxfp4", "compressed_tensors", "nvfp4")
+_MODULES = ("gptq", "awq", "bitsandbytes", "fp8", "mxfp4", "compressed_tensors", "nvfp4", "torchao")
 _GENERIC = Method(())
 _registry: dict[str, Method] = {}
 

@@ -1,5 +1,8 @@
 """compressed-tensors (llm-compressor): `weight_packed` (int32) or `weight` with `weight_scale`,
-`weight_zero_point`, `weight_shape`, `weight_g_idx`; the bits are each config group's `weights.num_bits`."""
+`weight_zero_point`, `weight_shape`, `weight_g_idx`; the bits are each config group's `weights.num_bits`.
+Loaded quantized (`quantization_status: compressed`), the compressed linear layers keep every stored part
+as a parameter; a weight the load initialises in a converted layer is reported by those parameters' names
+(`score.weight_packed`, ...), which depend on the format: amx does not name them."""
 
 from . import Method
 
@@ -19,4 +22,5 @@ def _bits(raw: dict) -> int | None:
 
 METHOD = Method(("compressed-tensors",), _bits,
                 ((r"\.weight_(packed|scale|zero_point|shape|g_idx|global_scale)$", ".weight"),
-                 (r"\.input_(scale|global_scale|zero_point)$", ".weight")))
+                 (r"\.input_(scale|global_scale|zero_point)$", ".weight")), dropped_when_quantized=(),
+                new_weights_named=False)
