@@ -7,7 +7,7 @@ import json
 
 import pytest
 from support import run_amx
-from support.quantized_checkpoints import write_quantized
+from support.quantized_checkpoints import write_quantized, write_quantized_config
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,36 @@ def test_device_asks_for_another_machine(root):
     assert "on cuda:8.0" in older["findings"][0]["message"]
     misplaced = run_amx("doctor", "--error", "x", "--device", "cuda")
     assert misplaced.returncode == 2 and "--device applies to a MODEL" in misplaced.stderr
+
+
+@pytest.mark.parametrize("layout, first, then", [("gptq", "quantization-fails", "no-weights"),
+                                                 ("fp8", "no-weights", "dequantized-load"),
+                                                 ("modelopt-nvfp4", "no-weights", "unknown-quant-method")])
+def test_without_weights_the_quantization_is_checked_in_the_order_the_load_meets_it(root, layout, first, then):
+    """from_pretrained runs the quantizer's checks before it looks for the weights; an unknown method is
+    skipped with a warning, so its load fails on the missing weights first."""
+    from automodel_cli.diagnosis.doctor import diagnose_model
+    from automodel_cli.knowledge.head_index import load_index
+
+    directory = write_quantized_config(layout, root / f"config-only-{layout}")
+    raised = raises_here(directory)
+    report = diagnose_model(str(directory), load_index())
+    assert [finding.code for finding in report.findings] == [first, then] and report.verdict == "fail"
+    real_first = "quantization-fails" if isinstance(raised, ImportError) else "no-weights"
+    assert isinstance(raised, (ImportError, OSError)) and real_first == first
+    if first == "quantization-fails":
+        assert str(raised) in report.findings[0].message
+    else:
+        assert "no file named model.safetensors" in str(raised)
+
+
+def test_a_config_only_release_reports_its_quantization_beside_the_missing_weights():
+    human = run_amx("doctor", "examples/deepseek-r1-fp8")
+    data = json.loads(run_amx("doctor", "examples/deepseek-r1-fp8", "--json").stdout)
+    assert human.returncode == 1 and data["verdict"] == "fail"
+    codes = [finding["code"] for finding in data["findings"]]
+    assert codes[:2] == ["no-weights", "dequantized-load"]
+    # 671B parameters dequantized to bfloat16, against the 8-bit estimate of what is stored
+    assert "to bfloat16" in data["findings"][1]["message"] and "take 1.2 TiB, against an estimated 626.7 GiB" \
+        in data["findings"][1]["message"]
+    assert "! dequantized-load" in human.stdout and "1.2 TiB" in human.stdout

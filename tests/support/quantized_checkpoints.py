@@ -72,6 +72,22 @@ LAYOUTS = {
 }
 
 
+def write_quantized_config(layout: str, directory: Path) -> Path:
+    """The config.json of `write_quantized`'s tiny Llama alone: a quantized model without its weights."""
+    from transformers import LlamaConfig
+
+    raw = _tiny_llama_config(LlamaConfig).to_dict()
+    raw["quantization_config"] = LAYOUTS[layout][0]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(raw))
+    return directory
+
+
+def _tiny_llama_config(config_class):
+    return config_class(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                        num_key_value_heads=2, vocab_size=128, architectures=["LlamaForCausalLM"], dtype="bfloat16")
+
+
 def write_quantized(layout: str, directory: Path) -> Path:
     """A tiny LlamaForCausalLM (bfloat16) saved in `layout`'s tensor layout, with its quantization_config."""
     import torch
@@ -79,8 +95,7 @@ def write_quantized(layout: str, directory: Path) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     quantization_config, store = LAYOUTS[layout]
-    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, vocab_size=128, architectures=["LlamaForCausalLM"], dtype="bfloat16")
+    config = _tiny_llama_config(LlamaConfig)
     torch.manual_seed(0)
     model = LlamaForCausalLM(config).to(torch.bfloat16)
     tensors = {}
