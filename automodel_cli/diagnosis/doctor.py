@@ -21,6 +21,7 @@ from ..base.errors import (
     ConfigError,
     ConfigTooLargeError,
     ModelNotFoundError,
+    TorchMissingError,
     UnsupportedModelError,
 )
 from ..files.checkpoint_files import (
@@ -204,6 +205,9 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
         check = report.head
     except ConfigTooLargeError:
         raise
+    except TorchMissingError as error:  # the quantizer's checks import torch
+        quantized.append(f.quantization_not_checked(error.message))
+        return None
     except BadInputError as error:  # a malformed safetensors header or index: transformers fails on it too
         return [f.bad_weights(error.message)]
     except AmxError as error:  # the Hub went away, or the head cannot be built here: no prediction
@@ -351,9 +355,8 @@ def _quantization_without_safetensors(repository: Repository, head: str, token: 
         report = inspect_repository(repository, head=head, token=token, device=device)
     except ConfigTooLargeError:
         raise
-    except AmxError as error:  # the model cannot be built here: the quantizer's checks were not run
-        notes.append(f"quantization not checked: {error.message}")
-        return []
+    except AmxError as error:  # torch missing, or a model that cannot be built here
+        return [f.quantization_not_checked(error.message)]
     return quantization_findings(report.quantization, report.memory_bytes["checkpoint"])
 
 

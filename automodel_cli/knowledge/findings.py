@@ -502,6 +502,15 @@ def unknown_quant_method(method: str, supported: list[str]) -> Finding:
     )
 
 
+def quantization_not_checked(problem: str) -> Finding:
+    """The quantizer's checks could not run here: the load may still fail for the quantization."""
+    return Finding(
+        "quantization-not-checked", UNCHECKED,
+        f"what from_pretrained does with the quantization was not checked: {problem}",
+        "run amx doctor where it can build the model (the full install, with torch)",
+    )
+
+
 def dequantized_load(method: str, quantizer: str | None, dtype: str | None, loaded: str, stored: str,
                      where: str = "this machine") -> Finding:
     return Finding(
