@@ -50,8 +50,11 @@ def outcome_here(spec: QuantizationSpec, raw_config: dict, tensors: list[TensorS
                  device: Device | None = None) -> LoadOutcome:
     """What from_pretrained does with the checkpoint on this machine, or on `device` (runs the installed
     quantizer's checks)."""
-    outcome = loading_outcome(spec, _dtype_before_quantizer(raw_config, tensors), device)
+    dtype_name = _dtype_before_quantizer(raw_config, tensors)
+    outcome = loading_outcome(spec, dtype_name, device)
     outcome.device = str(device) if device is not None else None
+    if dtype_name is None and tensors is None and outcome.load == DEQUANTIZED:
+        outcome.loaded_dtype = None  # dtype="auto" takes the checkpoint's float dtype: unknown without it
     return outcome
 
 
@@ -82,7 +85,7 @@ def describe_quantization(spec: QuantizationSpec, outcome: LoadOutcome, tensors:
     """The `quantization` section: stored form, the load outcome here, and the loaded memory when known."""
     written = spec.raw.get("quant_method")
     loaded_bytes = None
-    if outcome.load == DEQUANTIZED and meta is not None:
+    if outcome.load == DEQUANTIZED and meta is not None and outcome.loaded_dtype is not None:
         loaded_bytes = meta.num_parameters * DTYPE_BITS[TORCH_TO_SAFETENSORS.get(outcome.loaded_dtype, "F32")] // 8
     return Quantization(
         method=written if isinstance(written, str) else "bitsandbytes",

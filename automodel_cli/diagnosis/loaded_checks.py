@@ -47,6 +47,10 @@ def loading_checks(loadable: bool, max_loaded_memory: int | None,
         if q is not None and q.load == FAILS:
             checks.append(("max-loaded-memory", FAIL, f"from_pretrained fails {where}: {q.reason}",
                            _install(q)))
+        elif used is None and q.load == DEQUANTIZED:
+            checks.append(("max-loaded-memory", ERROR, "could not check max-loaded-memory: the load dequantizes "
+                           "to the checkpoint's float dtype, which config.json does not name",
+                           "check it where the weights are (their safetensors headers show the dtype)"))
         elif used is None:
             checks.append(("max-loaded-memory", ERROR, f"could not check max-loaded-memory: the memory a "
                            f"{q.quantizer} load keeps is not predicted", "measure it with a real load"))

@@ -513,9 +513,14 @@ def quantization_not_checked(problem: str) -> Finding:
 
 def dequantized_load(method: str, quantizer: str | None, dtype: str | None, loaded: str, stored: str,
                      where: str = "this machine") -> Finding:
+    """`dtype` None: the checkpoint's float dtype, which config.json does not name (no weights to read)."""
+    memory = (f"the loaded weights take {loaded}, against {stored} stored" if dtype else
+              "the float dtype is the checkpoint's, which config.json does not name, so the memory is not known "
+              "without the weights")
     return Finding(
         "dequantized-load", WARNING,
-        f"{quantizer or method} dequantizes the {method!r} weights to {dtype} on {where} (no kernel or GPU "
-        f"it needs is there): the loaded weights take {loaded}, against {stored} stored",
-        "expect that memory; the quantized kernels need the hardware or packages the quantizer looks for",
+        f"{quantizer or method} dequantizes the {method!r} weights{f' to {dtype}' if dtype else ''} on {where} "
+        f"(no kernel or GPU it needs is there): {memory}",
+        ("expect that memory" if dtype else "expect the unquantized model's memory in that dtype (amx inspect "
+         "lists it per dtype)") + "; the quantized kernels need the hardware or packages the quantizer looks for",
     )

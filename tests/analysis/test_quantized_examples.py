@@ -12,6 +12,8 @@ from support import EXAMPLES, run_amx
 # example -> (method, bits, modules left unquantized)
 RELEASES = {
     "deepseek-r1-fp8": ("fp8", 8, []),
+    "gpt-oss-20b": ("mxfp4", 4, ["model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens",
+                                 "lm_head"]),
     "qwen2.5-7b-instruct-awq": ("awq", 4, []),
     "llama-3.1-8b-instruct-w4a16": ("compressed-tensors", 4, ["lm_head"]),
     "llama-3.1-8b-instruct-nvfp4": ("modelopt", None, ["lm_head"]),  # 4-bit, but unknown to transformers
@@ -60,4 +62,9 @@ def test_a_quantized_release_is_read_as_transformers_reads_it(name):
         assert (q["load"], q["quantizer"]) == ("fails", None) and "unknown to the installed transformers" in q["reason"]
     else:
         assert (q["load"], q["quantizer"]) == (outcome, type(detail).__name__)
-        assert q["loaded_dtype"] == str(detail.update_dtype(getattr(torch, raw["torch_dtype"]))).removeprefix("torch.")
+        if "torch_dtype" in raw:
+            loaded = str(detail.update_dtype(getattr(torch, raw["torch_dtype"]))).removeprefix("torch.")
+            assert q["loaded_dtype"] == loaded
+            assert q["loaded_memory_bytes"] == data["memory_bytes"][loaded]
+        else:  # dtype="auto" would take the checkpoint's float dtype, and there is no checkpoint
+            assert q["loaded_dtype"] is None and q["loaded_memory_bytes"] is None

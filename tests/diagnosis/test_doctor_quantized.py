@@ -118,3 +118,17 @@ def test_a_config_only_release_reports_its_quantization_beside_the_missing_weigh
     assert "to bfloat16" in data["findings"][1]["message"] and "take 1.2 TiB, against an estimated 626.7 GiB" \
         in data["findings"][1]["message"]
     assert "! dequantized-load" in human.stdout and "1.2 TiB" in human.stdout
+
+
+def test_without_weights_or_a_dtype_the_dequantized_memory_is_not_guessed(root):
+    """dtype="auto" takes the checkpoint's float dtype when config.json names none: a config-only model
+    cannot say it, so doctor warns of the dequantization without a figure."""
+    from automodel_cli.diagnosis.doctor import diagnose_model
+    from automodel_cli.knowledge.head_index import load_index
+
+    directory = write_quantized_config("fp8", root / "config-only-no-dtype")
+    raw = json.loads((directory / "config.json").read_text())
+    del raw["dtype"]
+    (directory / "config.json").write_text(json.dumps(raw))
+    finding = next(f for f in diagnose_model(str(directory), load_index()).findings if f.code == "dequantized-load")
+    assert "to bfloat16" not in finding.message and "memory is not known without the weights" in finding.message
