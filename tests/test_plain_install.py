@@ -116,6 +116,16 @@ def test_check_and_doctor_of_a_safetensors_checkpoint_give_the_full_verdict(plai
     assert json.loads(plain.stdout)["verdict"] == json.loads(full.stdout)["verdict"]
 
 
+def test_doctor_of_a_quantized_model_says_the_quantization_was_not_checked(plain_python):
+    """The quantizer's checks run in transformers with torch: without it, no verdict may pass them."""
+    plain, full = _both(plain_python, "doctor", str(EXAMPLES / "deepseek-r1-fp8"), "--json")
+    assert plain.returncode == full.returncode == 1
+    plain_findings = {f["code"]: f for f in json.loads(plain.stdout)["findings"]}
+    assert "dequantized-load" in {f["code"] for f in json.loads(full.stdout)["findings"]}
+    unchecked = plain_findings["quantization-not-checked"]
+    assert unchecked["severity"] == "unchecked" and EXTRA in unchecked["message"] and "no-weights" in plain_findings
+
+
 @pytest.mark.parametrize("args", [
     ("inspect", str(EXAMPLES / "gpt2")),
     ("inspect", str(EXAMPLES / "gpt2"), "--json"),

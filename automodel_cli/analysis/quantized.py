@@ -85,8 +85,11 @@ def outcome_here(spec: QuantizationSpec, raw_config: dict, tensors: list[TensorS
                  device: Device | None = None) -> LoadOutcome:
     """What from_pretrained does with the checkpoint on this machine, or on `device` (runs the installed
     quantizer's checks)."""
-    outcome = loading_outcome(spec, _dtype_before_quantizer(raw_config, tensors), device)
+    dtype_name = _dtype_before_quantizer(raw_config, tensors)
+    outcome = loading_outcome(spec, dtype_name, device)
     outcome.device = str(device) if device is not None else None
+    if dtype_name is None and tensors is None and outcome.load == DEQUANTIZED:
+        outcome.loaded_dtype = None  # dtype="auto" takes the checkpoint's float dtype: unknown without it
     return outcome
 
 

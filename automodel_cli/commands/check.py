@@ -11,6 +11,7 @@ import typer
 from ..base.errors import BadInputError, ManifestError
 from ..render import Output
 from .common import (
+    DeviceOpt,
     GgufFileOpt,
     ImportOpt,
     JsonOpt,
@@ -63,6 +64,11 @@ def check(
         help="The Auto class the checkpoint must have been trained for.")] = None,
     require_safetensors: Annotated[bool, typer.Option(
         "--require-safetensors", help="Fail on pickle-only (.bin) weights.")] = False,
+    loadable: Annotated[bool, typer.Option(
+        "--loadable", help="Fail when from_pretrained would raise for the quantization here (or on --device).")] = False,
+    max_loaded_memory: Annotated[str | None, typer.Option(
+        "--max-loaded-memory", metavar="SIZE", show_default=False,
+        help="Weight memory once loaded here (dequantized, if the load dequantizes), e.g. 24GiB.")] = None,
     no_remote_code: Annotated[bool, typer.Option(
         "--no-remote-code", help="Fail if loading needs the repository's code.")] = False,
     min_transformers: Annotated[str | None, typer.Option(
@@ -77,6 +83,7 @@ def check(
     gguf_file: GgufFileOpt = None,
     variant: VariantOpt = None,
     imports: ImportOpt = None,
+    device: DeviceOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Check, before any weights are downloaded, that the models a project loads still fit it.
@@ -87,7 +94,7 @@ def check(
     2 bad usage or manifest, 3 none failed but some could not be checked (network,
     malformed files). With GITHUB_ACTIONS=true failures are also annotations on the manifest.
     The constraints (--max-parameters to --max-transformers) apply to MODEL arguments; in a
-    manifest they are keys.
+    manifest they are keys. --device checks loadable and max-loaded-memory for another machine.
 
     Examples:
 
@@ -95,11 +102,13 @@ def check(
         amx check
         amx check --manifest ci/amx.toml --junit-xml amx-check.xml
         amx check dslim/bert-base-NER --head ner --max-parameters 120M
+        amx check --manifest amx.toml --device cuda:8.9
     """
     # Imported here, not at the top: `amx --help` and `amx heads` must not pay for this command.
     from ..diagnosis.check import check_models
     from ..diagnosis.manifest import Source, parse_entries
     from ..knowledge.head_index import load_index
+    from ..knowledge.quantization.machine import parse_device
     from ..render.check import (
         annotation,
         github_annotations,
@@ -109,11 +118,13 @@ def check(
         write_junit,
     )
 
+    target = parse_device(device) if device is not None else None
     out = Output(json_mode=json)
     options = {"heads": head, "revision": revision, "subfolder": subfolder, "gguf-file": gguf_file,
                "variant": variant, "max-parameters": max_parameters, "max-memory": max_memory,
                "max-active-parameters": max_active_parameters, "max-kv-cache": max_kv_cache,
                "dtype": dtype, "native-head": native_head, "require-safetensors": require_safetensors or None,
+               "loadable": loadable or None, "max-loaded-memory": max_loaded_memory,
                "allow-remote-code": False if no_remote_code else None, "min-transformers": min_transformers,
                "max-transformers": max_transformers}
     options = {key: value for key, value in options.items() if value is not None}
@@ -132,7 +143,7 @@ def check(
             selected = None
         with progress_bar(out.stderr) as progress:
             report = check_models(selected, manifest=manifest, token=token, progress=progress,
-                                  on_index_build=indexing, imports=imports)
+                                  on_index_build=indexing, imports=imports, device=target)
     except ManifestError as error:
         if in_github_actions():
             sys.stderr.write(annotation(error.message, "amx check: bad manifest", error.file, error.line) + "\n")

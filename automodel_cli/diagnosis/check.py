@@ -35,6 +35,7 @@ from ..knowledge.auto_class_names import auto_class_for_model
 from ..knowledge.findings import ERROR as FINDING_ERROR
 from ..knowledge.head_index import HeadIndex, load_index
 from ..knowledge.heads import HeadsReport
+from ..knowledge.quantization.machine import Device
 from ..knowledge.registered import (
     check_module_names,
     import_modules,
@@ -93,6 +94,7 @@ class CheckReport:
     failed: int
     errors: int
     models: list[ModelResult]
+    device: str | None = None  # the machine `loadable` and `max-loaded-memory` were checked for (--device)
 
 
 Progress = Callable[[int, int, ModelResult | None], None]  # (done, total, result just finished)
@@ -101,14 +103,15 @@ Progress = Callable[[int, int, ModelResult | None], None]  # (done, total, resul
 def check_models(models: Iterable[str | dict[str, Any] | ModelSpec] | None = None, *,
                  manifest: str | os.PathLike | None = None, token: str | None = None,
                  progress: Progress | None = None, on_index_build: Callable | None = None,
-                 imports: list[str] | None = None) -> CheckReport:
+                 imports: list[str] | None = None, device: Device | None = None) -> CheckReport:
     """Check models against what a project relies on; the Python API of `amx check`.
 
     `models`: references ("gpt2"), tables with the manifest's keys ({"model": "gpt2", "heads":
     ["AutoModelForCausalLM"], "max-parameters": "200M"}) or ModelSpecs. Without `models`, the manifest
     at `manifest` (default: amx.toml, else [tool.amx] of pyproject.toml, in the current directory).
     `imports`: modules of the project to import (run) first, as the manifest's `import = [...]`, so that
-    models they register with the Auto classes count.
+    models they register with the Auto classes count. `device`: check `loadable` and `max-loaded-memory`
+    for another machine (`--device`), with the packages installed here.
     Raises ManifestError (a BadInputError) for a malformed manifest, ModuleImportError for a module that
     cannot be imported; everything else is in the report.
     """
@@ -121,8 +124,10 @@ def check_models(models: Iterable[str | dict[str, Any] | ModelSpec] | None = Non
         loaded = Manifest(None, parse_entries(models, Source("check_models()", Path.cwd()), index))
     if loaded.imports or imports:
         index = _import_registered(loaded, imports or [])
-    results = _run_checks(loaded.models, index, token, progress)
-    return _summarize(results, index, loaded.label)
+    results = _run_checks(loaded.models, index, token, progress, device)
+    report = _summarize(results, index, loaded.label)
+    report.device = str(device) if device is not None else None
+    return report
 
 
 def _load(manifest: str | os.PathLike | None, index: HeadIndex) -> Manifest:
@@ -151,7 +156,7 @@ def _import_registered(loaded: Manifest, imports: list[str]) -> HeadIndex:
 
 
 def _run_checks(specs: list[ModelSpec], index: HeadIndex, token: str | None = None,
-               progress: Progress | None = None) -> list[ModelResult]:
+               progress: Progress | None = None, device: Device | None = None) -> list[ModelResult]:
     """Check every model, Hub models concurrently; results in the order of `specs`."""
     results: list[ModelResult | None] = [None] * len(specs)
     if progress:
@@ -159,7 +164,7 @@ def _run_checks(specs: list[ModelSpec], index: HeadIndex, token: str | None = No
     # Threads only help while waiting for the Hub: local models are CPU-bound work under the GIL.
     pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, sum(map(_asks_the_hub, specs)))))
     try:
-        positions = {pool.submit(_check_safely, spec, index, token): i for i, spec in enumerate(specs)}
+        positions = {pool.submit(_check_safely, spec, index, token, device): i for i, spec in enumerate(specs)}
         for done, future in enumerate(as_completed(positions), 1):
             result = results[positions[future]] = future.result()
             if progress:
@@ -183,10 +188,10 @@ def _summarize(results: list[ModelResult], index: HeadIndex, manifest: str | Non
                        counts[PASS], counts[FAIL], counts[ERROR], results)
 
 
-def _check_safely(spec: ModelSpec, index: HeadIndex, token: str | None) -> ModelResult:
+def _check_safely(spec: ModelSpec, index: HeadIndex, token: str | None, device: Device | None) -> ModelResult:
     start = time.perf_counter()
     try:
-        result = _check_model(spec, index, token)
+        result = _check_model(spec, index, token, device)
     except Exception as error:  # noqa: BLE001 - one broken model must not hide the others' results
         if os.environ.get("AMX_DEBUG"):
             raise
@@ -196,7 +201,8 @@ def _check_safely(spec: ModelSpec, index: HeadIndex, token: str | None) -> Model
     return result
 
 
-def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) -> ModelResult:
+def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None,
+                 device: Device | None = None) -> ModelResult:
     """All constraints of one model; never raises AmxError (it becomes a failed or unchecked constraint)."""
     versions = _transformers_checks(spec, index.transformers_version)
     try:
@@ -208,7 +214,8 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
         return _result(spec, [_from_error("model", error)] + versions)
     resolved = repository.resolved
     if resolved is None:
-        checks = _checks_without_heads(spec, repository) + versions + _weights_checks(spec, repository, index, token)
+        checks = (_checks_without_heads(spec, repository) + versions
+                  + _weights_checks(spec, repository, index, token, device))
         return _result(spec, checks)
     try:
         report = heads_for_repository(repository, index)
@@ -217,7 +224,7 @@ def _check_model(spec: ModelSpec, index: HeadIndex, token: str | None = None) ->
     report.model = spec.model
     notes: list[str] = []
     checks = (_checks_from_heads(spec, report, notes, index.auto_classes) + versions
-              + _weights_checks(spec, repository, index, token)
+              + _weights_checks(spec, repository, index, token, device)
               + _adapter_checks(spec, repository, report, index, token))
     if index.imports:
         checks += _registration_checks(report, notes)
@@ -418,7 +425,8 @@ def _adapter_checks(spec: ModelSpec, repository: Repository, report: HeadsReport
     return checks
 
 
-def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, token: str | None) -> list[Check]:
+def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, token: str | None,
+                    device: Device | None = None) -> list[Check]:
     """Parameters, weight memory and checkpoint format, only when asked: they cost Hub requests, and
     without safetensors headers the inspect core builds the model on the meta device (torch)."""
     anatomy = {"max-active-parameters": spec.max_active_parameters, "max-kv-cache": spec.max_kv_cache}
@@ -432,7 +440,7 @@ def _weights_checks(spec: ModelSpec, repository: Repository, index: HeadIndex, t
         if (spec.max_parameters or spec.max_memory or spec.structure or spec.loadable or spec.max_loaded_memory
                 or any(anatomy.values()) or repository.resolved is None):
             with _INSPECT_LOCK:
-                inspected = inspect_repository(repository, token=token, index=index,
+                inspected = inspect_repository(repository, token=token, index=index, device=device,
                                                tokens=spec.max_kv_cache[1] if spec.max_kv_cache else None)
             checkpoint_format = inspected.checkpoint_format
         else:

@@ -21,6 +21,7 @@ from ..base.errors import (
     ConfigError,
     ConfigTooLargeError,
     ModelNotFoundError,
+    TorchMissingError,
     UnsupportedModelError,
 )
 from ..files.checkpoint_files import (
@@ -40,6 +41,7 @@ from ..knowledge.findings import Finding, verdict
 from ..knowledge.gguf_config import gguf_package_problem
 from ..knowledge.head_index import HeadIndex, installed_transformers
 from ..knowledge.heads import HeadsReport, heads_for_config
+from ..knowledge.quantization.config import read_quantization
 from ..knowledge.quantization.machine import Device
 from ..knowledge.registered import registration_findings
 from ..knowledge.tasks import TASK, task_info
@@ -203,6 +205,9 @@ def _checkpoint_findings(repository: Repository, head: str, native: str | None, 
         check = report.head
     except ConfigTooLargeError:
         raise
+    except TorchMissingError as error:  # the quantizer's checks import torch
+        quantized.append(f.quantization_not_checked(error.message))
+        return None
     except BadInputError as error:  # a malformed safetensors header or index: transformers fails on it too
         return [f.bad_weights(error.message)]
     except AmxError as error:  # the Hub went away, or the head cannot be built here: no prediction
@@ -302,6 +307,8 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
         found += registration_findings(config.model_type, index.config_class_for(config.model_type or ""))
     weight_findings, has_safetensors = _weight_findings(ref, token)
     chosen, model_class = head, None
+    quantized: list[Finding] = []
+    head_findings: list[Finding] = []
     try:
         report = heads_for_repository(repository, index)
     except (UnsupportedModelError, ConfigError):  # no heads at all: the model_type finding says why
@@ -318,14 +325,39 @@ def diagnose_model(model: str, index: HeadIndex, head: str | None = None, revisi
         builds_here = any(h.auto_class == chosen and not h.remote_code for h in report.heads)
         if has_safetensors and builds_here:
             native = report.native_head if report.native_head != chosen else None
-            quantized: list[Finding] = []
             exact = _checkpoint_findings(repository, chosen, native, token, progress, notes, quantized, device)
-            found += quantized
             if exact is not None:  # the key-level answer replaces the class-level guess
                 head_findings = [finding for finding in head_findings if finding.code not in _CLASS_LEVEL] + exact
-        found += head_findings
-    return make_report("model", repository.display(), found + weight_findings, index, head=chosen,
-                       model_class=model_class, model_type=config.model_type, notes=notes)
+        elif builds_here:
+            quantized = _quantization_without_safetensors(repository, chosen, token, notes, device)
+    return make_report("model", repository.display(), _in_load_order(found, quantized, head_findings, weight_findings),
+                       index, head=chosen, model_class=model_class, model_type=config.model_type, notes=notes)
+
+
+def _in_load_order(found: list[Finding], quantized: list[Finding], head_findings: list[Finding],
+                   weight_findings: list[Finding]) -> list[Finding]:
+    """Errors in the order from_pretrained meets them: the quantizer's checks run before the weights are
+    looked for, but a quant_method the release does not know is skipped with a warning, so the weights'
+    problems come first and its packed shapes fail last."""
+    unknown = [finding for finding in quantized if finding.code == "unknown-quant-method"]
+    checked = [finding for finding in quantized if finding.code != "unknown-quant-method"]
+    return found + checked + head_findings + weight_findings + unknown
+
+
+def _quantization_without_safetensors(repository: Repository, head: str, token: str | None, notes: list[str],
+                                      device: Device | None) -> list[Finding]:
+    """A quantized model without safetensors weights (config only, or pickle files): the quantizer's checks
+    still run first, from config.json alone; the memory of a dequantizing load is that of the model built
+    on the meta device (imports torch)."""
+    if read_quantization(repository.resolved.config.raw) is None:  # a malformed quantization_config: exit 2
+        return []
+    try:
+        report = inspect_repository(repository, head=head, token=token, device=device)
+    except ConfigTooLargeError:
+        raise
+    except AmxError as error:  # torch missing, or a model that cannot be built here
+        return [f.quantization_not_checked(error.message)]
+    return quantization_findings(report.quantization, report.memory_bytes["checkpoint"])
 
 
 def _without_auto_heads(repository: Repository, index: HeadIndex, head: str | None) -> DoctorReport:

@@ -128,6 +128,9 @@ def summarize_config(config: ModelConfig) -> ConfigSummary:
     if kv_heads is None and heads is not None:
         kv_heads = 1 if config.raw.get("multi_query") is True else heads
     head_dim = _lookup(readers, "head_dim")
+    latent_parts = [_lookup(readers, part) for part in ("qk_nope_head_dim", "qk_rope_head_dim")]
+    if None not in latent_parts:  # multi-head latent attention (DeepSeek-V2/V3): a query/key head is both parts
+        head_dim = sum(latent_parts)
     if head_dim is None and hidden and heads and hidden % heads == 0:
         head_dim = hidden // heads
     return ConfigSummary(

@@ -502,11 +502,25 @@ def unknown_quant_method(method: str, supported: list[str]) -> Finding:
     )
 
 
+def quantization_not_checked(problem: str) -> Finding:
+    """The quantizer's checks could not run here: the load may still fail for the quantization."""
+    return Finding(
+        "quantization-not-checked", UNCHECKED,
+        f"what from_pretrained does with the quantization was not checked: {problem}",
+        "run amx doctor where it can build the model (the full install, with torch)",
+    )
+
+
 def dequantized_load(method: str, quantizer: str | None, dtype: str | None, loaded: str, stored: str,
                      where: str = "this machine") -> Finding:
+    """`dtype` None: the checkpoint's float dtype, which config.json does not name (no weights to read)."""
+    memory = (f"the loaded weights take {loaded}, against {stored} stored" if dtype else
+              "the float dtype is the checkpoint's, which config.json does not name, so the memory is not known "
+              "without the weights")
     return Finding(
         "dequantized-load", WARNING,
-        f"{quantizer or method} dequantizes the {method!r} weights to {dtype} on {where} (no kernel or GPU "
-        f"it needs is there): the loaded weights take {loaded}, against {stored} stored",
-        "expect that memory; the quantized kernels need the hardware or packages the quantizer looks for",
+        f"{quantizer or method} dequantizes the {method!r} weights{f' to {dtype}' if dtype else ''} on {where} "
+        f"(no kernel or GPU it needs is there): {memory}",
+        ("expect that memory" if dtype else "expect the unquantized model's memory in that dtype (amx inspect "
+         "lists it per dtype)") + "; the quantized kernels need the hardware or packages the quantizer looks for",
     )

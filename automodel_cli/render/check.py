@@ -61,6 +61,9 @@ def _summary_line(report: CheckReport) -> Text:
     line.append(", ")
     line.append(f"{report.errors} could not be checked", style="bold yellow" if report.errors else "dim")
     line.append(f"   transformers {report.transformers_version}", style="dim")
+    if report.device is not None:
+        line.append(f"\nloadable and max-loaded-memory checked for {report.device}, with the packages installed here",
+                    style="dim")
     return line
 
 

@@ -125,7 +125,8 @@ def _load_outcome(q) -> Text:
         return line
     memory = f": {human_bytes(q.loaded_memory_bytes)}" if q.loaded_memory_bytes is not None else ""
     if q.load == "dequantized":
-        return Text(f"dequantized to {q.loaded_dtype} by {q.quantizer}{memory}", style="yellow")
+        dtype = q.loaded_dtype or "the checkpoint's float dtype (config.json names none)"
+        return Text(f"dequantized to {dtype} by {q.quantizer}{memory}", style="yellow")
     return Text(f"kept quantized by {q.quantizer}{memory}", style="green")
 
 

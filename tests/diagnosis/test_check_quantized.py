@@ -10,6 +10,7 @@ from support.quantized_checkpoints import (
     held_bytes,
     real_load,
     write_quantized,
+    write_quantized_config,
 )
 
 
@@ -65,3 +66,35 @@ def test_an_unquantized_model_is_loadable_and_measured_in_the_dtype_it_loads_in(
     assert checks["loadable"]["status"] == checks["max-loaded-memory"]["status"] == "pass"
     used = int(checks["max-loaded-memory"]["message"].split()[4].replace(",", ""))
     assert abs(used - footprint) / footprint < 0.01
+
+
+def test_device_checks_loading_for_another_machine_with_the_packages_installed_here(tmp_path):
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    fp8 = write_quantized_config("fp8", tmp_path / "fp8")
+    write_quantized_config("gptq", tmp_path / "gptq")
+    (tmp_path / "amx.toml").write_text('[[models]]\nmodel = "./fp8"\nloadable = true\nmax-loaded-memory = "1GiB"\n\n'
+                                       '[[models]]\nmodel = "./gptq"\nloadable = true\n')
+    args = ("check", "--manifest", str(tmp_path / "amx.toml"), "--device", "cuda:8.9")
+    human, machine = run_amx(*args), run_amx(*args, "--json")
+    data = json.loads(machine.stdout)
+    assert human.returncode == machine.returncode == 1 and data["device"] == "cuda:8.9"
+    assert "checked for cuda:8.9, with the packages installed here" in " ".join(human.stdout.split())
+    checks = {(m["model"], c["constraint"]): c for m in data["models"] for c in m["checks"]}
+    # FP8 kernels run from compute capability 8.9: the weights stay quantized, whose memory is not predicted
+    assert checks[("./fp8", "loadable")]["message"] == ("the fp8 checkpoint loads on cuda:8.9, quantized by "
+                                                       "FineGrainedFP8HfQuantizer")
+    assert checks[("./fp8", "max-loaded-memory")]["status"] == "error"
+    gptq = checks[("./gptq", "loadable")]  # a GPU does not install optimum
+    assert gptq["status"] == "fail" and "fails on cuda:8.9" in gptq["message"] and gptq["fix"] == "pip install 'optimum'"
+
+    older = run_amx("check", str(fp8), "--loadable", "--max-loaded-memory", "1GiB", "--device", "cuda:8.0", "--json")
+    memory = {c["constraint"]: c for c in json.loads(older.stdout)["models"][0]["checks"]}["max-loaded-memory"]
+    unpacked = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(fp8)).num_parameters()
+    assert older.returncode == 0 and memory["status"] == "pass"
+    assert f"take {unpacked * 2:,} bytes dequantized to bfloat16" in memory["message"]
+
+
+def test_an_unknown_device_is_bad_input():
+    result = run_amx("check", "examples/gpt2", "--loadable", "--device", "tpu")
+    assert result.returncode == 2 and "unknown --device 'tpu'" in result.stderr and "Traceback" not in result.stderr

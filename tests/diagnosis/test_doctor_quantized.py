@@ -8,7 +8,7 @@ import json
 
 import pytest
 from support import run_amx
-from support.quantized_checkpoints import backend_installed, real_load, write_quantized
+from support.quantized_checkpoints import backend_installed, real_load, write_quantized, write_quantized_config
 from typer.testing import CliRunner
 
 from automodel_cli.cli import app
@@ -118,3 +118,50 @@ def test_doctor_head_of_a_load_kept_quantized_names_the_real_loads_new_and_unuse
     assert result.exit_code == 1 and set(findings) == {"new-weights", "unused-weights"}
     assert all(key in findings["new-weights"]["message"] for key in info["missing_keys"])
     assert all(key in findings["unused-weights"]["message"] for key in info["unexpected_keys"])
+
+
+@pytest.mark.parametrize("layout, first, then", [("gptq", "quantization-fails", "no-weights"),
+                                                 ("fp8", "no-weights", "dequantized-load"),
+                                                 ("modelopt-nvfp4", "no-weights", "unknown-quant-method")])
+def test_without_weights_the_quantization_is_checked_in_the_order_the_load_meets_it(root, layout, first, then):
+    """from_pretrained runs the quantizer's checks before it looks for the weights; an unknown method is
+    skipped with a warning, so its load fails on the missing weights first."""
+    from automodel_cli.diagnosis.doctor import diagnose_model
+    from automodel_cli.knowledge.head_index import load_index
+
+    directory = write_quantized_config(layout, root / f"config-only-{layout}")
+    raised = raises_here(directory)
+    report = diagnose_model(str(directory), load_index())
+    assert [finding.code for finding in report.findings] == [first, then] and report.verdict == "fail"
+    real_first = "quantization-fails" if isinstance(raised, ImportError) else "no-weights"
+    assert isinstance(raised, (ImportError, OSError)) and real_first == first
+    if first == "quantization-fails":
+        assert str(raised) in report.findings[0].message
+    else:
+        assert "no file named model.safetensors" in str(raised)
+
+
+def test_a_config_only_release_reports_its_quantization_beside_the_missing_weights():
+    human = run_amx("doctor", "examples/deepseek-r1-fp8")
+    data = json.loads(run_amx("doctor", "examples/deepseek-r1-fp8", "--json").stdout)
+    assert human.returncode == 1 and data["verdict"] == "fail"
+    codes = [finding["code"] for finding in data["findings"]]
+    assert codes[:2] == ["no-weights", "dequantized-load"]
+    # 671B parameters dequantized to bfloat16, against the 8-bit estimate of what is stored
+    assert "to bfloat16" in data["findings"][1]["message"] and "take 1.2 TiB, against an estimated 626.7 GiB" \
+        in data["findings"][1]["message"]
+    assert "! dequantized-load" in human.stdout and "1.2 TiB" in human.stdout
+
+
+def test_without_weights_or_a_dtype_the_dequantized_memory_is_not_guessed(root):
+    """dtype="auto" takes the checkpoint's float dtype when config.json names none: a config-only model
+    cannot say it, so doctor warns of the dequantization without a figure."""
+    from automodel_cli.diagnosis.doctor import diagnose_model
+    from automodel_cli.knowledge.head_index import load_index
+
+    directory = write_quantized_config("fp8", root / "config-only-no-dtype")
+    raw = json.loads((directory / "config.json").read_text())
+    del raw["dtype"]
+    (directory / "config.json").write_text(json.dumps(raw))
+    finding = next(f for f in diagnose_model(str(directory), load_index()).findings if f.code == "dequantized-load")
+    assert "to bfloat16" not in finding.message and "memory is not known without the weights" in finding.message

@@ -96,15 +96,30 @@ LAYOUTS = {
 }
 
 
+def tiny_llama_config():
+    """The config of the tiny LlamaForCausalLM (bfloat16) every layout stores."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                       num_key_value_heads=2, vocab_size=128, architectures=["LlamaForCausalLM"], dtype="bfloat16")
+
+
 def tiny_llama():
     """The unquantized tiny LlamaForCausalLM (bfloat16) every layout stores."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
-    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, vocab_size=128, architectures=["LlamaForCausalLM"], dtype="bfloat16")
     torch.manual_seed(0)
-    return LlamaForCausalLM(config).to(torch.bfloat16)
+    return LlamaForCausalLM(tiny_llama_config()).to(torch.bfloat16)
+
+
+def write_quantized_config(layout: str, directory: Path) -> Path:
+    """The config.json of `write_quantized`'s tiny Llama alone: a quantized model without its weights."""
+    raw = tiny_llama_config().to_dict()
+    raw["quantization_config"] = LAYOUTS[layout][0]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(raw))
+    return directory
 
 
 def write_quantized(layout: str, directory: Path) -> Path:

@@ -20,7 +20,9 @@ import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from ...base.errors import TorchMissingError
 from ...compat.quiet import quiet_transformers
+from ...compat.torch_extra import torch_installed
 from .config import QuantizationSpec
 from .machine import Device, hardware_answer, simulated
 from .supported import supported_methods
@@ -123,6 +125,8 @@ def loading_outcome(spec: QuantizationSpec, dtype_name: str | None, device: Devi
     """
     if spec.method not in supported_methods():
         return _unknown_method(spec.method)
+    if not torch_installed():
+        raise TorchMissingError("running the installed transformers' quantizer checks")
     import torch
     from transformers.quantizers.auto import AUTO_QUANTIZATION_CONFIG_MAPPING, AUTO_QUANTIZER_MAPPING, AutoHfQuantizer
 

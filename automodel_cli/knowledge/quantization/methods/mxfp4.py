@@ -3,6 +3,7 @@
 
 from . import Method, fixed
 
+
 def _unpacked(blocks: tuple[int, ...]) -> tuple[int, ...]:
     """(experts, out, in/32, 16) blocks of two values a byte -> the expert weight (experts, in, out), as
     transformers' dequantization transposes it; None for a shape that is not four dimensions."""
