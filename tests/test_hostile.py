@@ -78,7 +78,11 @@ def test_errors_are_one_clear_line(outcome):
         errors = [line for line in r["stderr"].splitlines() if line.startswith("error: ")]
         assert len(errors) == 1, (r["case"], r["stderr"])
         assert r["message"] in errors[0], (r["case"], errors[0])
-        assert r["stdout"] == "", (r["case"], r["stdout"])
+        # inspect shows what the headers say before it meets the error; nothing else comes before an error
+        header_block = outcome["command"] == "inspect" and not r["json"] and r["stdout"].startswith("╭─") \
+            and " header" in r["stdout"].splitlines()[0] and r["stdout"].rstrip().endswith("╯") \
+            and r["stdout"].count("╭─") == 1
+        assert r["stdout"] == "" or header_block, (r["case"], r["stdout"])
 
 
 def test_json_output_is_valid_json(outcome):
