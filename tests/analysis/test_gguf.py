@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import PROJECT_ROOT, run_amx
+from support import PROJECT_ROOT
 from support.gguf_files import (
     CONTEXT,
     HEADS,
@@ -22,6 +22,7 @@ from support.gguf_files import (
     tiny_parameter_count,
     write_tiny_gguf,
 )
+from support.preloaded import run_amx_preloaded
 
 pytest.importorskip("gguf")
 
@@ -52,7 +53,7 @@ def models(tmp_path_factory) -> Path:
 
 
 def _amx_json(*args: str, env: dict | None = None) -> dict:
-    result = run_amx(*args, "--json", env=env)
+    result = run_amx_preloaded(*args, "--json", env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -104,7 +105,7 @@ def test_inspect_matches_what_from_pretrained_loads(models, folder):
 
 
 def test_inspect_human_output_shows_the_gguf_facts(models):
-    result = run_amx("inspect", str(models / "llama-q8" / "tiny-llama-Q8_0.gguf"))
+    result = run_amx_preloaded("inspect", str(models / "llama-q8" / "tiny-llama-Q8_0.gguf"))
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())
     assert "GGUF tiny-llama-Q8_0.gguf v3, architecture llama, Q8_0" in out
@@ -120,7 +121,7 @@ def test_heads_are_those_of_the_derived_model_type(models, folder):
     assert data["native_head"] == "AutoModelForCausalLM" and data["architectures"] == [expected]
     assert {h["model_class"] for h in data["heads"] if h["native"]} == {expected}
     assert any("GGUF file" in note for note in data["notes"])
-    human = run_amx("heads", str(models / folder))
+    human = run_amx_preloaded("heads", str(models / folder))
     assert human.returncode == 0 and "★ │ AutoModelForCausalLM" in human.stdout
 
 
@@ -129,29 +130,29 @@ def test_an_architecture_transformers_cannot_load(models):
 
     with pytest.raises(ValueError, match="not supported"):
         AutoConfig.from_pretrained(models / "unsupported", gguf_file="tiny-command-r-F16.gguf")
-    heads = run_amx("heads", str(models / "unsupported"))
+    heads = run_amx_preloaded("heads", str(models / "unsupported"))
     assert heads.returncode == 1 and heads.stdout == ""
     assert "cannot load GGUF architecture 'command-r'" in heads.stderr and "transformers " in heads.stderr
     data = _amx_json("inspect", str(models / "unsupported"))
     assert data["gguf"]["transformers_loadable"] is False and data["head"] is None
     assert data["total_parameters"] == tiny_parameter_count(UNSUPPORTED)
     assert (data["summary"]["layers"], data["summary"]["hidden_size"]) == (LAYERS, HIDDEN)  # llama.cpp's keys
-    doctor = run_amx("doctor", str(models / "unsupported"), "--json")
+    doctor = run_amx_preloaded("doctor", str(models / "unsupported"), "--json")
     assert doctor.returncode == 1
     assert [f["code"] for f in json.loads(doctor.stdout)["findings"]] == ["gguf-unsupported-architecture"]
 
 
 def test_several_gguf_files_are_listed_until_one_is_chosen(models):
     for command in (["heads"], ["inspect"], ["doctor"], ["source", "AutoModel"]):
-        result = run_amx(*command, str(models / "several"))
+        result = run_amx_preloaded(*command, str(models / "several"))
         assert result.returncode == 2, (command, result.stderr)
         assert "holds 2 GGUF checkpoints: tiny-llama-Q8_0.gguf (Q8_0, " in result.stderr
         assert "tiny-qwen2-F16.gguf (F16, " in result.stderr and "--gguf-file" in result.stderr
     data = _amx_json("heads", str(models / "several"), "--gguf-file", "tiny-qwen2-F16.gguf")
     assert data["model_type"] == "qwen2"
-    missing = run_amx("inspect", str(models / "several"), "--gguf-file", "nope.gguf")
+    missing = run_amx_preloaded("inspect", str(models / "several"), "--gguf-file", "nope.gguf")
     assert missing.returncode == 1 and "has no GGUF file 'nope.gguf'" in missing.stderr
-    escaping = run_amx("heads", str(models / "several"), "--gguf-file", "../x.gguf")
+    escaping = run_amx_preloaded("heads", str(models / "several"), "--gguf-file", "../x.gguf")
     assert escaping.returncode == 2 and "must be the name of a .gguf file inside the model" in escaping.stderr
 
 
@@ -171,7 +172,7 @@ def test_a_split_checkpoint_is_one(models):
     (models / "split-missing").mkdir()
     for part in parts[:-1]:
         shutil.copy(models / "split" / part, models / "split-missing")
-    broken = run_amx("inspect", str(models / "split-missing"))
+    broken = run_amx_preloaded("inspect", str(models / "split-missing"))
     assert broken.returncode == 2 and f"of {len(parts)} parts, but {len(parts) - 1} are present" in broken.stderr
 
 
@@ -183,16 +184,16 @@ def test_doctor_and_source_read_the_derived_config(models):
     with pytest.raises((OSError, ValueError), match="config.json"):
         AutoModelForCausalLM.from_pretrained(folder)
     AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
-    unnamed = run_amx("doctor", str(folder), "--json")
+    unnamed = run_amx_preloaded("doctor", str(folder), "--json")
     assert unnamed.returncode == 1
     finding = json.loads(unnamed.stdout)["findings"][0]
     assert finding["code"] == "gguf-file-required" and f"gguf_file={name!r}" in finding["fix"]
-    assert f"--gguf-file {name}" in run_amx("doctor", str(folder)).stdout
-    doctor = json.loads(run_amx("doctor", str(folder), "--gguf-file", name, "--json").stdout)
+    assert f"--gguf-file {name}" in run_amx_preloaded("doctor", str(folder)).stdout
+    doctor = json.loads(run_amx_preloaded("doctor", str(folder), "--gguf-file", name, "--json").stdout)
     assert (doctor["verdict"], doctor["model_class"], doctor["findings"]) == ("ok", "LlamaForCausalLM", [])
-    other = run_amx("doctor", str(folder), "--gguf-file", name, "--head", "ner", "--json")
+    other = run_amx_preloaded("doctor", str(folder), "--gguf-file", name, "--head", "ner", "--json")
     assert other.returncode == 1 and json.loads(other.stdout)["findings"][0]["code"] == "new-weights"
-    source = run_amx("source", "causal-lm", str(models / "qwen2-f16"), "--contract")
+    source = run_amx_preloaded("source", "causal-lm", str(models / "qwen2-f16"), "--contract")
     assert source.returncode == 0 and "Qwen2ForCausalLM" in source.stdout
 
 
@@ -207,16 +208,16 @@ max-parameters = "100K"
 [[models]]
 model = "{models / 'unsupported'}"
 ''')
-    data = json.loads(run_amx("check", "--manifest", str(manifest), "--json").stdout)
+    data = json.loads(run_amx_preloaded("check", "--manifest", str(manifest), "--json").stdout)
     first, second = data["models"]
     assert first["status"] == "pass" and first["model_type"] == "qwen2"
     assert any(c["constraint"] == "max-parameters" and "78,400 parameters" in c["message"] for c in first["checks"])
     assert second["status"] == "fail" and "cannot load GGUF architecture 'command-r'" in second["reason"]
-    direct = run_amx("check", str(models / "several"), "--gguf-file", "tiny-llama-Q8_0.gguf", "--head", "causal-lm",
+    direct = run_amx_preloaded("check", str(models / "several"), "--gguf-file", "tiny-llama-Q8_0.gguf", "--head", "causal-lm",
                      "--json")
     assert direct.returncode == 0 and json.loads(direct.stdout)["models"][0]["model_type"] == "llama"
     manifest.write_text(f'[[models]]\nmodel = "{models / "several"}"\ngguf-file = "weights.bin"\n')
-    bad = run_amx("check", "--manifest", str(manifest))
+    bad = run_amx_preloaded("check", "--manifest", str(manifest))
     assert bad.returncode == 2 and "amx.toml:3: models[0].gguf-file: must be the name of a .gguf file" in bad.stderr
 
 
@@ -240,7 +241,7 @@ def test_hub_gguf_reads_only_the_header(local_hub, gguf_repo):
     assert data["total_parameters"] == tiny_parameter_count("llama", vocab=4096) and g["quantization"] == "F32"
     assert served == {f"{gguf_repo}/tiny-llama-F32.gguf": g["bytes_read"]}
     assert g["bytes_read"] <= max(64 * 1024, 2 * g["header_bytes"]) and g["bytes_read"] * 10 < file_bytes
-    listed = run_amx("heads", gguf_repo, env=local_hub.env())
+    listed = run_amx_preloaded("heads", gguf_repo, env=local_hub.env())
     assert listed.returncode == 2 and "holds 2 GGUF checkpoints" in listed.stderr
     assert "tiny-llama-Q8_0.gguf (Q8_0" in listed.stderr and "tiny-llama-F32.gguf (F32" in listed.stderr
     one = _amx_json("heads", "amx-test/one-gguf", env=local_hub.env())

@@ -6,7 +6,8 @@ import json
 import pickle
 
 import pytest
-from support import EXAMPLES, run_amx
+from support import EXAMPLES
+from support.preloaded import run_amx_preloaded
 from support.tiny_models import save_tiny, tiny_config
 from typer.testing import CliRunner
 
@@ -300,14 +301,14 @@ def test_help_has_examples_and_errors_have_no_traceback(minilm):
     help_text = amx("inspect", "--help").stdout
     assert "amx inspect" in help_text and "--head" in help_text and "--filter" in help_text
     assert "inspect" in amx("--help").stdout
-    result = run_amx("inspect", str(minilm), "--head", "AutoModelForCTC")
+    result = run_amx_preloaded("inspect", str(minilm), "--head", "AutoModelForCTC")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "does not fit 'bert'" in result.stderr
 
 
 def test_hub_model_reads_headers_not_weights(local_hub, tiny_bert_repo, tiny_bert_dir, tmp_path):
     """Over the local Hub: the same report as the local copy, and no weight file lands in the cache."""
-    result = run_amx("inspect", tiny_bert_repo, "--json", env=local_hub.env(tmp_path))
+    result = run_amx_preloaded("inspect", tiny_bert_repo, "--json", env=local_hub.env(tmp_path))
     assert result.returncode == 0, result.stderr
     remote, local = json.loads(result.stdout), amx_json("inspect", str(tiny_bert_dir))
     assert remote["model"] == tiny_bert_repo and remote["source"] == "safetensors"
@@ -320,7 +321,7 @@ def test_hub_model_reads_headers_not_weights(local_hub, tiny_bert_repo, tiny_ber
 def test_malformed_header_is_one_line_and_exit_2(tmp_path):
     directory = save_tiny("BertModel", tiny_config("bert"), tmp_path / "broken")
     (directory / "model.safetensors").write_bytes((1000).to_bytes(8, "little") + b"{not json")
-    result = run_amx("inspect", str(directory))
+    result = run_amx_preloaded("inspect", str(directory))
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and "model.safetensors" in result.stderr
     assert "Traceback" not in result.stderr

@@ -9,7 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import EXAMPLES, run_amx
+from support import EXAMPLES
+from support.preloaded import run_amx_preloaded
 from support.tiny_models import FAMILIES, llama_variants
 
 REPO = "amx-test/diff-llama"
@@ -21,7 +22,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
 
 
 def diff_json(*args: str, env: dict | None = None, code: int = 1) -> dict:
-    result = run_amx("diff", *args, "--json", env=env)
+    result = run_amx_preloaded("diff", *args, "--json", env=env)
     assert result.returncode == code, result.stderr
     payload = json.loads(result.stdout)
     assert payload["schema"] == "amx.diff/1"
@@ -29,7 +30,7 @@ def diff_json(*args: str, env: dict | None = None, code: int = 1) -> dict:
 
 
 def test_same_model_exits_0_in_human_and_json(models):
-    result = run_amx("diff", str(models["llama"]), str(models["copy"]))
+    result = run_amx_preloaded("diff", str(models["llama"]), str(models["copy"]))
     assert result.returncode == 0, result.stderr
     assert "the same structure" in result.stdout and "tensors: the same names, shapes and dtypes" in result.stdout
     payload = diff_json(str(models["llama"]), str(models["copy"]), code=0)
@@ -42,7 +43,7 @@ def test_same_model_exits_0_in_human_and_json(models):
 
 
 def test_resized_vocabulary_collapses_layers_in_human_output(models):
-    result = run_amx("diff", str(models["llama"]), str(models["resized"]))
+    result = run_amx_preloaded("diff", str(models["llama"]), str(models["resized"]))
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     assert any("model.embed_tokens.weight" in line and "[99, 32] F32" in line and "[120, 32] BF16" in line
@@ -64,7 +65,7 @@ def test_classifier_heads_and_load_into(models):
     assert [t["name"] for t in payload["tensors"]["added"]] == ["score.weight"]
     assert payload["load_into"]["missing_keys"] == ["lm_head.weight"]
     assert payload["load_into"]["unexpected_keys"] == ["score.weight"]
-    result = run_amx("diff", str(models["llama"]), str(models["classifier"]), "--load-into", "a")
+    result = run_amx_preloaded("diff", str(models["llama"]), str(models["classifier"]), "--load-into", "a")
     assert "B's checkpoint loaded into A's head" in result.stdout
     assert "newly initialised (1): lm_head.weight" in result.stdout
 
@@ -85,14 +86,14 @@ def test_two_revisions_of_one_hub_repository(local_hub, models):
     assert payload["weights"] == "different"
     same = diff_json(REPO, f"{REPO}@main", env=env, code=0)
     assert same["same"] is True and same["weights"] == "identical"
-    human = run_amx("diff", REPO, f"{REPO}@main", env=env)
+    human = run_amx_preloaded("diff", REPO, f"{REPO}@main", env=env)
     assert "weights: the same bytes" in human.stdout
-    local_digest = json.loads(run_amx("inspect", str(models["llama"]), "--json").stdout)["structure_digest"]
+    local_digest = json.loads(run_amx_preloaded("inspect", str(models["llama"]), "--json").stdout)["structure_digest"]
     assert same["structure_digest"] == {"a": local_digest, "b": local_digest}
 
 
 def test_a_missing_side_is_bad_input(models, tmp_path):
-    result = run_amx("diff", str(models["llama"]), str(tmp_path / "nowhere"))
+    result = run_amx_preloaded("diff", str(models["llama"]), str(tmp_path / "nowhere"))
     assert result.returncode == 2
     assert result.stderr.startswith("error: B (") and "Traceback" not in result.stderr
 
@@ -100,15 +101,15 @@ def test_a_missing_side_is_bad_input(models, tmp_path):
 def test_an_unreadable_side_is_bad_input(models, tmp_path):
     broken = Path(shutil.copytree(models["llama"], tmp_path / "broken"))
     (broken / "model.safetensors").write_bytes(b"\xff" * 16)
-    result = run_amx("diff", str(broken), str(models["llama"]))
+    result = run_amx_preloaded("diff", str(broken), str(models["llama"]))
     assert result.returncode == 2
     assert result.stderr.startswith("error: A (") and "Traceback" not in result.stderr
     (broken / "config.json").write_text("{not json")
-    assert run_amx("diff", str(models["llama"]), str(broken)).returncode == 2
+    assert run_amx_preloaded("diff", str(models["llama"]), str(broken)).returncode == 2
 
 
 def test_config_only_examples_of_two_model_types():
-    result = run_amx("diff", str(EXAMPLES / "distilbert-sst2"), str(EXAMPLES / "bert-base-uncased"))
+    result = run_amx_preloaded("diff", str(EXAMPLES / "distilbert-sst2"), str(EXAMPLES / "bert-base-uncased"))
     assert result.returncode == 1, result.stderr
     assert "heads: native AutoModelForSequenceClassification → AutoModelForMaskedLM" in result.stdout
     payload = diff_json(str(EXAMPLES / "distilbert-sst2"), str(EXAMPLES / "bert-base-uncased"))
@@ -128,7 +129,7 @@ def test_two_quantizations_of_one_gguf_model(tmp_path):
     changed = {c["name"]: (c["a"]["dtype"], c["b"]["dtype"]) for c in payload["tensors"]["changed"]}
     assert changed == {name: (types[0][name], types[1][name]) for name in types[0] if types[0][name] != types[1][name]}
     assert payload["quantization"]["b"] == "Q8_0" and payload["source"] == {"a": "gguf", "b": "gguf"}
-    result = run_amx("diff", str(full), str(quantized))
+    result = run_amx_preloaded("diff", str(full), str(quantized))
     assert result.returncode == 1 and "Q8_0" in result.stdout
 
 
@@ -141,6 +142,6 @@ def test_all_fields_shows_what_is_not_a_difference(tmp_path):
     shown = diff_json(str(tmp_path / "a"), str(tmp_path / "b"), "--all-fields", code=0)["config"]
     assert {(c["field"], c["kind"], c["absent"]) for c in shown} == {("hidden_act", "default", "b"),
                                                                     ("transformers_version", "bookkeeping", "b")}
-    human = run_amx("diff", str(tmp_path / "a"), str(tmp_path / "b"), "--all-fields")
+    human = run_amx_preloaded("diff", str(tmp_path / "a"), str(tmp_path / "b"), "--all-fields")
     assert human.returncode == 0 and "absent on one side, at its class default" in human.stdout
 

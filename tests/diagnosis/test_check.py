@@ -13,7 +13,8 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
-from support import EXAMPLES, PROJECT_ROOT, run_amx
+from support import EXAMPLES, PROJECT_ROOT
+from support.preloaded import run_amx_preloaded
 from typer.testing import CliRunner
 
 from automodel_cli.base.errors import ManifestError
@@ -259,7 +260,7 @@ def test_hostile_inputs_end_as_a_status_or_a_manifest_error(tmp_path):
     manifest = tmp_path / "amx.toml"
     manifest.write_text("".join(f"[[models]]\nmodel = {json.dumps(model)}\nnative-head = \"AutoModelForMaskedLM\"\n"
                                 for model in checked))
-    cli = run_amx("check", "--manifest", str(manifest), "--junit-xml", str(tmp_path / "junit.xml"))
+    cli = run_amx_preloaded("check", "--manifest", str(manifest), "--junit-xml", str(tmp_path / "junit.xml"))
     assert cli.returncode == 1 and "Traceback" not in cli.stderr
     assert "\x1b" not in cli.stdout + cli.stderr and "[bold red]X[/bold red]" in cli.stdout
     assert len(list(ElementTree.parse(tmp_path / "junit.xml").getroot().iter("testcase"))) == len(checked)
@@ -281,7 +282,7 @@ def project(tmp_path) -> Path:
 
 
 def test_cli_table_exit_code_and_summary(project):
-    result = run_amx("check", cwd=project)
+    result = run_amx_preloaded("check", cwd=project)
     assert result.returncode == 1, result.stderr
     # rich 13.0 measures ✓ and ✗ two cells wide and pads the mark column: spaces are not counted
     assert re.search(r"✓ +│ models/bert-ner +│ pass \(1 check\) *\n +│   AutoModelForTokenClassification ", result.stdout)
@@ -293,7 +294,7 @@ def test_cli_table_exit_code_and_summary(project):
 
 
 def test_cli_json_junit_and_github_annotations(project):
-    result = run_amx("check", "--json", "--junit-xml", "report.xml", cwd=project, env={"GITHUB_ACTIONS": "true"})
+    result = run_amx_preloaded("check", "--json", "--junit-xml", "report.xml", cwd=project, env={"GITHUB_ACTIONS": "true"})
     assert result.returncode == 1
     data = json.loads(result.stdout)
     assert data["schema"] == "amx.check/1"
@@ -346,7 +347,7 @@ def test_cli_usage_errors_exit_2(args, message):
 
 def test_markup_from_a_config_is_shown_literally(tmp_path):
     model = write_config(tmp_path / "m", model_type="bert", architectures=["[bold red]Evil[/bold red]\x1b[31m"])
-    result = run_amx("check", str(model), "--native-head", "AutoModelForMaskedLM")
+    result = run_amx_preloaded("check", str(model), "--native-head", "AutoModelForMaskedLM")
     assert result.returncode == 1
     assert "[bold red]Evil[/bold red]" in result.stdout and "\x1b[31m" not in result.stdout
 
@@ -359,7 +360,7 @@ def test_the_github_workflow_command_works_as_written(tmp_path):
     (command,) = re.findall(r"^\s*run:\s*(amx check\b.*)$", workflow, re.M)
     shutil.copytree(EXAMPLES, tmp_path / "examples")  # the checkout: commands run at the repository root
     argv = shlex.split(command)
-    result = run_amx(*argv[1:], cwd=tmp_path)
+    result = run_amx_preloaded(*argv[1:], cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     junit = argv[argv.index("--junit-xml") + 1]
     suite = ElementTree.parse(tmp_path / junit).getroot().find("testsuite")
@@ -375,7 +376,7 @@ def test_the_pre_commit_hook_runs_its_entry_on_the_manifest(tmp_path):
     shutil.copytree(EXAMPLES / "gpt2", tmp_path / "gpt2")
     (tmp_path / "amx.toml").write_text('[[models]]\nmodel = "gpt2"\nheads = ["AutoModelForCausalLM"]\n')
     assert entry.split()[0] == "amx"
-    result = run_amx(*entry.split()[1:], cwd=tmp_path)
+    result = run_amx_preloaded(*entry.split()[1:], cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -435,7 +436,7 @@ def hub_project(tmp_path) -> Path:
 
 
 def test_hub_models_are_checked_together(hub, hub_project):
-    result = run_amx("check", "--json", cwd=hub_project, env=hub.env())
+    result = run_amx_preloaded("check", "--json", cwd=hub_project, env=hub.env())
     assert result.returncode == 1, result.stderr
     models = {(m["model"], m["line"]): m for m in json.loads(result.stdout)["models"]}
     status = {key: (m["status"], m["reason"]) for key, m in models.items()}
@@ -456,9 +457,9 @@ def test_a_hub_model_whose_head_changed_fails_on_the_next_run(local_hub, tmp_pat
     local_hub.add_repo(repo, {"config.json": NER_CONFIG})
     args = ("check", repo, "--head", "AutoModelForTokenClassification", "--native-head", "AutoModelForTokenClassification")
     env = local_hub.env(tmp_path / "hf-home")  # one cache for both runs: the second must not trust it
-    assert run_amx(*args, env=env).returncode == 0
+    assert run_amx_preloaded(*args, env=env).returncode == 0
     local_hub.add_repo(repo, {"config.json": MLM_CONFIG})
-    result = run_amx(*args, "--json", env=env)
+    result = run_amx_preloaded(*args, "--json", env=env)
     assert result.returncode == 1
     (model,) = json.loads(result.stdout)["models"]
     assert model["reason"] == ("the checkpoint was trained for AutoModelForMaskedLM (BertForMaskedLM), "
@@ -471,14 +472,14 @@ def test_unreachable_hub_is_could_not_check_unless_cached(hub, tmp_path):
     manifest = tmp_path / "amx.toml"
     manifest.write_text('[[models]]\nmodel = "amx-check/ner@v1"\nheads = ["AutoModelForTokenClassification"]\n')
     closed = {"HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
-    never_cached = run_amx("check", "--json", cwd=tmp_path, env={**hub.env(tmp_path / "empty"), **closed})
+    never_cached = run_amx_preloaded("check", "--json", cwd=tmp_path, env={**hub.env(tmp_path / "empty"), **closed})
     assert never_cached.returncode == 3, never_cached.stderr
     (model,) = json.loads(never_cached.stdout)["models"]
     assert model["status"] == "error" and model["reason"].startswith("could not check: cannot reach the Hub at")
 
     cache = hub.env(tmp_path / "cache")
-    assert run_amx("check", cwd=tmp_path, env=cache).returncode == 0
-    config_only = run_amx("check", "--json", cwd=tmp_path, env={**cache, **closed})
+    assert run_amx_preloaded("check", cwd=tmp_path, env=cache).returncode == 0
+    config_only = run_amx_preloaded("check", "--json", cwd=tmp_path, env={**cache, **closed})
     assert config_only.returncode == 3, config_only.stderr  # from_pretrained would find no weights either
     (model,) = json.loads(config_only.stdout)["models"]
     assert model["from_cache"] is True and model["reason"].startswith("could not check the weights")
@@ -487,7 +488,7 @@ def test_unreachable_hub_is_could_not_check_unless_cached(hub, tmp_path):
     manifest.write_text('[[models]]\nmodel = "amx-test/tiny-bert-cls"\n')
     download = "from huggingface_hub import snapshot_download; snapshot_download('amx-test/tiny-bert-cls')"
     subprocess.run([sys.executable, "-c", download], check=True, env={**os.environ, **cache})
-    from_cache = run_amx("check", "--json", cwd=tmp_path, env={**cache, **closed})
+    from_cache = run_amx_preloaded("check", "--json", cwd=tmp_path, env={**cache, **closed})
     assert from_cache.returncode == 0, from_cache.stdout + from_cache.stderr
     assert json.loads(from_cache.stdout)["models"][0]["from_cache"] is True
 
@@ -495,14 +496,14 @@ def test_unreachable_hub_is_could_not_check_unless_cached(hub, tmp_path):
 def test_heads_take_the_short_forms_every_command_takes():
     """`amx check --head causal-lm` reads the name as `amx source` and `amx doctor --head` do."""
     gpt2 = str(EXAMPLES / "gpt2")
-    short = run_amx("check", gpt2, "--head", "causal-lm", "--native-head", "causal-lm", "--json")
+    short = run_amx_preloaded("check", gpt2, "--head", "causal-lm", "--native-head", "causal-lm", "--json")
     assert short.returncode == 0, short.stderr
     (model,) = json.loads(short.stdout)["models"]
     assert model["status"] == "pass" and model["heads"] == ["causal-lm"]
     assert "causal-lm (AutoModelForCausalLM) builds GPT2LMHeadModel" in [c["message"] for c in model["checks"]]
-    unsupported = run_amx("check", gpt2, "--head", "image-classification")
+    unsupported = run_amx_preloaded("check", gpt2, "--head", "image-classification")
     assert unsupported.returncode == 1 and "image-classification cannot load gpt2" in unsupported.stdout
-    ambiguous = run_amx("check", gpt2, "--head", "classification", "--json")
+    ambiguous = run_amx_preloaded("check", gpt2, "--head", "classification", "--json")
     assert ambiguous.returncode == 1
     assert "'classification' is ambiguous" in json.loads(ambiguous.stdout)["models"][0]["reason"]
 
@@ -515,10 +516,10 @@ def test_a_missing_model_is_its_own_result_not_a_malformed_manifest(project, mis
     with pytest.raises(OSError):
         AutoConfig.from_pretrained(str(project / missing))
     (project / "amx.toml").write_text(f'[[models]]\nmodel = "{missing}"\n\n[[models]]\nmodel = "models/gpt2"\n')
-    human = run_amx("check", cwd=project)
+    human = run_amx_preloaded("check", cwd=project)
     assert human.returncode == 1, human.stderr
     assert f"✗ │ {missing}" in human.stdout and "✓ │ models/gpt2" in human.stdout
     assert "no such local directory" in human.stdout and "1 passed, 1 failed" in human.stdout
-    data = json.loads(run_amx("check", "--json", cwd=project).stdout)
+    data = json.loads(run_amx_preloaded("check", "--json", cwd=project).stdout)
     assert [(m["model"], m["status"]) for m in data["models"]] == [(missing, "fail"), ("models/gpt2", "pass")]
     assert data["exit_code"] == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from support import run_amx
+from support.preloaded import run_amx_preloaded
 from support.tiny_models import save_tiny, tiny_config
 
 REPO = "amx-test/pinned-llama"
@@ -17,7 +17,7 @@ def _manifest(tmp_path, structure: str):
 
 
 def _check(manifest, env) -> tuple[int, dict]:
-    result = run_amx("check", "--manifest", str(manifest), "--json", env=env)
+    result = run_amx_preloaded("check", "--manifest", str(manifest), "--json", env=env)
     (model,) = json.loads(result.stdout)["models"]
     (check,) = [c for c in model["checks"] if c["constraint"] == "structure"]
     return result.returncode, check
@@ -30,7 +30,7 @@ def test_the_pin_holds_over_new_weights_and_fails_on_a_new_shape(local_hub, tmp_
     original = save_tiny("LlamaForCausalLM", tiny_config("llama"), tmp_path / "original")
     local_hub.add_repo(REPO, original)
     env = local_hub.env()
-    digest = json.loads(run_amx("inspect", REPO, "--json", env=env).stdout)["structure_digest"]
+    digest = json.loads(run_amx_preloaded("inspect", REPO, "--json", env=env).stdout)["structure_digest"]
     manifest = _manifest(tmp_path, digest)
     code, check = _check(manifest, env)
     assert (code, check["status"]) == (0, "pass")
@@ -48,11 +48,11 @@ def test_the_pin_holds_over_new_weights_and_fails_on_a_new_shape(local_hub, tmp_
     code, check = _check(manifest, env)
     assert (code, check["status"]) == (1, "fail")
     assert digest in check["message"] and "amx diff" in check["fix"]
-    human = run_amx("check", "--manifest", str(manifest), env=env)
+    human = run_amx_preloaded("check", "--manifest", str(manifest), env=env)
     assert human.returncode == 1 and "the structure changed" in human.stdout
 
 
 def test_a_malformed_pin_is_bad_input(tmp_path):
-    result = run_amx("check", "--manifest", str(_manifest(tmp_path, "sha256:abc")))
+    result = run_amx_preloaded("check", "--manifest", str(_manifest(tmp_path, "sha256:abc")))
     assert result.returncode == 2
     assert "structure: must be a structure_digest" in result.stderr

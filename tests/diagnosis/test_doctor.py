@@ -14,7 +14,8 @@ import traceback
 from pathlib import Path
 
 import pytest
-from support import EXAMPLES, PROJECT_ROOT, corpus_slugs, run_amx
+from support import EXAMPLES, PROJECT_ROOT, corpus_slugs
+from support.preloaded import run_amx_preloaded
 from typer.testing import CliRunner
 
 from automodel_cli.cli import app
@@ -243,7 +244,7 @@ def test_unreachable_references_are_findings(tmp_path, index):
 
 
 def test_hub_model_not_cached_offline_is_an_error_line():
-    result = run_amx("doctor", "some-org/not-cached-anywhere")
+    result = run_amx_preloaded("doctor", "some-org/not-cached-anywhere")
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith("error: HF_HUB_OFFLINE is set")
 
@@ -363,13 +364,13 @@ def test_unrecognised_errors_and_clean_logs(index):
 
 def test_piped_text_and_exit_codes():
     said = QUOTED["gated-repo"]
-    result = run_amx("doctor", "--json", input_text=said)
+    result = run_amx_preloaded("doctor", "--json", input_text=said)
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     assert data["subject"] == "error text" and data["findings"][0]["code"] == "gated-repo"
     assert "meta-llama/Llama-3.1-8B" in data["findings"][0]["message"]
-    assert run_amx("doctor", input_text="all good\n").returncode == 0
-    empty = run_amx("doctor", input_text="")
+    assert run_amx_preloaded("doctor", input_text="all good\n").returncode == 0
+    empty = run_amx_preloaded("doctor", input_text="")
     assert empty.returncode == 2 and "nothing to diagnose" in empty.stderr
 
 
@@ -380,10 +381,10 @@ def test_bad_combinations_are_bad_input(bert_mlm):
 
 def test_hostile_text_is_bounded_and_shown_literally():
     huge = "a" * 3_000_000 + " is not a valid git identifier" + "\n" * 1_000_000 + "x | MISSING" * 1000
-    result = run_amx("doctor", "--json", input_text="LOAD REPORT\n" + huge, timeout=60)
+    result = run_amx_preloaded("doctor", "--json", input_text="LOAD REPORT\n" + huge, timeout=60)
     assert result.returncode in (0, 1) and json.loads(result.stdout)["schema"] == "amx.doctor/1"
     evil = "OSError: [bold red]X[/bold red]\x1b[31m is not a local folder and is not a valid model identifier"
-    shown = run_amx("doctor", "--error", evil)
+    shown = run_amx_preloaded("doctor", "--error", evil)
     assert "[bold red]X[/bold red]" in shown.stdout and "\x1b" not in shown.stdout
 
 
@@ -395,7 +396,7 @@ def test_help_has_examples():
 
 
 def test_doctor_does_not_import_torch_or_transformers(bert_mlm):
-    run_amx("doctor", str(bert_mlm))  # make sure the index is cached
+    run_amx_preloaded("doctor", str(bert_mlm))  # make sure the index is cached
     code = (
         "import sys; from typer.testing import CliRunner; from automodel_cli.cli import app;"
         f"r = CliRunner().invoke(app, ['doctor', {str(bert_mlm)!r}, '--head', 'AutoModelForImageClassification']);"
@@ -421,12 +422,12 @@ def hub(local_hub, tiny_bert_repo, tiny_bert_dir):
 
 
 def test_hub_model_is_diagnosed_from_its_config(hub, tiny_bert_repo):
-    result = run_amx("doctor", tiny_bert_repo, "--json", env=hub.env())
+    result = run_amx_preloaded("doctor", tiny_bert_repo, "--json", env=hub.env())
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(result.stdout)
     assert (data["verdict"], data["head"], data["model_class"]) == (
         "ok", "AutoModelForSequenceClassification", "BertForSequenceClassification")
-    unsupported = run_amx("doctor", tiny_bert_repo, "--head", "AutoModelForImageClassification", env=hub.env())
+    unsupported = run_amx_preloaded("doctor", tiny_bert_repo, "--head", "AutoModelForImageClassification", env=hub.env())
     assert unsupported.returncode == 1 and "unsupported-head" in unsupported.stdout
 
 
@@ -440,7 +441,7 @@ def test_hub_model_is_diagnosed_from_its_config(hub, tiny_bert_repo):
     ids=["repository", "config", "revision"],
 )
 def test_unreachable_hub_repositories_are_findings(hub, args, code):
-    result = run_amx("doctor", *args, "--json", env=hub.env())
+    result = run_amx_preloaded("doctor", *args, "--json", env=hub.env())
     assert result.returncode == 1, result.stderr
     assert [finding["code"] for finding in json.loads(result.stdout)["findings"]] == [code]
 
@@ -454,7 +455,7 @@ def test_a_head_mapped_to_the_checkpoint_class_is_clean(index):
 @pytest.mark.parametrize(("repo", "code"), [("amx-test/doctor-pickle", "pickle-weights"),
                                             ("amx-test/doctor-config-only", "no-weights")])
 def test_hub_weight_files_are_listed(hub, repo, code):
-    result = run_amx("doctor", repo, "--json", env=hub.env())
+    result = run_amx_preloaded("doctor", repo, "--json", env=hub.env())
     assert result.returncode == 1, result.stderr
     findings = json.loads(result.stdout)["findings"]
     assert [finding["code"] for finding in findings] == [code]
@@ -484,7 +485,7 @@ def test_a_cached_config_without_weights_is_not_a_clean_verdict(hub, tiny_bert_r
     from support.localhub import free_port
 
     env = hub.env(tmp_path / "hf-home")
-    assert run_amx("heads", tiny_bert_repo, env=env).returncode == 0
+    assert run_amx_preloaded("heads", tiny_bert_repo, env=env).returncode == 0
     env |= {"HF_HUB_OFFLINE": "1"} if cut_off == "offline" else {"HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
     # huggingface_hub retries a refused connection with backoff (about 23 s a file, ~140 s in all): the
     # load's outcome is the same without its waits, so they are skipped.
@@ -493,18 +494,18 @@ def test_a_cached_config_without_weights_is_not_a_clean_verdict(hub, tiny_bert_r
                                    "from transformers import AutoModelForSequenceClassification as A\n"
                                    f"A.from_pretrained({tiny_bert_repo!r})")
     assert load.returncode != 0 and "OSError" in load.stderr
-    human = run_amx("doctor", tiny_bert_repo, env=env)
+    human = run_amx_preloaded("doctor", tiny_bert_repo, env=env)
     assert human.returncode == 3, human.stdout + human.stderr
     assert "? weights-not-checked" in human.stdout and "✓" not in human.stdout
     assert "could not be checked" in human.stdout.splitlines()[-1]
-    data = json.loads(run_amx("doctor", tiny_bert_repo, "--json", env=env).stdout)
+    data = json.loads(run_amx_preloaded("doctor", tiny_bert_repo, "--json", env=env).stdout)
     assert data["verdict"] == "unknown"
     assert [(f["code"], f["severity"]) for f in data["findings"]] == [("weights-not-checked", "unchecked")]
-    check = run_amx("check", tiny_bert_repo, "--json", env=env)
+    check = run_amx_preloaded("check", tiny_bert_repo, "--json", env=env)
     assert check.returncode == 3
     model = json.loads(check.stdout)["models"][0]
     assert model["status"] == "error" and model["reason"].startswith("could not check the weights")
-    assert "could not be checked" in run_amx("check", tiny_bert_repo, env=env).stdout
+    assert "could not be checked" in run_amx_preloaded("check", tiny_bert_repo, env=env).stdout
 
 
 @pytest.fixture(scope="module")
@@ -526,7 +527,7 @@ def test_variant_weights_need_variant_like_the_real_load(variant_models, layout,
     assert "OSError" in transformers_says(lambda: AutoModelForMaskedLM.from_pretrained(model))
     _, info = AutoModelForMaskedLM.from_pretrained(model, variant="fp16", output_loading_info=True)
     assert not any(info.values())
-    human = run_amx("doctor", str(model))
+    human = run_amx_preloaded("doctor", str(model))
     assert human.returncode == 1 and "variant-required" in human.stdout
     assert "variant='fp16'" in human.stdout and "--variant fp16" in human.stdout
     assert "another" not in human.stdout and "does not load" not in human.stdout
@@ -534,7 +535,7 @@ def test_variant_weights_need_variant_like_the_real_load(variant_models, layout,
     assert (exit_code, [f["code"] for f in data["findings"]]) == (1, ["variant-required"])
     exit_code, data = doctor_json(str(model), "--variant", "fp16")
     assert (exit_code, data["verdict"], data["findings"]) == (0, "ok", [])
-    clean = run_amx("doctor", str(model), "--variant", "fp16")
+    clean = run_amx_preloaded("doctor", str(model), "--variant", "fp16")
     assert clean.returncode == 0 and "✓ the load would succeed cleanly" in clean.stdout
     # key by key from the variant's headers: the sequence-classification head's new weights, exactly
     _, real = __import__("transformers").AutoModelForSequenceClassification.from_pretrained(
@@ -551,22 +552,22 @@ def test_a_variant_that_is_not_there_is_named_like_the_real_error(variant_models
     report = diagnose_model(str(model), index, variant="bf16")
     assert codes(report) == ["no-weights"] and "'bf16'" in report.findings[0].message
     assert report.findings[0].fix == "load it with variant='fp16'"
-    assert run_amx("doctor", str(model), "--variant", "../x").returncode == 2
+    assert run_amx_preloaded("doctor", str(model), "--variant", "../x").returncode == 2
 
 
 def test_inspect_and_check_take_the_variant(variant_models, tmp_path):
     model = variant_models["sharded"]
-    inspected = json.loads(run_amx("inspect", str(model), "--variant", "fp16", "--json").stdout)
+    inspected = json.loads(run_amx_preloaded("inspect", str(model), "--variant", "fp16", "--json").stdout)
     assert inspected["source"] == "safetensors" and len(inspected["checkpoint_files"]) == 5
-    heads = json.loads(run_amx("heads", str(model), "--check-weights", "--variant", "fp16", "--json").stdout)
+    heads = json.loads(run_amx_preloaded("heads", str(model), "--check-weights", "--variant", "fp16", "--json").stdout)
     assert [h["new_weights"] for h in heads["heads"] if h["native"]] == [False]
     (tmp_path / "amx.toml").write_text(f'[[models]]\nmodel = "{model}"\nvariant = "bf16"\nrequire-safetensors = true\n'
                                        f'[[models]]\nmodel = "{variant_models["single"]}"\nvariant = "fp16"\n'
                                        'require-safetensors = true\n')
-    result = run_amx("check", "--json", cwd=tmp_path)
+    result = run_amx_preloaded("check", "--json", cwd=tmp_path)
     assert result.returncode == 3, result.stdout + result.stderr
     assert [m["status"] for m in json.loads(result.stdout)["models"]] == ["error", "pass"]
-    assert run_amx("check", str(model), "--variant", "fp16", "--require-safetensors").returncode == 0
+    assert run_amx_preloaded("check", str(model), "--variant", "fp16", "--require-safetensors").returncode == 0
 
 
 def test_an_architecture_transformers_lacks_is_said_not_silently_replaced(tmp_path, index):
@@ -577,7 +578,7 @@ def test_an_architecture_transformers_lacks_is_said_not_silently_replaced(tmp_pa
     model = save_tiny("LlamaForCausalLM", tiny_config("llama"), tmp_path / "superres")
     config = json.loads((model / "config.json").read_text())
     (model / "config.json").write_text(json.dumps({**config, "architectures": ["LlamaForSuperResolution"]}))
-    assert "architectures[0] 'LlamaForSuperResolution' is not a class" in run_amx("heads", str(model)).stdout
+    assert "architectures[0] 'LlamaForSuperResolution' is not a class" in run_amx_preloaded("heads", str(model)).stdout
     _, real = AutoModel.from_pretrained(model, output_loading_info=True)
     exit_code, data = doctor_json(str(model))
     assert (exit_code, data["verdict"], data["head"]) == (1, "warn", "AutoModel")
@@ -585,7 +586,7 @@ def test_an_architecture_transformers_lacks_is_said_not_silently_replaced(tmp_pa
     assert findings["unknown-architecture"]["severity"] == "warning"
     assert "'LlamaForSuperResolution'" in findings["unknown-architecture"]["message"]
     assert set(findings["unused-weights"]["keys"]) == set(real["unexpected_keys"])
-    human = run_amx("doctor", str(model))
+    human = run_amx_preloaded("doctor", str(model))
     assert "! unknown-architecture: architectures[0] 'LlamaForSuperResolution'" in human.stdout
     assert "fix: pass --head" in human.stdout
     asked = diagnose_model(str(model), index, head="AutoModelForCausalLM")
@@ -610,11 +611,11 @@ def test_two_pasted_load_reports_are_each_diagnosed_on_their_own(tiny_bert_dir, 
     assert {key for key in by_code["size-mismatch"].keys} == {"classifier.weight", "classifier.bias"}
     assert by_code["new-weights"].message.startswith("GPT2ForSequenceClassification would start with")
     assert by_code["new-weights"].keys == ["score.weight"]
-    human = run_amx("doctor", input_text=bert_log + gpt2_log)
+    human = run_amx_preloaded("doctor", input_text=bert_log + gpt2_log)
     assert "BertForTokenClassification would start" not in human.stdout
     assert "GPT2ForSequenceClassification would start with newly initialised (random) weights: score.weight" \
         in human.stdout
-    data = json.loads(run_amx("doctor", "--json", input_text=gpt2_log + gpt2_log.replace("score.weight", "x.weight")
+    data = json.loads(run_amx_preloaded("doctor", "--json", input_text=gpt2_log + gpt2_log.replace("score.weight", "x.weight")
                               ).stdout)
     assert [finding["keys"] for finding in data["findings"]] == [["score.weight"], ["x.weight"]]
 
@@ -658,12 +659,12 @@ def test_a_file_inside_a_model_folder_asks_for_the_folder(name, tmp_path):
         AutoModelForCausalLM.from_pretrained(folder / name)
     AutoModelForCausalLM.from_pretrained(folder)
     for command in ("heads", "doctor", "inspect"):
-        result = run_amx(command, str(folder / name))
+        result = run_amx_preloaded(command, str(folder / name))
         assert result.returncode == 2, result.stderr
         assert result.stderr.splitlines() == [
             f"error: {folder / name} is a file of a model, not its config.json: pass the model's folder",
             f"hint: pass {folder} instead: from_pretrained takes the folder, not a file in it"]
-    assert json.loads(run_amx("heads", str(folder), "--json").stdout)["model_type"] == "llama"
+    assert json.loads(run_amx_preloaded("heads", str(folder), "--json").stdout)["model_type"] == "llama"
 
 
 def test_a_relative_adapter_base_says_where_it_was_looked_for(tmp_path):
@@ -685,8 +686,8 @@ def test_a_relative_adapter_base_says_where_it_was_looked_for(tmp_path):
         real = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, timeout=300,
                               env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
         assert (real.returncode == 0) == loads
-    assert run_amx("heads", str(adapter), cwd=tmp_path).returncode == 0
-    lost = run_amx("heads", str(adapter), cwd=elsewhere)
+    assert run_amx_preloaded("heads", str(adapter), cwd=tmp_path).returncode == 0
+    lost = run_amx_preloaded("heads", str(adapter), cwd=elsewhere)
     assert lost.returncode == 1
     assert f"no such folder from the current directory {elsewhere}, where a relative base is looked for " \
            f"(it is one from {tmp_path}: run from there" in lost.stderr
@@ -710,7 +711,7 @@ def test_a_head_trained_for_another_task_is_named(tiny_bert_dir, index):
     assert (exit_code, finding["severity"], sorted(finding["keys"])) == (1, "warning", reused)
     assert "trained for sequence classification" in finding["message"]
     assert "load it with AutoModelForSequenceClassification" in finding["fix"]
-    human = run_amx("doctor", str(tiny_bert_dir), "--head", "ner").stdout
+    human = run_amx_preloaded("doctor", str(tiny_bert_dir), "--head", "ner").stdout
     assert "! head-from-another-task: BertForTokenClassification would load head weights trained for " \
            "sequence classification" in human
     for clean in ("AutoModelForSequenceClassification", "AutoModel", "AutoModelForQuestionAnswering"):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import EXAMPLES, run_amx
+from support import EXAMPLES
+from support.preloaded import run_amx_preloaded
 
 from automodel_cli.files.config_reader import read_config
 from automodel_cli.files.reference import resolve_config
@@ -92,7 +93,7 @@ def test_a_dense_model_has_no_moe(tmp_path):
     ("gpt-oss-20b", 20.9, None, 3.6),  # OpenAI: 21B total, 3.6B active, the input embedding left out
 ])
 def test_real_releases_match_their_published_figures(example, total, active, without_embedding):
-    result = run_amx("inspect", str(EXAMPLES / example), "--json")
+    result = run_amx_preloaded("inspect", str(EXAMPLES / example), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     billions = pytest.approx  # published figures are rounded (or cut) to one decimal
@@ -102,5 +103,5 @@ def test_real_releases_match_their_published_figures(example, total, active, wit
         assert moe["active_parameters"] / 1e9 == billions(active, abs=0.06)
     if without_embedding is not None:
         assert moe["active_parameters_without_input_embedding"] / 1e9 == billions(without_embedding, abs=0.06)
-    human = run_amx("inspect", str(EXAMPLES / example)).stdout
+    human = run_amx_preloaded("inspect", str(EXAMPLES / example)).stdout
     assert f"of {moe['experts']} experts" in human and "without the input embedding" in human

@@ -18,14 +18,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support import EXAMPLES, PROJECT_ROOT, run_amx
+from support import EXAMPLES, PROJECT_ROOT
+from support.preloaded import run_amx_preloaded
 
 SUPPORT = Path(__file__).resolve().parents[1] / "support"  # regpkg/ is there
 BERT = str(EXAMPLES / "bert-base-uncased")
 
 
 def amx(*args: str, cwd: Path = SUPPORT, env: dict[str, str] | None = None):
-    return run_amx(*args, cwd=cwd, env=env)
+    """The entry point in a process of its own (what `--import` registers stays there), forked from one
+    that imported torch and transformers once (support/preloaded.py)."""
+    return run_amx_preloaded(*args, cwd=cwd, env=env)
 
 
 def after_import(module: str, code: str):

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support import run_amx
+from support.preloaded import run_amx_preloaded
 from support.tiny_models import save_tiny, tiny_config
 
 pytest.importorskip("peft")
@@ -50,7 +50,7 @@ def adapters(tmp_path_factory) -> dict[str, Path]:
 
 
 def amx_json(*args: str, env: dict | None = None) -> dict:
-    result = run_amx(*args, "--json", env=env)
+    result = run_amx_preloaded(*args, "--json", env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -71,7 +71,7 @@ def test_task_type_makes_the_native_head_and_the_saved_classifier_is_new_as_real
     """The classifier saved in modules_to_save is restored by transformers 5.18 and later; older 5.x
     releases drop it, and amx answers for the installed one."""
     really_new, _, _ = classifier_load
-    result = run_amx("heads", str(adapters["lora-bert-cls"]))
+    result = run_amx_preloaded("heads", str(adapters["lora-bert-cls"]))
     assert result.returncode == 0, result.stderr
     assert "native head: AutoModelForSequenceClassification" in result.stdout
     report = amx_json("heads", str(adapters["lora-bert-cls"]))
@@ -144,7 +144,7 @@ def test_inspect_predicts_what_peft_really_loads(adapters, adapter, base, auto_c
 
 def test_inspect_of_an_adapter_lists_its_tensors_human(adapters, classifier_load):
     really_new, dropped, _ = classifier_load
-    result = run_amx("inspect", str(adapters["lora-bert-cls"]))
+    result = run_amx_preloaded("inspect", str(adapters["lora-bert-cls"]))
     assert result.returncode == 0, result.stderr
     output = " ".join(result.stdout.split())  # notes wrap at the terminal's width
     assert "adapter LORA  r=2  alpha=8  task SEQ_CLS → AutoModelForSequenceClassification" in result.stdout
@@ -159,7 +159,7 @@ def test_inspect_of_an_adapter_lists_its_tensors_human(adapters, classifier_load
 
 def test_doctor_warns_of_adapter_tensors_transformers_drops(adapters, classifier_load):
     _, dropped, _ = classifier_load
-    result = run_amx("doctor", str(adapters["lora-bert-cls"]), "--json")
+    result = run_amx_preloaded("doctor", str(adapters["lora-bert-cls"]), "--json")
     finding = next((f for f in json.loads(result.stdout)["findings"] if f["code"] == "dropped-adapter-tensors"), None)
     if dropped:
         assert finding["severity"] == "warning" and sorted(finding["keys"]) == dropped
@@ -196,17 +196,17 @@ def test_missing_target_modules_fail_as_peft_fails(adapters, wrong_targets):
 
     report = amx_json("inspect", str(wrong_targets))
     assert report["adapter"]["missing_target_modules"] == ["query", "value"]
-    doctor = run_amx("doctor", str(wrong_targets), "--json")
+    doctor = run_amx_preloaded("doctor", str(wrong_targets), "--json")
     assert doctor.returncode == 1
     finding = next(f for f in json.loads(doctor.stdout)["findings"] if f["code"] == "missing-target-modules")
     assert finding["severity"] == "error" and finding["keys"] == ["query", "value"]
-    human = run_amx("doctor", str(wrong_targets))
+    human = run_amx_preloaded("doctor", str(wrong_targets))
     assert "missing-target-modules" in human.stdout and "not found in the base model" in human.stdout
-    check = run_amx("check", str(wrong_targets), "--head", "AutoModelForCausalLM", "--json")
+    check = run_amx_preloaded("check", str(wrong_targets), "--head", "AutoModelForCausalLM", "--json")
     assert check.returncode == 1
     result = json.loads(check.stdout)["models"][0]
     assert result["status"] == "fail" and "target modules" in result["reason"]
-    assert run_amx("check", str(adapters["lora-llama"]), "--head", "AutoModelForCausalLM").returncode == 0
+    assert run_amx_preloaded("check", str(adapters["lora-llama"]), "--head", "AutoModelForCausalLM").returncode == 0
 
 
 def _adapter_config(directory: Path, base: str, **extra) -> Path:
@@ -227,11 +227,11 @@ def test_a_base_that_is_missing_itself_or_an_adapter_is_one_clear_line(tmp_path)
     }
     for name, (directory, message) in cases.items():
         for command in (["heads"], ["inspect"], ["source", "AutoModel"]):
-            result = run_amx(*command, str(directory))
+            result = run_amx_preloaded(*command, str(directory))
             errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
             assert result.returncode in (1, 2) and len(errors) == 1, (name, command, result.stderr)
             assert message in errors[0] and "Traceback" not in result.stderr, (name, errors)
-        doctor = run_amx("doctor", str(directory), "--json")
+        doctor = run_amx_preloaded("doctor", str(directory), "--json")
         assert doctor.returncode in (1, 2), name
         if doctor.returncode == 1:
             assert json.loads(doctor.stdout)["findings"][0]["code"] == "adapter-base"
@@ -253,7 +253,7 @@ def test_an_adapter_on_the_local_hub_follows_its_hub_base(local_hub, adapters, t
     assert remote["adapter"]["num_parameters"] == local["adapter"]["num_parameters"]
     assert remote["total_parameters"] == local["total_parameters"]
     assert remote["head"]["missing_keys"] == []
-    refused = run_amx("heads", "amx-test/lora-on-a-path", env=env)
+    refused = run_amx_preloaded("heads", "amx-test/lora-on-a-path", env=env)
     assert refused.returncode == 2 and "points outside the repository" in refused.stderr
     snapshots = {p.name for p in (tmp_path / "hub").glob("models--amx-test--tiny-llama*/snapshots/*/*")}
     assert snapshots == {"adapter_config.json", "config.json"}  # weights are never downloaded
@@ -273,13 +273,13 @@ def test_adapter_tensors_outside_target_modules_are_dropped_as_really_loaded(ada
     adapter = amx_json("inspect", str(tmp_path))["adapter"]
     assert (adapter["dropped_tensors"], adapter["untargeted_tensors"]) == (dropped, dropped)
     assert adapter["loaded_parameters"] == loaded_parameters < adapter["num_parameters"]
-    assert f"saved, {loaded_parameters:,} loaded" in run_amx("inspect", str(tmp_path)).stdout
-    doctor = run_amx("doctor", str(tmp_path), "--json")
+    assert f"saved, {loaded_parameters:,} loaded" in run_amx_preloaded("inspect", str(tmp_path)).stdout
+    doctor = run_amx_preloaded("doctor", str(tmp_path), "--json")
     assert doctor.returncode == 1
     findings = {f["code"]: f for f in json.loads(doctor.stdout)["findings"]}
     assert set(findings) == {"missing-target-modules", "untargeted-adapter-tensors"}
     assert findings["untargeted-adapter-tensors"]["keys"] == dropped
     assert findings["missing-target-modules"]["keys"] == ["nonexistent_proj"]
-    human = run_amx("doctor", str(tmp_path)).stdout
+    human = run_amx_preloaded("doctor", str(tmp_path)).stdout
     assert "! untargeted-adapter-tensors: 4 of the adapter's 8 saved tensors" in human
     assert "nonexistent_proj: peft makes no adapter layer for them" in human and "weights would not" not in human

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support import run_amx
+from support.preloaded import run_amx_preloaded
 
 pytest.importorskip("diffusers")
 
@@ -59,7 +59,7 @@ def loaded_sizes(pipeline_dir) -> dict[str, int]:
 
 
 def amx_json(*args: str, env: dict | None = None) -> dict:
-    result = run_amx(*args, "--json", env=env)
+    result = run_amx_preloaded(*args, "--json", env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -115,7 +115,7 @@ def test_a_named_class_that_does_not_take_the_config_falls_back_to_the_auto_clas
 
 
 def test_inspect_human_shows_a_component_table(pipeline_dir):
-    result = run_amx("inspect", str(pipeline_dir))
+    result = run_amx_preloaded("inspect", str(pipeline_dir))
     assert result.returncode == 0, result.stderr
     assert "StableDiffusionPipeline" in result.stdout and "UNet2DConditionModel" in result.stdout
     assert "no transformers Auto heads" in result.stdout
@@ -127,27 +127,27 @@ def test_subfolder_answers_for_one_component(pipeline_dir, loaded_sizes):
     assert amx_json("inspect", str(pipeline_dir), "--subfolder", "text_encoder")["total_parameters"] == \
         loaded_sizes["text_encoder"]
     assert amx_json("inspect", str(pipeline_dir), "--subfolder", "unet")["total_parameters"] == loaded_sizes["unet"]
-    source = run_amx("source", "AutoModel", str(pipeline_dir), "--subfolder", "text_encoder", "--contract")
+    source = run_amx_preloaded("source", "AutoModel", str(pipeline_dir), "--subfolder", "text_encoder", "--contract")
     assert source.returncode == 0 and "CLIPTextModel" in source.stdout
 
 
 @pytest.mark.parametrize("subfolder", [None, "unet", "scheduler"])
 def test_no_auto_heads_is_said_not_failed(pipeline_dir, subfolder):
     args = ["--subfolder", subfolder] if subfolder else []
-    result = run_amx("heads", str(pipeline_dir), *args)
+    result = run_amx_preloaded("heads", str(pipeline_dir), *args)
     assert result.returncode == 0, result.stderr
     assert "Auto heads" in result.stdout
     assert amx_json("heads", str(pipeline_dir), *args)["heads"] == []
-    doctor = run_amx("doctor", str(pipeline_dir), *args, "--json")
+    doctor = run_amx_preloaded("doctor", str(pipeline_dir), *args, "--json")
     assert doctor.returncode == 1 and json.loads(doctor.stdout)["findings"][0]["code"] == "no-auto-heads"
-    source = run_amx("source", "AutoModel", str(pipeline_dir), *args)
+    source = run_amx_preloaded("source", "AutoModel", str(pipeline_dir), *args)
     assert source.returncode == 1 and source.stderr.startswith("error: ") and "Auto heads" in source.stderr
 
 
 def test_subfolder_that_escapes_or_does_not_exist(pipeline_dir):
     for subfolder, message in (("../pipe", "points outside the repository"), ("/etc", "points outside"),
                                ("no-such", "has no subfolder")):
-        result = run_amx("heads", str(pipeline_dir), "--subfolder", subfolder)
+        result = run_amx_preloaded("heads", str(pipeline_dir), "--subfolder", subfolder)
         assert result.returncode in (1, 2) and message in result.stderr and "Traceback" not in result.stderr
 
 
@@ -169,7 +169,7 @@ model = "{pipeline_dir}"
 subfolder = "vae"
 heads = ["AutoModel"]
 ''')
-    result = run_amx("check", "--manifest", str(manifest), "--json")
+    result = run_amx_preloaded("check", "--manifest", str(manifest), "--json")
     assert result.returncode == 1, result.stderr
     statuses = [(m["status"], m["reason"]) for m in json.loads(result.stdout)["models"]]
     assert statuses[0] == ("pass", "") and statuses[1] == ("pass", "")
@@ -183,7 +183,7 @@ def test_through_the_local_hub(local_hub, pipeline_dir, loaded_sizes, tmp_path):
     assert report["total_parameters"] == sum(loaded_sizes.values())
     heads = amx_json("heads", "amx-test/tiny-pipeline", "--subfolder", "text_encoder", env=env)
     assert heads["native_head"] == "AutoModel" and heads["model"] == "amx-test/tiny-pipeline/text_encoder"
-    unet = run_amx("heads", "amx-test/tiny-pipeline", "--subfolder", "unet", env=env)
+    unet = run_amx_preloaded("heads", "amx-test/tiny-pipeline", "--subfolder", "unet", env=env)
     assert unet.returncode == 0 and "UNet2DConditionModel" in unet.stdout
     downloaded = [p.name for p in (tmp_path / "hub").glob("models--amx-test--tiny-pipeline/snapshots/*/**/*")
                   if p.is_file()]
