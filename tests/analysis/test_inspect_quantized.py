@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import run_amx
+from support.preloaded import run_amx_preloaded
 from support.quantized_checkpoints import (
     backend_installed,
     held_bytes,
@@ -162,7 +162,7 @@ def test_heads_of_a_checkpoint_that_does_not_load_here_are_not_predicted(tmp_pat
 
 def test_device_answers_for_another_machine_and_says_so(tmp_path):
     directory = write_quantized("fp8", tmp_path / "fp8")
-    human = run_amx("inspect", str(directory), "--device", "cuda:8.9")
+    human = run_amx_preloaded("inspect", str(directory), "--device", "cuda:8.9")
     data = amx_json("inspect", str(directory), "--device", "cuda:8.9")
     q = data["quantization"]
     if real_load(directory)[0] is not None:  # transformers 5.0: its FP8 integration imports triton, on any device
@@ -171,7 +171,7 @@ def test_device_answers_for_another_machine_and_says_so(tmp_path):
         assert (q["load"], q["device"], q["loaded_memory_bytes"]) == ("quantized", "cuda:8.9", None)
         assert "kept quantized by FineGrainedFP8HfQuantizer" in human.stdout
     assert "on cuda:8.9, with the packages installed here" in " ".join(human.stdout.split())
-    refused = run_amx("inspect", str(directory), "--device", "tpu")
+    refused = run_amx_preloaded("inspect", str(directory), "--device", "tpu")
     assert refused.returncode == 2 and refused.stderr.startswith("error: unknown --device 'tpu'")
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import EXAMPLES, run_amx
+from support import EXAMPLES
+from support.preloaded import run_amx_preloaded
 
 # example -> (method, bits, modules left unquantized)
 RELEASES = {
@@ -50,7 +51,7 @@ def test_a_quantized_release_is_read_as_transformers_reads_it(name):
     assert (spec.method, spec.bits, spec.skipped_modules) == (method, bits, unquantized)
     assert AutoHfQuantizer.supports_quant_method(raw["quantization_config"]) == (method in supported_methods())
 
-    data = json.loads(run_amx("inspect", str(directory), "--json").stdout)
+    data = json.loads(run_amx_preloaded("inspect", str(directory), "--json").stdout)
     q = data["quantization"]
     assert (q["method"], q["bits"], q["unquantized_modules"]) == (method, bits, unquantized)
     assert q["unpacked_parameters"] == data["total_parameters"]

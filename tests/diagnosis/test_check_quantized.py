@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from support import run_amx
+from support.preloaded import run_amx_preloaded
 from support.quantized_checkpoints import (
     backend_installed,
     held_bytes,
@@ -25,8 +25,8 @@ def test_loadable_and_max_loaded_memory(tmp_path):
     (tmp_path / "amx.toml").write_text("".join(
         f'[[models]]\nmodel = "./{name}"\nloadable = true\nmax-loaded-memory = "150KiB"\n\n'
         for name in ("fp8", "gptq", "bnb")))
-    human = run_amx("check", "--manifest", str(tmp_path / "amx.toml"))
-    data = json.loads(run_amx("check", "--manifest", str(tmp_path / "amx.toml"), "--json").stdout)
+    human = run_amx_preloaded("check", "--manifest", str(tmp_path / "amx.toml"))
+    data = json.loads(run_amx_preloaded("check", "--manifest", str(tmp_path / "amx.toml"), "--json").stdout)
     assert human.returncode == 1
     checks = {(m["model"], c["constraint"]): c for m in data["models"] for c in m["checks"]}
     if fp8_error is None:
@@ -61,7 +61,7 @@ def test_an_unquantized_model_is_loadable_and_measured_in_the_dtype_it_loads_in(
     footprint = AutoModelForCausalLM.from_pretrained(tmp_path / "llama").get_memory_footprint()
     (tmp_path / "amx.toml").write_text(f'[[models]]\nmodel = "./llama"\nloadable = true\n'
                                        f'max-loaded-memory = {footprint}\n')
-    data = json.loads(run_amx("check", "--manifest", str(tmp_path / "amx.toml"), "--json").stdout)
+    data = json.loads(run_amx_preloaded("check", "--manifest", str(tmp_path / "amx.toml"), "--json").stdout)
     checks = {c["constraint"]: c for c in data["models"][0]["checks"]}
     assert checks["loadable"]["status"] == checks["max-loaded-memory"]["status"] == "pass"
     used = int(checks["max-loaded-memory"]["message"].split()[4].replace(",", ""))
@@ -76,7 +76,7 @@ def test_device_checks_loading_for_another_machine_with_the_packages_installed_h
     (tmp_path / "amx.toml").write_text('[[models]]\nmodel = "./fp8"\nloadable = true\nmax-loaded-memory = "1GiB"\n\n'
                                        '[[models]]\nmodel = "./gptq"\nloadable = true\n')
     args = ("check", "--manifest", str(tmp_path / "amx.toml"), "--device", "cuda:8.9")
-    human, machine = run_amx(*args), run_amx(*args, "--json")
+    human, machine = run_amx_preloaded(*args), run_amx_preloaded(*args, "--json")
     data = json.loads(machine.stdout)
     assert human.returncode == machine.returncode == 1 and data["device"] == "cuda:8.9"
     assert "checked for cuda:8.9, with the packages installed here" in " ".join(human.stdout.split())
@@ -88,7 +88,7 @@ def test_device_checks_loading_for_another_machine_with_the_packages_installed_h
     gptq = checks[("./gptq", "loadable")]  # a GPU does not install optimum
     assert gptq["status"] == "fail" and "fails on cuda:8.9" in gptq["message"] and gptq["fix"] == "pip install 'optimum'"
 
-    older = run_amx("check", str(fp8), "--loadable", "--max-loaded-memory", "1GiB", "--device", "cuda:8.0", "--json")
+    older = run_amx_preloaded("check", str(fp8), "--loadable", "--max-loaded-memory", "1GiB", "--device", "cuda:8.0", "--json")
     memory = {c["constraint"]: c for c in json.loads(older.stdout)["models"][0]["checks"]}["max-loaded-memory"]
     unpacked = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(fp8)).num_parameters()
     assert older.returncode == 0 and memory["status"] == "pass"
@@ -96,5 +96,5 @@ def test_device_checks_loading_for_another_machine_with_the_packages_installed_h
 
 
 def test_an_unknown_device_is_bad_input():
-    result = run_amx("check", "examples/gpt2", "--loadable", "--device", "tpu")
+    result = run_amx_preloaded("check", "examples/gpt2", "--loadable", "--device", "tpu")
     assert result.returncode == 2 and "unknown --device 'tpu'" in result.stderr and "Traceback" not in result.stderr

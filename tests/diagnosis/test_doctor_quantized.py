@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import run_amx
+from support.preloaded import run_amx_preloaded
 from support.quantized_checkpoints import backend_installed, real_load, write_quantized, write_quantized_config
 from typer.testing import CliRunner
 
@@ -89,18 +89,18 @@ def test_a_method_name_with_control_characters_is_shown_escaped(root):
 def test_device_asks_for_another_machine(root):
     directory = write_quantized("fp8", root / "fp8-device")
     if raises_here(directory) is not None:  # transformers 5.0: no triton here, so on no device either
-        data = json.loads(run_amx("doctor", str(directory), "--device", "cuda:8.9", "--json").stdout)
+        data = json.loads(run_amx_preloaded("doctor", str(directory), "--device", "cuda:8.9", "--json").stdout)
         assert data["verdict"] == "fail" and "quantization checked for cuda:8.9, with the packages installed here" \
             in data["notes"]
         return
-    human = run_amx("doctor", str(directory), "--device", "cuda:8.9")
-    data = json.loads(run_amx("doctor", str(directory), "--device", "cuda:8.9", "--json").stdout)
+    human = run_amx_preloaded("doctor", str(directory), "--device", "cuda:8.9")
+    data = json.loads(run_amx_preloaded("doctor", str(directory), "--device", "cuda:8.9", "--json").stdout)
     assert human.returncode == 0 and data["verdict"] == "ok"  # FP8 kernels from compute capability 8.9 on
     assert "quantization checked for cuda:8.9, with the packages installed here" in data["notes"]
-    older = json.loads(run_amx("doctor", str(directory), "--device", "cuda:8.0", "--json").stdout)
+    older = json.loads(run_amx_preloaded("doctor", str(directory), "--device", "cuda:8.0", "--json").stdout)
     assert [f["code"] for f in older["findings"]] == ["dequantized-load"]
     assert "on cuda:8.0" in older["findings"][0]["message"]
-    misplaced = run_amx("doctor", "--error", "x", "--device", "cuda")
+    misplaced = run_amx_preloaded("doctor", "--error", "x", "--device", "cuda")
     assert misplaced.returncode == 2 and "--device applies to a MODEL" in misplaced.stderr
 
 
@@ -142,8 +142,8 @@ def test_without_weights_the_quantization_is_checked_in_the_order_the_load_meets
 
 
 def test_a_config_only_release_reports_its_quantization_beside_the_missing_weights():
-    human = run_amx("doctor", "examples/deepseek-r1-fp8")
-    data = json.loads(run_amx("doctor", "examples/deepseek-r1-fp8", "--json").stdout)
+    human = run_amx_preloaded("doctor", "examples/deepseek-r1-fp8")
+    data = json.loads(run_amx_preloaded("doctor", "examples/deepseek-r1-fp8", "--json").stdout)
     assert human.returncode == 1 and data["verdict"] == "fail"
     codes = [finding["code"] for finding in data["findings"]]
     assert codes[:2] == ["no-weights", "dequantized-load"]

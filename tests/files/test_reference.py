@@ -8,7 +8,8 @@ import json
 import re
 
 import pytest
-from support import PROJECT_ROOT, run_amx
+from support import PROJECT_ROOT
+from support.preloaded import run_amx_preloaded
 from typer.testing import CliRunner
 
 from automodel_cli.base.errors import (
@@ -157,30 +158,30 @@ def test_a_tilde_naming_no_user_is_a_malformed_reference():
 
 def test_a_relative_path_is_shown_as_typed():
     """Headers and --json's `model` show the reference as the user typed it, not the resolved path."""
-    heads = run_amx("heads", "examples/gpt2", "--json", cwd=PROJECT_ROOT)
+    heads = run_amx_preloaded("heads", "examples/gpt2", "--json", cwd=PROJECT_ROOT)
     assert heads.returncode == 0, heads.stderr
     assert json.loads(heads.stdout)["model"] == "examples/gpt2"
-    human = run_amx("heads", "./examples/gpt2/", cwd=PROJECT_ROOT)
+    human = run_amx_preloaded("heads", "./examples/gpt2/", cwd=PROJECT_ROOT)
     assert human.stdout.startswith("./examples/gpt2  model_type=gpt2")
-    doctor = run_amx("doctor", "examples/gpt2", "--json", cwd=PROJECT_ROOT)
+    doctor = run_amx_preloaded("doctor", "examples/gpt2", "--json", cwd=PROJECT_ROOT)
     assert json.loads(doctor.stdout)["subject"] == "examples/gpt2"
 
 
 def test_a_mistyped_local_path_says_no_such_folder_and_what_the_hub_said():
-    result = run_amx("heads", "examples/nonexistent", cwd=PROJECT_ROOT)
+    result = run_amx_preloaded("heads", "examples/nonexistent", cwd=PROJECT_ROOT)
     assert result.returncode == 1 and result.stdout == ""
     first, hint = result.stderr.splitlines()
     assert first.startswith("error: no such local folder: examples/nonexistent; as a Hub id: HF_HUB_OFFLINE is set")
     assert hint.startswith("hint: check the path ('ls examples')")
-    doctor = run_amx("doctor", "examples/nonexistent", cwd=PROJECT_ROOT)
+    doctor = run_amx_preloaded("doctor", "examples/nonexistent", cwd=PROJECT_ROOT)
     assert "not-found: no such local folder: examples/nonexistent" in doctor.stdout
     # A Hub id whose first part is no local folder gets the Hub's answer alone.
-    hub_only = run_amx("heads", "some-org/not-cached-anywhere", cwd=PROJECT_ROOT)
+    hub_only = run_amx_preloaded("heads", "some-org/not-cached-anywhere", cwd=PROJECT_ROOT)
     assert hub_only.stderr.startswith("error: HF_HUB_OFFLINE is set")
 
 
 def test_piped_messages_are_not_wrapped():
     long_name = "x" * 96  # the longest name a Hub id part can have: the line runs past 240 columns
-    result = run_amx("doctor", f"examples/{long_name}", cwd=PROJECT_ROOT)
+    result = run_amx_preloaded("doctor", f"examples/{long_name}", cwd=PROJECT_ROOT)
     finding = next(line for line in result.stdout.splitlines() if "not-found" in line)
     assert long_name in finding

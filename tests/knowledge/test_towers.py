@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from support import EXAMPLES, run_amx
+from support import EXAMPLES
+from support.preloaded import run_amx_preloaded
 
 
 def test_towers_are_the_real_sub_modules(tmp_path):
@@ -19,7 +20,7 @@ def test_towers_are_the_real_sub_modules(tmp_path):
     model = transformers.LlavaForConditionalGeneration(transformers.LlavaConfig(vision_config=vision,
                                                                                 text_config=text))
     model.save_pretrained(tmp_path)
-    data = json.loads(run_amx("inspect", str(tmp_path), "--json").stdout)
+    data = json.loads(run_amx_preloaded("inspect", str(tmp_path), "--json").stdout)
 
     def count(module) -> int:
         return sum(p.numel() for p in module.parameters())
@@ -30,8 +31,8 @@ def test_towers_are_the_real_sub_modules(tmp_path):
         "language_model": count(model.model.language_model) + count(model.lm_head),
     }
     assert sum(data["towers"].values()) == data["total_parameters"] == model.num_parameters()
-    assert "towers           vision_tower" in run_amx("inspect", str(tmp_path)).stdout
+    assert "towers           vision_tower" in run_amx_preloaded("inspect", str(tmp_path)).stdout
 
 
 def test_a_single_tower_model_lists_none():
-    assert json.loads(run_amx("inspect", str(EXAMPLES / "gpt2"), "--json").stdout)["towers"] is None
+    assert json.loads(run_amx_preloaded("inspect", str(EXAMPLES / "gpt2"), "--json").stdout)["towers"] is None

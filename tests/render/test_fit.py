@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import EXAMPLES, run_amx
+from support import EXAMPLES
+from support.preloaded import run_amx_preloaded
 
 NARROW = {"COLUMNS": "80"}
 
 
 @pytest.mark.parametrize("model", ["bert-base-uncased", "qwen2.5-vl-7b-instruct", "mpt-7b-instruct-remote"])
 def test_heads_at_80_columns_keep_every_class_name_whole_and_the_native_mark(model):
-    wide = json.loads(run_amx("heads", str(EXAMPLES / model), "--json").stdout)
-    narrow = run_amx("heads", str(EXAMPLES / model), env=NARROW)
+    wide = json.loads(run_amx_preloaded("heads", str(EXAMPLES / model), "--json").stdout)
+    narrow = run_amx_preloaded("heads", str(EXAMPLES / model), env=NARROW)
     assert narrow.returncode == 0, narrow.stderr
     lines = narrow.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines) and "…" not in narrow.stdout
@@ -25,8 +26,8 @@ def test_heads_at_80_columns_keep_every_class_name_whole_and_the_native_mark(mod
 
 
 def test_a_wide_terminal_keeps_the_table_and_a_pipe_without_columns_is_never_cut():
-    wide = run_amx("heads", str(EXAMPLES / "bert-base-uncased"), env={"COLUMNS": "160"}).stdout
-    piped = run_amx("heads", str(EXAMPLES / "bert-base-uncased")).stdout
+    wide = run_amx_preloaded("heads", str(EXAMPLES / "bert-base-uncased"), env={"COLUMNS": "160"}).stdout
+    piped = run_amx_preloaded("heads", str(EXAMPLES / "bert-base-uncased")).stdout
     for output in (wide, piped):
         assert "┃ Auto class" in output and "│ AutoModelForSequenceClassification │" in output and "…" not in output
 
@@ -37,7 +38,7 @@ def test_a_wide_terminal_keeps_the_table_and_a_pipe_without_columns_is_never_cut
                          ids=["tasks", "pipeline", "model-types", "check", "inspect-all"])
 def test_every_table_fits_80_columns_without_cutting_a_cell(args):
     args = tuple(str(EXAMPLES / arg) if (EXAMPLES / arg).is_dir() else arg for arg in args)
-    result = run_amx(*args, env=NARROW)
+    result = run_amx_preloaded(*args, env=NARROW)
     assert result.returncode in (0, 1), result.stderr
     assert all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
     assert "…" not in result.stdout

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import run_amx
+from support.preloaded import run_amx_preloaded
 from support.tiny_models import save_tiny, tiny_config
 
 pytest.importorskip("sentence_transformers")
@@ -48,7 +48,7 @@ def sentence_model(tmp_path_factory) -> tuple[Path, object]:
 
 
 def amx_json(*args: str, env: dict | None = None) -> dict:
-    result = run_amx(*args, "--json", env=env)
+    result = run_amx_preloaded(*args, "--json", env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -67,7 +67,7 @@ def test_inspect_reports_the_chain_as_sentence_transformers_loads_it(sentence_mo
 
 
 def test_inspect_human_shows_the_chain(sentence_model):
-    result = run_amx("inspect", str(sentence_model[0]))
+    result = run_amx_preloaded("inspect", str(sentence_model[0]))
     assert result.returncode == 0, result.stderr
     assert "Transformer → Pooling(mean) → Dense(32 → 16, Tanh) → Normalize(L2)" in result.stdout
     assert "embedding dimension 16" in result.stdout

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from support import SOURCE_FAMILIES, run_amx
+from support import SOURCE_FAMILIES
+from support.preloaded import run_amx_preloaded
 from typer.testing import CliRunner
 
 from automodel_cli.base.errors import BadInputError, UnsupportedModelError
@@ -297,7 +298,7 @@ def test_cli_exit_codes(corpus):
 
 
 def test_entry_point_and_help():
-    result = run_amx("source", "--help", env={"COLUMNS": "200"})
+    result = run_amx_preloaded("source", "--help", env={"COLUMNS": "200"})
     assert result.returncode == 0
     assert "amx source qa distilbert/distilbert-base-uncased-distilled-squad" in result.stdout
     assert "amx source causal-lm ./examples/gpt2 --method generate" in result.stdout
@@ -398,14 +399,14 @@ def remote_model(tmp_path) -> tuple[Path, Path]:
 
 
 def amx_json(*args: str) -> dict:
-    result = run_amx("source", *args, "--json")
+    result = run_amx_preloaded("source", *args, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 def test_remote_code_is_parsed_not_imported(remote_model):
     model, marker = remote_model
-    result = run_amx("source", "causal-lm", str(model), "--method", "forward", "--method", "helper",
+    result = run_amx_preloaded("source", "causal-lm", str(model), "--method", "forward", "--method", "helper",
                      "--method", "save_pretrained")
     assert result.returncode == 0, result.stderr
     assert not marker.exists()
@@ -442,7 +443,7 @@ def test_trusted_import_gives_the_same_blocks_as_parsing(remote_model):
 def test_remote_code_in_another_repository_is_fetched_not_guessed(corpus):
     # mpt-7b-instruct's auto_map points at "mosaicml/mpt-7b-instruct--modeling_mpt.MPTForCausalLM";
     # tests run offline with an empty cache, so the file cannot be had.
-    result = run_amx("source", "causal-lm", str(corpus / "mpt-7b-instruct-remote"))
+    result = run_amx_preloaded("source", "causal-lm", str(corpus / "mpt-7b-instruct-remote"))
     assert result.returncode == 1
     assert "mosaicml/mpt-7b-instruct/modeling_mpt.py is not in the Hugging Face cache" in result.stderr
 
@@ -457,14 +458,14 @@ def test_remote_code_on_the_hub(local_hub, tmp_path):
         "config.json"]})
     env = local_hub.env()
 
-    parsed = run_amx("source", "causal-lm", "amx-test/tiny-remote-weights", "--json", env=env)
+    parsed = run_amx_preloaded("source", "causal-lm", "amx-test/tiny-remote-weights", "--json", env=env)
     assert parsed.returncode == 0, parsed.stderr
     data = json.loads(parsed.stdout)
     assert data["file"] == "amx-test/tiny-remote/modeling_tiny.py" and data["imported"] is False
     assert [m["name"] for m in data["methods"]] == ["__init__", "forward"]
     assert not marker.exists()
 
-    trusted = run_amx("source", "causal-lm", "amx-test/tiny-remote", "--json", "--trust-remote-code", env=env)
+    trusted = run_amx_preloaded("source", "causal-lm", "amx-test/tiny-remote", "--json", "--trust-remote-code", env=env)
     assert trusted.returncode == 0, trusted.stderr
     assert json.loads(trusted.stdout)["imported"] is True
     assert marker.read_text() == "imported"  # configuration_tiny.py, imported relatively, was fetched too
